@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# bench/kcenter_bench.sh: alq's k-center and margin selection against numpy
+# baselines measured in the same run, and k-center step bandwidth against the
+# machine's memory bandwidth measured in the same run (docs/benchmarks.md).
+#
+#   bench/kcenter_bench.sh            # full: 1,000,000 x 128 pool, B = 1000
+#   ALQ_BENCH_N=100000 bench/kcenter_bench.sh       # quicker
+#   ALQ_BENCH_SMOKE=1 bench/kcenter_bench.sh        # correctness only (ctest bench-smoke)
+#
+# Environment (defaults in brackets):
+#   ALQ_BENCH_N [1000000]  ALQ_BENCH_DIM [128]  ALQ_BENCH_B [1000]
+#   ALQ_BENCH_L [1000]     labeled centers of the second case (the first has 0)
+#   ALQ_BENCH_CLASSES [10] ALQ_BENCH_SEED [1]   ALQ_BENCH_IMBALANCE [10]
+#   ALQ_BENCH_RANKS ["1"]  rank counts to run alq with, e.g. "1 2"
+#   ALQ_BENCH_NO_PRUNE [1] also run k-center with --no-prune
+#   ALQ_BENCH_DIR [/tmp/alq-bench-N-D]  scratch (pool, batches, logs, results)
+#   ALQ_BENCH_BUILD [<repo>/build]  built (Release) there if alq is missing
+#   ALQ_BENCH_ALQ, ALQ_BENCH_TRIAD  binaries (default: in the build dir)
+#   ALQ_BENCH_PYTHON [/usr/bin/python3]  needs numpy and h5py
+#   ALQ_BENCH_SMOKE [0]    1: no triad, no timing claims; exit 1 unless every
+#                          batch equals numpy's (or differs by an explained
+#                          float near-tie); exit 77 (skip) without numpy/h5py
+#
+# Every timed run is one process per rank with OPENBLAS_NUM_THREADS=1 (one rank
+# = one core); the numpy baseline runs with one BLAS thread too.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+SMOKE=${ALQ_BENCH_SMOKE:-0}
+if [ "$SMOKE" = 1 ]; then
+  N=${ALQ_BENCH_N:-20000}; D=${ALQ_BENCH_DIM:-32}; B=${ALQ_BENCH_B:-50}; L=${ALQ_BENCH_L:-100}
+  RANKS=${ALQ_BENCH_RANKS:-"1 2"}
+else
+  N=${ALQ_BENCH_N:-1000000}; D=${ALQ_BENCH_DIM:-128}; B=${ALQ_BENCH_B:-1000}; L=${ALQ_BENCH_L:-1000}
+  RANKS=${ALQ_BENCH_RANKS:-1}
+fi
+C=${ALQ_BENCH_CLASSES:-10}
+SEED=${ALQ_BENCH_SEED:-1}
+IMB=${ALQ_BENCH_IMBALANCE:-10}
+NO_PRUNE=${ALQ_BENCH_NO_PRUNE:-1}
+DIR=${ALQ_BENCH_DIR:-/tmp/alq-bench-$N-$D}
+PY=${ALQ_BENCH_PYTHON:-/usr/bin/python3}
+BUILD=${ALQ_BENCH_BUILD:-$ROOT/build}
+ALQ=${ALQ_BENCH_ALQ:-$BUILD/alq}
+TRIAD=${ALQ_BENCH_TRIAD:-$BUILD/bench/alq_triad}
+MPIEXEC=${ALQ_BENCH_MPIEXEC:-mpiexec}
+
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+if [ "$(id -u)" = 0 ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+MPIRUN=("$MPIEXEC" --oversubscribe)
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+
+if ! "$PY" -c 'import numpy, h5py' 2>/dev/null; then
+  say "$PY cannot import numpy and h5py (Debian: apt-get install python3-numpy python3-h5py)"
+  exit 77
+fi
+
+# --- build (Release) if needed ---------------------------------------------
+if [ ! -x "$ALQ" ] || { [ "$SMOKE" != 1 ] && [ ! -x "$TRIAD" ]; }; then
+  say "building alq (Release) in $BUILD"
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$BUILD" -j2 --target alq alq_triad >/dev/null
+fi
+[ -x "$ALQ" ] || die "no alq binary at $ALQ"
+BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$ALQ")/CMakeCache.txt" 2>/dev/null || true)
+if [ "$SMOKE" != 1 ] && [ -n "$BUILD_TYPE" ] && [ "$BUILD_TYPE" != Release ]; then
+  say "warning: $ALQ is a $BUILD_TYPE build; figures are meant for Release"
+fi
+
+# --- scratch space -----------------------------------------------------------
+mkdir -p "$DIR"
+# pool: embeddings + probs (float32) + labels; each batch is tiny.
+need=$(( N * (D + C + 1) * 4 + 64 * 1024 * 1024 ))
+avail=$(df -B1 --output=avail "$DIR" | tail -1 | tr -d ' ')
+[ "$avail" -gt "$need" ] || die "$DIR has $avail bytes free, the pool needs about $need"
+RESULTS=$DIR/results.jsonl
+: > "$RESULTS"
+
+POOL=$DIR/pool.h5
+EMPTY=$DIR/empty-labeled.h5
+PARAMS="n=$N d=$D c=$C l=$L seed=$SEED imbalance=$IMB"
+if [ ! -s "$POOL" ] || [ "$(cat "$DIR/pool.params" 2>/dev/null)" != "$PARAMS" ]; then
+  say "generating $POOL ($PARAMS)"
+  rm -f "$POOL" "$DIR/pool.params"
+  t0=$(now)
+  "${MPIRUN[@]}" -n 1 "$ALQ" gen --out "$POOL" --items "$N" --dim "$D" --classes "$C" \
+    --imbalance "$IMB" --labeled "$L" --seed "$SEED" >"$DIR/gen.log" 2>&1 \
+    || { cat "$DIR/gen.log" >&2; die "alq gen failed"; }
+  say "generated in $(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}') s"
+  echo "$PARAMS" > "$DIR/pool.params"
+fi
+# An empty labeled set: the "0 labeled centers" cases select from scratch.
+"$PY" - "$EMPTY" <<'EOF'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f["labeled/ids"] = np.zeros(0, dtype=np.int64)
+    f["labeled/labels"] = np.zeros(0, dtype=np.int32)
+EOF
+
+"$PY" - "$RESULTS" "$N" "$D" "$B" "$SEED" "$L" <<'EOF'
+import json, platform, subprocess, sys
+path, n, d, b, seed, l = sys.argv[1:]
+cpu = ""
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip(); break
+except OSError:
+    pass
+with open(path, "a") as f:
+    f.write(json.dumps({"type": "meta", "n": int(n), "dim": int(d), "budget": int(b),
+                        "seed": int(seed), "labeled": int(l),
+                        "host": "%s, %s" % (platform.node(), cpu)}) + "\n")
+EOF
+
+run_triad() {
+  [ "$SMOKE" = 1 ] && return 0
+  [ -x "$TRIAD" ] || { say "no $TRIAD: skipping the bandwidth measurement"; return 0; }
+  "$TRIAD" > "$DIR/triad.$1.log"
+  cat "$DIR/triad.$1.log" >&2
+  "$PY" - "$DIR/triad.$1.log" "$RESULTS" <<'EOF'
+import json, sys
+kv = dict(l.strip().split("=", 1) for l in open(sys.argv[1]) if "_bytes_per_s=" in l)
+with open(sys.argv[2], "a") as f:
+    f.write(json.dumps({"type": "triad", **{k: float(v) for k, v in kv.items()}}) + "\n")
+EOF
+}
+
+# numpy baseline: one per (strategy, labeled count).
+run_numpy() { # strategy nlab
+  local s=$1 nl=$2 out=$DIR/numpy_$1_L$2.json
+  local lab=(); [ "$nl" = 0 ] && lab=(--labeled "$EMPTY")
+  say "numpy $s, $nl labeled"
+  "$PY" "$HERE/kcenter_numpy.py" --pool "$POOL" "${lab[@]}" --strategy "$s" --budget "$B" \
+    --seed "$SEED" --out "$out"
+  "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print("[bench]   numpy %.3f s" % j["seconds"], file=sys.stderr)' "$out"
+}
+
+FAILED=0
+run_alq() { # strategy nlab prune ranks
+  local s=$1 nl=$2 prune=$3 r=$4
+  local tag="${s}_L${nl}_p${prune}_r${r}"
+  local out=$DIR/alq_$tag.h5 log=$DIR/alq_$tag.log
+  local args=(select --pool "$POOL" --budget "$B" --strategy "$s" --seed "$SEED" --out "$out"
+              --log-view --quiet)
+  [ "$nl" = 0 ] && args+=(--labeled "$EMPTY")
+  [ "$prune" = 0 ] && args+=(--no-prune)
+  local case="$s, $nl labeled"
+  [ "$s" = kcenter ] && { [ "$prune" = 1 ] && case+=", pruned" || case+=", --no-prune"; }
+  say "alq $case, $r rank(s)"
+  rm -f "$out"
+  local t0 t1
+  t0=$(now)
+  if ! "${MPIRUN[@]}" -n "$r" "$ALQ" "${args[@]}" >"$log" 2>&1; then
+    cat "$log" >&2
+    say "alq select failed ($case, $r ranks)"
+    FAILED=1
+    return 0
+  fi
+  t1=$(now)
+  local cmpj=$DIR/compare_$tag.json
+  "$PY" "$HERE/compare_batches.py" --pool "$POOL" "${lab_args[@]}" --strategy "$s" --alq "$out" \
+    --numpy "$DIR/numpy_${s}_L${nl}.json" --json "$cmpj" | sed 's/^/[bench]   /' >&2 || true
+  # A k-center batch that differs from numpy's beyond a near-tie: replay it in
+  # numpy and report how far each of alq's picks is from the step's argmax.
+  local follow=""
+  if [ "$SMOKE" != 1 ] && [ "$s" = kcenter ] && \
+     ! "$PY" -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["ok"] else 1)' "$cmpj"; then
+    follow=$DIR/follow_$tag.json
+    say "  replaying alq's batch in numpy (--follow) to locate the non-greedy steps"
+    "$PY" "$HERE/kcenter_numpy.py" --pool "$POOL" "${lab_args[@]}" --budget "$B" --seed "$SEED" \
+      --follow "$out" --out "$follow" || follow=""
+  fi
+  "$PY" - "$RESULTS" "$log" "$cmpj" "$DIR/numpy_${s}_L${nl}.json" "$case" "$s" "$nl" "$prune" \
+    "$r" "$t0" "$t1" "$follow" <<'EOF'
+import json, re, sys
+res, log, cmpj, npj, case, s, nl, prune, r, t0, t1, follow = sys.argv[1:]
+text = open(log).read()
+k = None
+m = re.search(r"kcenter:((?:\s+\w+=\S+)+)", text)
+if m:
+    k = {}
+    for kv in m.group(1).split():
+        key, val = kv.split("=", 1)
+        try:
+            k[key] = float(val)
+        except ValueError:
+            k[key] = val
+rec = {"type": "case", "case": case, "strategy": s, "labeled": int(nl), "prune": int(prune),
+       "ranks": int(r), "alq_wall": float(t1) - float(t0), "alq_kcenter": k}
+# The --log-view phase table: "<phase> <max time(s)> <min time(s)> ...".
+phases = {}
+for line in text.splitlines():
+    f = line.split()
+    if len(f) > 2 and f[0] in ("read", "score", "select", "reduce", "write"):
+        try:
+            phases[f[0]] = float(f[1])
+        except ValueError:
+            pass
+rec["phases"] = phases
+# The selection as numpy's baseline times it (pool already in memory): k-center
+# is the select phase (norms, labeled-center pass, steps, reductions); margin is
+# scoring plus the global top-B.
+if phases:
+    if s == "kcenter":
+        rec["alq_select"] = phases.get("select")
+    else:
+        rec["alq_select"] = phases.get("score", 0.0) + phases.get("select", 0.0) + phases.get("reduce", 0.0)
+try:
+    rec["compare"] = json.load(open(cmpj))
+except (OSError, ValueError):
+    rec["compare"] = None
+nb = json.load(open(npj))
+rec["numpy"] = {k2: nb[k2] for k2 in ("seconds", "init_seconds", "steps_seconds", "step_bytes", "budget", "matvec") if k2 in nb}
+if follow:
+    rec["follow"] = json.load(open(follow)).get("follow")
+    print("[bench]   follow: %s" % rec["follow"], file=sys.stderr)
+if rec["compare"] and not rec["compare"].get("ok"):
+    rec["mismatch"] = True
+with open(res, "a") as f:
+    f.write(json.dumps(rec) + "\n")
+EOF
+  if ! "$PY" -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["ok"] else 1)' "$cmpj" 2>/dev/null; then
+    FAILED=1
+  fi
+}
+
+say "scratch: $DIR; pool $PARAMS; budget $B; ranks: $RANKS"
+run_triad start
+for nl in 0 "$L"; do
+  lab_args=(); [ "$nl" = 0 ] && lab_args=(--labeled "$EMPTY")
+  run_numpy kcenter "$nl"
+  for r in $RANKS; do
+    run_alq kcenter "$nl" 1 "$r"
+    [ "$NO_PRUNE" = 1 ] && run_alq kcenter "$nl" 0 "$r"
+  done
+  run_numpy margin "$nl"
+  for r in $RANKS; do run_alq margin "$nl" 1 "$r"; done
+done
+run_triad end
+
+"$PY" "$HERE/bench_report.py" "$RESULTS" --md "$DIR/results.md"
+say "results: $DIR/results.md (table), $RESULTS (raw), logs in $DIR"
+if [ "$FAILED" != 0 ]; then
+  say "FAILED: some alq run failed or returned a batch that differs from numpy's beyond a float near-tie"
+  exit 1
+fi
+exit 0

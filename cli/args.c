@@ -1,0 +1,61 @@
+/* cli/args.c */
+#include "args.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+alq_err alq_arg_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (errno || !end || end == text || *end != '\0')
+    return alq_error_set(ALQ_ERR_USAGE, "%s expects an integer, got '%s'", option, text);
+  if (v < min || v > max)
+    return alq_error_set(ALQ_ERR_USAGE, "%s must be between %lld and %lld, got %lld", option, (long long)min,
+                         (long long)max, v);
+  *out = v;
+  return ALQ_OK;
+}
+
+alq_err alq_arg_uint64(const char *option, const char *text, uint64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  if (text[0] == '-')
+    return alq_error_set(ALQ_ERR_USAGE, "%s expects a non-negative integer, got '%s'", option, text);
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || !end || end == text || *end != '\0')
+    return alq_error_set(ALQ_ERR_USAGE, "%s expects a non-negative integer, got '%s'", option, text);
+  *out = v;
+  return ALQ_OK;
+}
+
+alq_err alq_arg_double(const char *option, const char *text, double min, double max, double *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (errno || !end || end == text || *end != '\0' || v != v)
+    return alq_error_set(ALQ_ERR_USAGE, "%s expects a number, got '%s'", option, text);
+  if (v < min || v > max)
+    return alq_error_set(ALQ_ERR_USAGE, "%s must be between %g and %g, got %g", option, min, max, v);
+  *out = v;
+  return ALQ_OK;
+}
+
+alq_err alq_arg_path(const char *option, const char *text, char *dst, size_t size) {
+  if (strlen(text) >= size)
+    return alq_error_set(ALQ_ERR_USAGE, "%s path is longer than %zu bytes", option, size - 1);
+  if (text[0] == '\0')
+    return alq_error_set(ALQ_ERR_USAGE, "%s needs a non-empty path", option);
+  strcpy(dst, text);
+  return ALQ_OK;
+}
+
+alq_err alq_arg_unknown(const char *command, int optopt_value, const char *arg) {
+  if (optopt_value)
+    return alq_error_set(ALQ_ERR_USAGE, "alq %s: option -%c is unknown or needs a value (see alq %s --help)", command,
+                         optopt_value, command);
+  return alq_error_set(ALQ_ERR_USAGE, "alq %s: option '%s' is unknown or needs a value (see alq %s --help)", command,
+                       arg ? arg : "?", command);
+}

@@ -1,0 +1,16 @@
+/* cli/args.h: strict parsing of option values shared by the commands. */
+#ifndef ALQ_CLI_ARGS_H
+#define ALQ_CLI_ARGS_H
+#include <stdint.h>
+#include "alq/error.h"
+
+/* Parses a whole decimal integer in [min, max]; errors name the option. */
+alq_err alq_arg_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out);
+alq_err alq_arg_uint64(const char *option, const char *text, uint64_t *out);
+alq_err alq_arg_double(const char *option, const char *text, double min, double max, double *out);
+/* Copies a path, rejecting one that does not fit. */
+alq_err alq_arg_path(const char *option, const char *text, char *dst, size_t size);
+/* The one-line message for an option getopt_long rejected (optopt / argv). */
+alq_err alq_arg_unknown(const char *command, int optopt_value, const char *arg);
+
+#endif

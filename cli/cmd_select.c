@@ -1,0 +1,103 @@
+/* cli/cmd_select.c: `alq select`: rank 0 parses, every rank runs the selection. */
+#include <getopt.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alq/select.h"
+#include "args.h"
+#include "commands.h"
+
+static void usage(void) {
+  printf("usage: mpiexec -n P alq select --pool POOL.h5 --budget B --strategy NAME --out BATCH.h5 [options]\n\n"
+         "Chooses the B items of POOL to label next and writes their ids in selection order.\n\n"
+         "required:\n"
+         "  --pool FILE        pool (docs/format.md): /embeddings, optional /probs, /ids, /labeled\n"
+         "  --budget B         items to select (fewer unlabeled items: all of them, with a note)\n"
+         "  --strategy NAME    random, least-confidence, margin, entropy, kcenter, margin-kcenter\n"
+         "                     (alq strategies lists them)\n"
+         "  --out FILE         batch HDF5: /selected/ids (int64), /selected/scores (float64)\n"
+         "options:\n"
+         "  --seed S           seed of every random choice (default 0)\n"
+         "  --csv FILE         also write rank,id,score as CSV\n"
+         "  --labeled FILE     labeled set (/labeled/ids, /labeled/labels) instead of the pool's own\n"
+         "  --candidates M     margin-kcenter: k-center among the M most uncertain (default 10 x B)\n"
+         "  --chunk-rows R     rows per worker read (default: about 8 MiB, whole HDF5 chunks)\n"
+         "  --no-prune         k-center: visit every candidate each step (for benchmarks)\n"
+         "  --log-view         print a per-phase table (time, bytes, messages) on rank 0\n"
+         "  --quiet            no notes or summary on stderr\n"
+         "  --help             this text\n\n"
+         "The batch is the same, id for id, whatever the number of ranks.\n"
+         "exit codes: 0 success, 2 usage, 3 bad input, 4 cannot write output, 5 memory, 6 MPI\n");
+}
+
+/* Returns -1 for --help, else an alq_err. */
+static int parse(int argc, char **argv, alq_select_options *o) {
+  static const struct option longopts[] = {
+      {"pool", required_argument, 0, 'p'},       {"budget", required_argument, 0, 'b'},
+      {"strategy", required_argument, 0, 's'},   {"out", required_argument, 0, 'o'},
+      {"seed", required_argument, 0, 'S'},       {"csv", required_argument, 0, 'c'},
+      {"labeled", required_argument, 0, 'l'},    {"candidates", required_argument, 0, 'm'},
+      {"chunk-rows", required_argument, 0, 'r'}, {"no-prune", no_argument, 0, 'P'},
+      {"log-view", no_argument, 0, 'L'},         {"quiet", no_argument, 0, 'q'},
+      {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+  memset(o, 0, sizeof *o);
+  o->prune = 1;
+  int have_budget = 0;
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'p': ALQ_CHECK(alq_arg_path("--pool", optarg, o->pool, sizeof o->pool)); break;
+    case 'b': ALQ_CHECK(alq_arg_int("--budget", optarg, 1, INT32_MAX, &o->budget)); have_budget = 1; break;
+    case 's':
+      if (strlen(optarg) >= sizeof o->strategy)
+        return alq_error_set(ALQ_ERR_USAGE, "unknown strategy '%s' (alq strategies lists them)", optarg);
+      strcpy(o->strategy, optarg);
+      break;
+    case 'o': ALQ_CHECK(alq_arg_path("--out", optarg, o->out, sizeof o->out)); break;
+    case 'S': ALQ_CHECK(alq_arg_uint64("--seed", optarg, &o->seed)); break;
+    case 'c': ALQ_CHECK(alq_arg_path("--csv", optarg, o->csv, sizeof o->csv)); break;
+    case 'l': ALQ_CHECK(alq_arg_path("--labeled", optarg, o->labeled, sizeof o->labeled)); break;
+    case 'm': ALQ_CHECK(alq_arg_int("--candidates", optarg, 1, INT32_MAX, &o->candidates)); break;
+    case 'r': ALQ_CHECK(alq_arg_int("--chunk-rows", optarg, 1, INT32_MAX, &o->chunk_rows)); break;
+    case 'P': o->prune = 0; break;
+    case 'L': o->log_view = 1; break;
+    case 'q': o->quiet = 1; break;
+    case 'h': return -1;
+    default: return alq_arg_unknown("select", optopt, argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return alq_error_set(ALQ_ERR_USAGE, "alq select: unexpected argument '%s'", argv[optind]);
+  if (!o->pool[0])
+    return alq_error_set(ALQ_ERR_USAGE, "alq select needs --pool FILE");
+  if (!have_budget)
+    return alq_error_set(ALQ_ERR_USAGE, "alq select needs --budget B");
+  if (!o->strategy[0])
+    return alq_error_set(ALQ_ERR_USAGE, "alq select needs --strategy NAME");
+  if (!o->out[0])
+    return alq_error_set(ALQ_ERR_USAGE, "alq select needs --out FILE");
+  return ALQ_OK;
+}
+
+int alq_cmd_select(int argc, char **argv) {
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  alq_select_options opt;
+  int action = 0;
+  if (rank == 0)
+    action = parse(argc, argv, &opt);
+  /* The other ranks learn rank 0's verdict on the command line. */
+  MPI_Bcast(&action, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (action == -1) {
+    if (rank == 0)
+      usage();
+    return 0;
+  }
+  if (action)
+    return alq_cli_fail(action);
+  alq_err err = alq_select_run(MPI_COMM_WORLD, &opt);
+  return err ? alq_cli_fail(err) : 0;
+}

@@ -1,0 +1,108 @@
+/* coordinator/output.c: the batch, as HDF5 for programs and CSV for people.
+ * Both are written under temporary names and renamed only when complete, so a
+ * failed run leaves no output (and never a half-written one). */
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alq/version.h"
+#include "coordinator.h"
+
+static herr_t attr_string(hid_t loc, const char *name, const char *value) {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, strlen(value) + 1);
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t rc = attr < 0 ? -1 : H5Awrite(attr, type, value);
+  if (attr >= 0)
+    H5Aclose(attr);
+  H5Sclose(space);
+  H5Tclose(type);
+  return rc;
+}
+
+static herr_t attr_scalar(hid_t loc, const char *name, hid_t type, const void *value) {
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t rc = attr < 0 ? -1 : H5Awrite(attr, type, value);
+  if (attr >= 0)
+    H5Aclose(attr);
+  H5Sclose(space);
+  return rc;
+}
+
+static herr_t write_1d(hid_t group, const char *name, hid_t file_type, hid_t mem_type, int64_t n,
+                       const void *data) {
+  hsize_t dims[1] = {(hsize_t)n};
+  hid_t space = H5Screate_simple(1, dims, NULL);
+  hid_t ds = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t rc = ds < 0 ? -1 : (n ? H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
+  if (ds >= 0)
+    H5Dclose(ds);
+  H5Sclose(space);
+  return rc;
+}
+
+static alq_err write_h5(const char *tmp, const char *final_path, const alq_select_options *opt,
+                        const alq_request *req, int nranks, const alq_batch *b) {
+  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (file < 0)
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s: %s", final_path,
+                         access(tmp, F_OK) == 0 ? "HDF5 error" : strerror(errno));
+  int64_t ranks = nranks, selected = b->n;
+  herr_t rc = 0;
+  hid_t g = H5Gcreate2(file, "/selected", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  rc |= g < 0 ? -1 : 0;
+  if (g >= 0) {
+    rc |= write_1d(g, "ids", H5T_STD_I64LE, H5T_NATIVE_INT64, b->n, b->ids);
+    rc |= write_1d(g, "scores", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, b->n, b->scores);
+    H5Gclose(g);
+  }
+  rc |= attr_string(file, "strategy", req->strategy);
+  rc |= attr_scalar(file, "seed", H5T_NATIVE_UINT64, &req->seed);
+  rc |= attr_scalar(file, "budget", H5T_NATIVE_INT64, &req->budget);
+  rc |= attr_scalar(file, "selected", H5T_NATIVE_INT64, &selected);
+  rc |= attr_scalar(file, "ranks", H5T_NATIVE_INT64, &ranks);
+  rc |= attr_string(file, "pool", opt->pool);
+  rc |= attr_string(file, "labeled", req->labeled_path);
+  rc |= attr_string(file, "alq_version", ALQ_VERSION);
+  if (H5Fclose(file) < 0 || rc < 0)
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot write %s (disk full or not writable?)", final_path);
+  return ALQ_OK;
+}
+
+static alq_err write_csv(const char *tmp, const char *final_path, const alq_batch *b) {
+  FILE *f = fopen(tmp, "w");
+  if (!f)
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s: %s", final_path, strerror(errno));
+  int bad = fprintf(f, "rank,id,score\n") < 0;
+  for (int64_t i = 0; i < b->n && !bad; i++)
+    bad = fprintf(f, "%lld,%lld,%.17g\n", (long long)(i + 1), (long long)b->ids[i], b->scores[i]) < 0;
+  if (fclose(f) != 0 || bad)
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot write %s: %s", final_path, strerror(errno));
+  return ALQ_OK;
+}
+
+alq_err alq_batch_write(const alq_select_options *opt, const alq_request *req, int nranks, const alq_batch *batch) {
+  char tmp_h5[ALQ_PATH_MAX + 32], tmp_csv[ALQ_PATH_MAX + 32];
+  snprintf(tmp_h5, sizeof tmp_h5, "%s.tmp.%ld", opt->out, (long)getpid());
+  snprintf(tmp_csv, sizeof tmp_csv, "%s.tmp.%ld", opt->csv, (long)getpid());
+  alq_err err = write_h5(tmp_h5, opt->out, opt, req, nranks, batch);
+  if (!err && opt->csv[0])
+    err = write_csv(tmp_csv, opt->csv, batch);
+  if (!err && rename(tmp_h5, opt->out) != 0)
+    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp_h5, opt->out, strerror(errno));
+  if (!err && opt->csv[0] && rename(tmp_csv, opt->csv) != 0) {
+    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp_csv, opt->csv, strerror(errno));
+    unlink(opt->out); /* both outputs or neither */
+  }
+  if (err) {
+    unlink(tmp_h5);
+    if (opt->csv[0])
+      unlink(tmp_csv);
+  }
+  return err;
+}

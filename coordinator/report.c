@@ -1,0 +1,115 @@
+/* coordinator/report.c: per-rank reports (protobuf RankReport) gathered on
+ * rank 0, and the --log-view table built from them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alq.pb-c.h"
+#include "alq/comm.h"
+#include "alq/logview.h"
+#include "coordinator.h"
+
+static alq_err pack_report(int rank, const alq_rank_facts *f, uint8_t **buf, int *len) {
+  const alq_phase_stats *st = alq_log_stats();
+  Alq__PhaseStats phases[ALQ_PHASE_COUNT], *pp[ALQ_PHASE_COUNT];
+  for (int p = 0; p < ALQ_PHASE_COUNT; p++) {
+    alq__phase_stats__init(&phases[p]);
+    phases[p].name = (char *)alq_phase_name((alq_phase)p);
+    phases[p].seconds = st[p].seconds;
+    phases[p].bytes_read = st[p].bytes_read;
+    phases[p].messages = st[p].messages;
+    phases[p].message_bytes = st[p].message_bytes;
+    phases[p].flops = st[p].flops;
+    pp[p] = &phases[p];
+  }
+  Alq__RankReport m = ALQ__RANK_REPORT__INIT;
+  m.rank = rank;
+  m.row_lo = f->row_lo;
+  m.row_hi = f->row_hi;
+  m.unlabeled = f->unlabeled;
+  m.candidates = f->candidates;
+  m.n_phases = ALQ_PHASE_COUNT;
+  m.phases = pp;
+  *len = (int)alq__rank_report__get_packed_size(&m);
+  ALQ_CHECK(alq_malloc(buf, *len, "rank report"));
+  alq__rank_report__pack(&m, *buf);
+  return ALQ_OK;
+}
+
+typedef struct {
+  double tmax, tmin;
+  int64_t bytes_read, messages, message_bytes, flops;
+} phase_row;
+
+static void print_table(const alq_request *req, int size, phase_row *rows, int64_t items_min, int64_t items_max) {
+  fprintf(stderr, "\n---------------------------------- alq log view ----------------------------------\n");
+  fprintf(stderr, "select: strategy %s, budget %lld, %d rank(s), pool %lld x %lld, %s\n", req->strategy,
+          (long long)req->budget, size, (long long)req->meta.n_items, (long long)req->meta.dim, req->meta.path);
+  fprintf(stderr, "rows per rank: min %lld, max %lld\n", (long long)items_min, (long long)items_max);
+  fprintf(stderr, "%-8s %11s %11s %6s %13s %9s %13s %9s\n", "phase", "max time(s)", "min time(s)", "ratio",
+          "bytes read", "messages", "msg bytes", "GFLOP/s");
+  phase_row total = {0};
+  for (int p = 0; p < ALQ_PHASE_COUNT; p++) {
+    phase_row *r = &rows[p];
+    /* A phase only rank 0 runs (write) has no meaningful imbalance. */
+    double ratio = r->tmin > 1e-6 ? r->tmax / r->tmin : 0.0;
+    double gflops = r->tmax > 0 ? (double)r->flops / r->tmax / 1e9 : 0.0;
+    fprintf(stderr, "%-8s %11.4f %11.4f %6.2f %13lld %9lld %13lld %9.2f\n", alq_phase_name((alq_phase)p), r->tmax,
+            r->tmin, ratio, (long long)r->bytes_read, (long long)r->messages, (long long)r->message_bytes, gflops);
+    total.tmax += r->tmax;
+    total.bytes_read += r->bytes_read;
+    total.messages += r->messages;
+    total.message_bytes += r->message_bytes;
+  }
+  fprintf(stderr, "%-8s %11.4f %11s %6s %13lld %9lld %13lld\n", "total", total.tmax, "", "", (long long)total.bytes_read,
+          (long long)total.messages, (long long)total.message_bytes);
+  fprintf(stderr, "(time: max/min over ranks; bytes and messages: summed over ranks; a message is one MPI call)\n");
+  fprintf(stderr, "-----------------------------------------------------------------------------------\n");
+}
+
+alq_err alq_report_gather(MPI_Comm comm, const alq_request *req, const alq_rank_facts *facts) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  uint8_t *mine = NULL;
+  int len = 0;
+  ALQ_CHECK(alq_agree(comm, pack_report(rank, facts, &mine, &len)));
+  unsigned char *all = NULL;
+  int *counts = NULL, *displs = NULL;
+  alq_err err = alq_gatherv_bytes(mine, len, 0, comm, &all, &counts, &displs);
+  free(mine);
+  if (err)
+    return err;
+  if (rank == 0 && req->log_view) {
+    phase_row rows[ALQ_PHASE_COUNT];
+    for (int p = 0; p < ALQ_PHASE_COUNT; p++)
+      rows[p] = (phase_row){0, 1e300, 0, 0, 0, 0};
+    int64_t items_min = INT64_MAX, items_max = 0;
+    for (int r = 0; r < size && !err; r++) {
+      Alq__RankReport *m = alq__rank_report__unpack(NULL, counts[r], all + displs[r]);
+      if (!m) {
+        err = alq_error_set(ALQ_ERR_MPI, "rank %d sent a malformed RankReport", r);
+        break;
+      }
+      int64_t items = m->row_hi - m->row_lo;
+      items_min = items < items_min ? items : items_min;
+      items_max = items > items_max ? items : items_max;
+      for (size_t p = 0; p < m->n_phases && p < ALQ_PHASE_COUNT; p++) {
+        const Alq__PhaseStats *s = m->phases[p];
+        rows[p].tmax = s->seconds > rows[p].tmax ? s->seconds : rows[p].tmax;
+        rows[p].tmin = s->seconds < rows[p].tmin ? s->seconds : rows[p].tmin;
+        rows[p].bytes_read += s->bytes_read;
+        rows[p].messages += s->messages;
+        rows[p].message_bytes += s->message_bytes;
+        rows[p].flops += s->flops;
+      }
+      alq__rank_report__free_unpacked(m, NULL);
+    }
+    if (!err)
+      print_table(req, size, rows, items_min, items_max);
+  }
+  free(all);
+  free(counts);
+  free(displs);
+  return err;
+}

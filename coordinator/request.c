@@ -1,0 +1,83 @@
+/* coordinator/request.c: the SelectRequest on the wire (protobuf-c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alq.pb-c.h"
+#include "alq/comm.h"
+#include "coordinator.h"
+
+static alq_err pack(const alq_request *r, uint8_t **buf, int64_t *len) {
+  Alq__PoolMeta pm = ALQ__POOL_META__INIT;
+  pm.path = (char *)r->meta.path;
+  pm.n_items = r->meta.n_items;
+  pm.dim = r->meta.dim;
+  pm.n_classes = r->meta.n_classes;
+  pm.has_probs = r->meta.has_probs;
+  pm.has_ids = r->meta.has_ids;
+  pm.has_labels = r->meta.has_labels;
+  pm.chunk_rows = r->meta.chunk_rows;
+  Alq__SelectRequest m = ALQ__SELECT_REQUEST__INIT;
+  m.pool = &pm;
+  m.strategy = (char *)r->strategy;
+  m.budget = r->budget;
+  m.seed = r->seed;
+  m.candidates = r->candidates;
+  m.n_labeled = r->n_labeled;
+  m.labeled_path = (char *)r->labeled_path;
+  m.chunk_rows = r->chunk_rows;
+  m.prune = r->prune;
+  m.log_view = r->log_view;
+  m.quiet = r->quiet;
+  *len = (int64_t)alq__select_request__get_packed_size(&m);
+  ALQ_CHECK(alq_malloc(buf, *len, "request message"));
+  alq__select_request__pack(&m, *buf);
+  return ALQ_OK;
+}
+
+static alq_err unpack(const uint8_t *buf, int64_t len, alq_request *r) {
+  Alq__SelectRequest *m = alq__select_request__unpack(NULL, (size_t)len, buf);
+  if (!m || !m->pool)
+    return alq_error_set(ALQ_ERR_MPI, "received a malformed SelectRequest (%lld bytes)", (long long)len);
+  memset(r, 0, sizeof *r);
+  snprintf(r->meta.path, sizeof r->meta.path, "%s", m->pool->path);
+  r->meta.n_items = m->pool->n_items;
+  r->meta.dim = m->pool->dim;
+  r->meta.n_classes = m->pool->n_classes;
+  r->meta.has_probs = m->pool->has_probs;
+  r->meta.has_ids = m->pool->has_ids;
+  r->meta.has_labels = m->pool->has_labels;
+  r->meta.chunk_rows = m->pool->chunk_rows;
+  r->meta.n_labeled = m->n_labeled;
+  snprintf(r->strategy, sizeof r->strategy, "%s", m->strategy);
+  snprintf(r->labeled_path, sizeof r->labeled_path, "%s", m->labeled_path);
+  r->budget = m->budget;
+  r->seed = m->seed;
+  r->candidates = m->candidates;
+  r->n_labeled = m->n_labeled;
+  r->chunk_rows = m->chunk_rows;
+  r->prune = m->prune;
+  r->log_view = m->log_view;
+  r->quiet = m->quiet;
+  alq__select_request__free_unpacked(m, NULL);
+  return ALQ_OK;
+}
+
+alq_err alq_request_broadcast(MPI_Comm comm, alq_request *req) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  uint8_t *buf = NULL;
+  int64_t len = 0;
+  alq_err err = rank == 0 ? pack(req, &buf, &len) : ALQ_OK;
+  err = alq_agree(comm, err);
+  if (!err)
+    err = alq_bcast(&len, sizeof len, 0, comm);
+  if (!err && rank != 0)
+    err = alq_malloc(&buf, len, "request message");
+  err = alq_agree(comm, err);
+  if (!err)
+    err = alq_bcast(buf, len, 0, comm);
+  if (!err && rank != 0)
+    err = unpack(buf, len, req);
+  free(buf);
+  return alq_agree(comm, err);
+}

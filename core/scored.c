@@ -1,0 +1,180 @@
+/* core/scored.c: ordering, bounded top-k, and the exact global top-k reduction. */
+#include "alq/scored.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alq/comm.h"
+
+static int cmp_scored(const void *pa, const void *pb) {
+  const alq_scored *a = pa, *b = pb;
+  if (alq_scored_before(a, b))
+    return -1;
+  if (alq_scored_before(b, a))
+    return 1;
+  return 0;
+}
+
+void alq_scored_sort(alq_scored *records, int64_t n) { qsort(records, n, sizeof *records, cmp_scored); }
+
+alq_err alq_topk_init(alq_topk *t, int64_t k, int64_t payload_bytes) {
+  memset(t, 0, sizeof *t);
+  t->k = k;
+  t->payload_bytes = payload_bytes;
+  ALQ_CHECK(alq_malloc(&t->heap, sizeof *t->heap * (k ? k : 1), "candidate heap"));
+  ALQ_CHECK(alq_malloc(&t->slot, sizeof *t->slot * (k ? k : 1), "candidate heap slots"));
+  if (payload_bytes)
+    ALQ_CHECK(alq_malloc_aligned(&t->payload, (size_t)payload_bytes * (k ? k : 1), "candidate embeddings"));
+  return ALQ_OK;
+}
+
+/* The heap keeps its worst record (last in alq's order) at the root. */
+static int worse(const alq_scored *a, const alq_scored *b) { return alq_scored_before(b, a); }
+
+static void heap_swap(alq_topk *t, int64_t i, int64_t j) {
+  alq_scored r = t->heap[i];
+  t->heap[i] = t->heap[j];
+  t->heap[j] = r;
+  int64_t s = t->slot[i];
+  t->slot[i] = t->slot[j];
+  t->slot[j] = s;
+}
+
+static void sift_down(alq_topk *t, int64_t i) {
+  for (;;) {
+    int64_t l = 2 * i + 1, r = l + 1, w = i;
+    if (l < t->n && worse(&t->heap[l], &t->heap[w]))
+      w = l;
+    if (r < t->n && worse(&t->heap[r], &t->heap[w]))
+      w = r;
+    if (w == i)
+      return;
+    heap_swap(t, i, w);
+    i = w;
+  }
+}
+
+void alq_topk_push(alq_topk *t, alq_scored rec, const void *payload) {
+  int64_t slot;
+  if (t->n < t->k) {
+    int64_t i = t->n++;
+    t->heap[i] = rec;
+    t->slot[i] = slot = i;
+    while (i > 0 && worse(&t->heap[i], &t->heap[(i - 1) / 2])) {
+      heap_swap(t, i, (i - 1) / 2);
+      i = (i - 1) / 2;
+    }
+  } else if (t->k > 0 && alq_scored_before(&rec, &t->heap[0])) {
+    t->heap[0] = rec;
+    slot = t->slot[0]; /* reuse the evicted record's payload slot */
+    sift_down(t, 0);
+  } else {
+    return;
+  }
+  if (t->payload_bytes)
+    memcpy(t->payload + slot * t->payload_bytes, payload, t->payload_bytes);
+}
+
+typedef struct {
+  alq_scored rec;
+  int64_t slot;
+} slotted;
+
+static int cmp_slotted(const void *pa, const void *pb) { return cmp_scored(pa, pb); }
+
+alq_err alq_topk_sort(alq_topk *t) {
+  slotted *s = NULL;
+  unsigned char *moved = NULL;
+  ALQ_CHECK(alq_malloc(&s, sizeof *s * (t->n ? t->n : 1), "candidate sort"));
+  if (t->payload_bytes && alq_malloc_aligned(&moved, (size_t)t->payload_bytes * (t->n ? t->n : 1),
+                                             "candidate sort")) {
+    free(s);
+    return ALQ_ERR_MEMORY;
+  }
+  for (int64_t i = 0; i < t->n; i++) {
+    s[i].rec = t->heap[i];
+    s[i].slot = t->slot[i];
+  }
+  qsort(s, t->n, sizeof *s, cmp_slotted);
+  for (int64_t i = 0; i < t->n; i++) {
+    t->heap[i] = s[i].rec;
+    if (moved)
+      memcpy(moved + i * t->payload_bytes, t->payload + s[i].slot * t->payload_bytes, t->payload_bytes);
+    t->slot[i] = i;
+  }
+  if (moved) {
+    free(t->payload);
+    t->payload = moved;
+  }
+  free(s);
+  return ALQ_OK;
+}
+
+void alq_topk_free(alq_topk *t) {
+  free(t->heap);
+  free(t->slot);
+  free(t->payload);
+  memset(t, 0, sizeof *t);
+}
+
+/* The custom MPI_Op merges blocks of merge_k sorted records.  MPI ops carry no
+ * context, so the block length lives here for the duration of one reduction. */
+static int64_t merge_k;
+static alq_scored *merge_tmp;
+
+static void merge_blocks(void *in, void *inout, int *len, MPI_Datatype *type) {
+  alq_scored *a = in, *b = inout;
+  for (int blk = 0; blk < *len; blk++, a += merge_k, b += merge_k) {
+    int64_t i = 0, j = 0;
+    for (int64_t o = 0; o < merge_k; o++)
+      merge_tmp[o] = alq_scored_before(&a[i], &b[j]) ? a[i++] : b[j++];
+    memcpy(b, merge_tmp, sizeof *b * merge_k);
+  }
+}
+
+alq_err alq_scored_global_topk(MPI_Comm comm, const alq_scored *local, int64_t n_local, int64_t k,
+                               alq_scored **out, int64_t *n_out) {
+  *out = NULL;
+  *n_out = 0;
+  int64_t m = k < 1 ? 1 : k;
+  alq_scored *mine = NULL, *all = NULL;
+  alq_err err = alq_malloc(&mine, sizeof *mine * m, "top-k send buffer");
+  if (!err)
+    err = alq_malloc(&all, sizeof *all * m, "top-k receive buffer");
+  if (!err)
+    err = alq_malloc(&merge_tmp, sizeof *merge_tmp * m, "top-k merge buffer");
+  err = alq_agree(comm, err);
+  if (err)
+    goto done;
+  /* Pad with records that sort after every real one (scores are finite). */
+  int64_t n_copy = n_local < m ? n_local : m;
+  memcpy(mine, local, sizeof *mine * n_copy);
+  for (int64_t i = n_copy; i < m; i++) {
+    mine[i].score = -INFINITY;
+    mine[i].id = INT64_MAX;
+  }
+  MPI_Datatype block;
+  MPI_Op op;
+  MPI_Type_contiguous((int)(sizeof(alq_scored) * m), MPI_BYTE, &block);
+  MPI_Type_commit(&block);
+  MPI_Op_create(merge_blocks, 1, &op);
+  merge_k = m;
+  err = alq_allreduce(mine, all, 1, block, op, comm);
+  MPI_Op_free(&op);
+  MPI_Type_free(&block);
+  if (err)
+    goto done;
+  int64_t n = 0;
+  while (n < k && !(all[n].score == -INFINITY && all[n].id == INT64_MAX))
+    n++;
+  *out = all;
+  *n_out = n;
+  all = NULL;
+done:
+  free(mine);
+  free(all);
+  free(merge_tmp);
+  merge_tmp = NULL;
+  return err;
+}

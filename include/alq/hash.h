@@ -1,0 +1,30 @@
+/* alq/hash.h: counter-based randomness.
+ *
+ * alq never advances a random stream in rank order: every random choice is a
+ * pure function of (seed, item id, purpose), so any rank computes the same value
+ * for the same item whatever the shard boundaries are.
+ */
+#ifndef ALQ_HASH_H
+#define ALQ_HASH_H
+#include <stdint.h>
+
+/* Purposes keep independent draws for the same item apart. */
+enum {
+  ALQ_PURPOSE_RANDOM_SCORE = 1, /* the `random` strategy's key */
+  ALQ_PURPOSE_FIRST_CENTER = 2, /* k-center's first center when nothing is labeled */
+  ALQ_PURPOSE_GEN = 3,          /* synthetic pools (alq gen): an item's class */
+  ALQ_PURPOSE_LABELED_DRAW = 4, /* initial stratified labeled sets */
+  ALQ_PURPOSE_GEN_MEAN = 5,     /* synthetic pools: class mean coordinates */
+  ALQ_PURPOSE_GEN_NOISE = 6,    /* synthetic pools: an item's embedding noise */
+  ALQ_PURPOSE_GEN_BLEND = 7,    /* synthetic pools: how far an item leans to a partner class */
+  ALQ_PURPOSE_GEN_PARTNER = 8,  /* synthetic pools: which class it leans to */
+  ALQ_PURPOSE_GEN_LOGIT = 9,    /* synthetic pools: noise on the model's logits */
+};
+
+/* 64 well-mixed bits from (seed, id, purpose). */
+uint64_t alq_hash3(uint64_t seed, uint64_t id, uint64_t purpose);
+
+/* Uniform double in [0, 1) with 53 random bits. */
+double alq_hash_unit(uint64_t seed, uint64_t id, uint64_t purpose);
+
+#endif

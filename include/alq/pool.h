@@ -1,0 +1,113 @@
+/* alq/pool.h: the pool file format (docs/format.md) and its readers/writers.
+ *
+ * A pool is an HDF5 file:
+ *   /embeddings      float32 [N][d]   required
+ *   /probs           float32 [N][C]   optional model class probabilities
+ *   /ids             int64   [N]      optional, strictly increasing; default row index
+ *   /labels          int32   [N]      optional ground truth, -1 = unknown
+ *   /labeled/ids     int64   [L]      optional initial labeled set (or a separate file)
+ *   /labeled/labels  int32   [L]
+ *   attribute "classes" (int64) on the root group: C when /probs is absent.
+ */
+#ifndef ALQ_POOL_H
+#define ALQ_POOL_H
+#include <mpi.h>
+#include <stdint.h>
+#include "alq/error.h"
+
+#define ALQ_PATH_MAX 4096
+
+typedef struct {
+  char path[ALQ_PATH_MAX];
+  int64_t n_items;    /* N */
+  int64_t dim;        /* d: columns of /embeddings */
+  int64_t n_classes;  /* C: columns of /probs, else the "classes" attribute, else 0 */
+  int has_probs;
+  int has_ids;
+  int has_labels;
+  int64_t n_labeled;  /* rows of /labeled/ids in this file (0 when absent) */
+  int64_t chunk_rows; /* rows per HDF5 chunk of /embeddings; 1 when contiguous */
+} alq_pool_meta;
+
+/* Opens `path` serially and checks that every present dataset has the
+ * documented rank, dtype class and matching row count.  Reads no bulk data. */
+alq_err alq_pool_inspect(const char *path, alq_pool_meta *meta);
+
+/* A labeled set: ids sorted ascending, labels aligned with them. */
+typedef struct {
+  int64_t n;
+  int64_t *ids;
+  int32_t *labels;
+} alq_labeled;
+
+/* Reads /labeled/ids and /labeled/labels from `path` (a pool or a separate
+ * labeled file), sorts by id, and rejects duplicate ids and labels outside
+ * [0, n_classes) (n_classes <= 0 skips the range check).  A file without a
+ * /labeled group gives an empty set when `required` is 0, an error otherwise. */
+alq_err alq_labeled_read(const char *path, int64_t n_classes, int required, alq_labeled *out);
+void alq_labeled_free(alq_labeled *set);
+
+/* Which datasets a parallel read fills. */
+enum {
+  ALQ_FIELD_IDS = 1u << 0,
+  ALQ_FIELD_EMBEDDINGS = 1u << 1,
+  ALQ_FIELD_PROBS = 1u << 2,
+  ALQ_FIELD_LABELS = 1u << 3,
+};
+
+/* Destination rows of a read; a field's buffer must hold count rows. */
+typedef struct {
+  int64_t *ids;      /* count; filled with row indices when the pool has no /ids */
+  float *embeddings; /* count * d */
+  float *probs;      /* count * C */
+  int32_t *labels;   /* count */
+} alq_rows;
+
+typedef struct alq_pool_reader alq_pool_reader;
+
+/* Collective over `comm`: opens the pool with the MPI-IO driver. */
+alq_err alq_pool_reader_open(MPI_Comm comm, const alq_pool_meta *meta, alq_pool_reader **reader);
+
+/* Collective: every rank calls it the same number of times, with count 0 when
+ * it has nothing left to read.  Reads rows [lo, lo+count) of each requested
+ * field with one collective hyperslab read per dataset.  Returns the bytes read
+ * in *bytes (may be NULL). */
+alq_err alq_pool_reader_read(alq_pool_reader *reader, int64_t lo, int64_t count,
+                             unsigned fields, alq_rows *dst, int64_t *bytes);
+
+/* Collective. */
+void alq_pool_reader_close(alq_pool_reader *reader);
+
+/* Checks rows read from the pool: finite embeddings; probabilities finite,
+ * non-negative and summing to 1 within 1e-3.  On failure records one line naming
+ * the file, dataset, global row, id and value.  `first_row` is the global row of
+ * rows[0]. */
+alq_err alq_rows_validate(const alq_pool_meta *meta, const alq_rows *rows, int64_t first_row,
+                          int64_t count, unsigned fields);
+
+/* A whole pool in memory, for the serial writers (alq gen, alq import). */
+typedef struct {
+  int64_t n_items, dim, n_classes;
+  float *embeddings;      /* N * d, required */
+  float *probs;           /* N * C or NULL */
+  int64_t *ids;           /* N or NULL (row index) */
+  int32_t *labels;        /* N or NULL */
+  alq_labeled labeled;    /* n = 0 for none */
+} alq_pool_data;
+
+/* Writes `data` to `path` atomically (a temporary file in the same folder,
+ * renamed on success; nothing is left behind on failure). */
+alq_err alq_pool_write(const char *path, const alq_pool_data *data);
+
+/* Draws an initial labeled set of n_labeled items from a pool with known labels
+ * (labels[i] in [0, n_classes), or -1 for an item that cannot be drawn): each
+ * class gets its proportional share by largest remainder (ties to the lower
+ * class), and at least one item when n_labeled >= the number of non-empty
+ * classes; within a class the items with the smallest
+ * alq_hash3(seed, id, ALQ_PURPOSE_LABELED_DRAW) are drawn.  ids may be NULL
+ * (row index).  The result is sorted by id; free it with alq_labeled_free(). */
+alq_err alq_labeled_draw_stratified(const int32_t *labels, const int64_t *ids, int64_t n,
+                                    int64_t n_classes, int64_t n_labeled, uint64_t seed,
+                                    alq_labeled *out);
+
+#endif

@@ -1,0 +1,97 @@
+/* alq/strategy.h: the strategy object (an ops table) and its registry.
+ *
+ * A selection runs in two stages, each optional:
+ *   score   per item, on each worker's shard, chunk by chunk: an uncertainty
+ *           score (higher = more informative).  Each rank keeps its best
+ *           `candidates(budget)` unlabeled items; the global best of those are
+ *           the candidates of the next stage.
+ *   select  over the candidates that live on all ranks (a diversity stage such
+ *           as k-center).  Without it the batch is the global top-B by score.
+ * A composite strategy (margin-kcenter) takes one stage from each of two
+ * strategies instead of re-implementing them.  strategies/README.md says how to
+ * add one.
+ */
+#ifndef ALQ_STRATEGY_H
+#define ALQ_STRATEGY_H
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "alq/error.h"
+
+/* What a strategy reads from the pool. */
+enum {
+  ALQ_NEEDS_PROBS = 1u << 0,
+  ALQ_NEEDS_EMBEDDINGS = 1u << 1,
+};
+
+/* One chunk of a worker's shard.  Labeled rows are included (their scores are
+ * ignored): skipping them would cost a copy for nothing. */
+typedef struct {
+  int64_t n;
+  const int64_t *ids;
+  const float *probs;      /* n * n_classes, or NULL */
+  const float *embeddings; /* n * dim, or NULL */
+  int64_t n_classes;
+  int64_t dim;
+  uint64_t seed;
+} alq_chunk;
+
+/* This rank's candidates for the select stage. */
+typedef struct {
+  int64_t n;
+  int64_t dim;
+  int64_t *ids;
+  double *scores;     /* the score stage's value (0 without one) */
+  float *embeddings;  /* n * dim, 64-byte aligned; NULL if not needed */
+} alq_candidates;
+
+/* The labeled items' embeddings, identical on every rank, sorted by id. */
+typedef struct {
+  int64_t n;
+  int64_t dim;
+  int64_t *ids;
+  float *embeddings;
+} alq_centers;
+
+typedef struct {
+  MPI_Comm comm;
+  uint64_t seed;
+  int64_t budget; /* at most the number of candidates across ranks */
+  int prune;      /* k-center: skip items the triangle inequality proves unaffected */
+  int log_view;   /* print the stage's own counters on rank 0 */
+} alq_select_ctx;
+
+/* The batch in selection order; complete on rank 0 (other ranks may hold a copy). */
+typedef struct {
+  int64_t n;
+  int64_t *ids;
+  double *scores;
+} alq_batch;
+
+void alq_batch_free(alq_batch *b);
+
+typedef struct alq_strategy {
+  const char *name;
+  const char *summary; /* one line for `alq strategies` */
+  unsigned needs;      /* ALQ_NEEDS_* */
+  /* Scores chunk->n items into scores[0..n). Must be a pure function of each
+   * item's own row and id (never of its position in the shard). */
+  alq_err (*score)(const alq_chunk *chunk, double *scores);
+  /* Candidate count kept for `select` for a given budget; NULL = every unlabeled item. */
+  int64_t (*candidates)(int64_t budget);
+  /* Collective.  Picks ctx->budget items from the candidates of all ranks. */
+  alq_err (*select)(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
+                    alq_batch *batch);
+} alq_strategy;
+
+/* NULL when `name` is not registered. */
+const alq_strategy *alq_strategy_find(const char *name);
+/* The registry, in listing order; *count receives its length. */
+const alq_strategy *const *alq_strategy_list(size_t *count);
+
+/* Score functions and select stages that composites reuse. */
+alq_err alq_margin_score(const alq_chunk *chunk, double *scores);
+alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand,
+                           const alq_centers *labeled, alq_batch *batch);
+
+#endif

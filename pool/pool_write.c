@@ -1,0 +1,160 @@
+/* pool/pool_write.c: alq_pool_write, the serial writer behind alq gen and import.
+ *
+ * The file appears complete or not at all: everything is written to
+ * "<path>.tmp.<pid>" in the same folder (so the rename stays on one file
+ * system) and renamed over `path` only after HDF5 has closed it cleanly.
+ */
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alq/pool.h"
+#include "alq/version.h"
+
+/* A chunk of /embeddings is about this many bytes: big enough for efficient
+ * I/O, small enough that a reader's block never needs much more memory. */
+#define CHUNK_BYTES (1 << 20)
+
+/* Rows per chunk, shared by every [N]-row dataset so that a block of rows maps
+ * onto whole chunks of each. */
+static hsize_t chunk_rows(int64_t n_items, int64_t dim) {
+  int64_t rows = CHUNK_BYTES / (dim * (int64_t)sizeof(float));
+  if (rows < 1)
+    rows = 1;
+  return (hsize_t)(rows < n_items ? rows : n_items); /* a chunk may not exceed a fixed extent */
+}
+
+/* Creates dataset `name` under `loc` and writes all of `buf`; `chunk` NULL
+ * means contiguous storage.  Errors name the dataset and the pool. */
+static alq_err write_dataset(hid_t loc, const char *pool, const char *name, hid_t file_type,
+                             hid_t mem_type, int rank, const hsize_t *dims, const hsize_t *chunk,
+                             const void *buf) {
+  hid_t space = H5Screate_simple(rank, dims, NULL);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hid_t dset = H5I_INVALID_HID;
+  herr_t status = (space < 0 || dcpl < 0) ? -1 : 0;
+  if (status >= 0 && chunk)
+    status = H5Pset_chunk(dcpl, rank, chunk);
+  if (status >= 0) {
+    dset = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    status = dset < 0 ? -1 : H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  }
+  if (dset >= 0 && H5Dclose(dset) < 0)
+    status = -1;
+  if (dcpl >= 0)
+    H5Pclose(dcpl);
+  if (space >= 0)
+    H5Sclose(space);
+  if (status < 0)
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot write dataset %s of %s", name, pool);
+  return ALQ_OK;
+}
+
+static alq_err write_attribute(hid_t file, const char *pool, const char *name, hid_t type,
+                               const void *value) {
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t attr = space < 0 ? H5I_INVALID_HID
+                         : H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t status = attr < 0 ? -1 : H5Awrite(attr, type, value);
+  if (attr >= 0 && H5Aclose(attr) < 0)
+    status = -1;
+  if (space >= 0)
+    H5Sclose(space);
+  if (status < 0)
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot write attribute %s of %s", name, pool);
+  return ALQ_OK;
+}
+
+static alq_err write_labeled(hid_t file, const char *pool, const alq_labeled *set) {
+  hid_t group = H5Gcreate2(file, "labeled", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (group < 0)
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot create group /labeled in %s", pool);
+  hsize_t dims[1] = {(hsize_t)set->n};
+  alq_err err = write_dataset(group, pool, "/labeled/ids", H5T_STD_I64LE, H5T_NATIVE_INT64, 1,
+                              dims, NULL, set->ids);
+  if (!err)
+    err = write_dataset(group, pool, "/labeled/labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dims,
+                        NULL, set->labels);
+  if (H5Gclose(group) < 0 && !err)
+    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot close group /labeled in %s", pool);
+  return err;
+}
+
+static alq_err write_contents(hid_t file, const char *pool, const alq_pool_data *data) {
+  hsize_t rows = chunk_rows(data->n_items, data->dim), n = (hsize_t)data->n_items;
+  hsize_t dims[2] = {n, (hsize_t)data->dim}, chunk[2] = {rows, (hsize_t)data->dim};
+  ALQ_CHECK(write_dataset(file, pool, "/embeddings", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims,
+                          chunk, data->embeddings));
+  if (data->probs) {
+    dims[1] = chunk[1] = (hsize_t)data->n_classes;
+    ALQ_CHECK(write_dataset(file, pool, "/probs", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims,
+                            chunk, data->probs));
+  }
+  if (data->ids)
+    ALQ_CHECK(write_dataset(file, pool, "/ids", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &n, &rows,
+                            data->ids));
+  if (data->labels)
+    ALQ_CHECK(write_dataset(file, pool, "/labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &n, &rows,
+                            data->labels));
+  if (data->labeled.n > 0)
+    ALQ_CHECK(write_labeled(file, pool, &data->labeled));
+  if (data->n_classes > 0)
+    ALQ_CHECK(write_attribute(file, pool, "classes", H5T_NATIVE_INT64, &data->n_classes));
+
+  /* A variable-length string: h5py reads it as str, not bytes. */
+  hid_t string_type = H5Tcopy(H5T_C_S1);
+  if (string_type < 0 || H5Tset_size(string_type, H5T_VARIABLE) < 0) {
+    if (string_type >= 0)
+      H5Tclose(string_type);
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot make the alq_version string type for %s", pool);
+  }
+  const char *version = ALQ_VERSION;
+  alq_err err = write_attribute(file, pool, "alq_version", string_type, &version);
+  H5Tclose(string_type);
+  return err;
+}
+
+/* What the format requires of the data itself; a violation is a caller bug. */
+static alq_err check_data(const char *path, const alq_pool_data *data) {
+  if (data->n_items < 1 || data->dim < 1 || !data->embeddings)
+    return alq_error_set(ALQ_ERR_INTERNAL, "pool %s: no embeddings to write (%lld x %lld)", path,
+                         (long long)data->n_items, (long long)data->dim);
+  if (data->probs && data->n_classes < 1)
+    return alq_error_set(ALQ_ERR_INTERNAL, "pool %s: /probs given with %lld classes", path,
+                         (long long)data->n_classes);
+  if (data->labeled.n > 0 && (!data->labeled.ids || !data->labeled.labels))
+    return alq_error_set(ALQ_ERR_INTERNAL, "pool %s: labeled set without ids or labels", path);
+  return ALQ_OK;
+}
+
+alq_err alq_pool_write(const char *path, const alq_pool_data *data) {
+  ALQ_CHECK(check_data(path, data));
+  char tmp[ALQ_PATH_MAX + 32];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    return alq_error_set(ALQ_ERR_OUTPUT, "output path too long: %s", path);
+
+  /* The recorded one-line error replaces HDF5's own stack dump. */
+  H5E_auto2_t print_errors;
+  void *print_data;
+  H5Eget_auto2(H5E_DEFAULT, &print_errors, &print_data);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+
+  alq_err err = ALQ_OK;
+  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (file < 0) {
+    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s (temporary file for %s)", tmp, path);
+  } else {
+    err = write_contents(file, path, data);
+    if (H5Fclose(file) < 0 && !err)
+      err = alq_error_set(ALQ_ERR_OUTPUT, "cannot close %s (temporary file for %s)", tmp, path);
+  }
+  if (!err && rename(tmp, path) != 0)
+    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+  if (err)
+    remove(tmp);
+
+  H5Eset_auto2(H5E_DEFAULT, print_errors, print_data);
+  return err;
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs alq's build, run and test dependencies from Debian packages.
+# Idempotent: does nothing when every package is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  openmpi-bin libopenmpi-dev            # the distributed engine
+  libopenblas-dev                       # all dense math
+  libscalapack-openmpi-dev              # distributed dense linear algebra
+  libhdf5-openmpi-dev hdf5-tools        # pools, batches, state (parallel MPI-IO driver)
+  libprotobuf-c-dev protobuf-c-compiler # control messages and manifests
+  zlib1g-dev                            # reading .csv.gz in alq import
+  libcmocka-dev                         # unit tests
+  python3 python3-numpy python3-h5py    # test fixtures and benchmark baselines only
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,28 @@
+/* strategies/entropy.c: predictive entropy -sum_c p log p (natural log, 0 log 0 = 0). */
+#include <math.h>
+
+#include "alq/strategy.h"
+
+static alq_err entropy_score(const alq_chunk *chunk, double *scores) {
+  const int64_t C = chunk->n_classes;
+  for (int64_t i = 0; i < chunk->n; i++) {
+    const float *p = chunk->probs + i * C;
+    double h = 0;
+    for (int64_t c = 0; c < C; c++)
+      if (p[c] > 0)
+        h -= (double)p[c] * log((double)p[c]);
+    scores[i] = h;
+  }
+  return ALQ_OK;
+}
+
+static int64_t keep_budget(int64_t budget) { return budget; }
+
+const alq_strategy alq_strategy_entropy = {
+    .name = "entropy",
+    .summary = "-sum_c p log p: the most uncertain predictive distributions",
+    .needs = ALQ_NEEDS_PROBS,
+    .score = entropy_score,
+    .candidates = keep_budget,
+    .select = NULL,
+};

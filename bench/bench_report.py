@@ -98,8 +98,8 @@ def main(argv=None):
         label = c["case"]
         x = lambda v: (fmt(v, ".2f") + "x") if v else "—"
         out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            label, c["ranks"], fmt(alq_sel, ".2f"), fmt(np_s, ".2f"), x(ratio),
-            fmt(alq_steps, ".2f"), fmt(np_steps, ".2f"), x(sratio),
+            label, c["ranks"], fmt(alq_sel, ".3g"), fmt(np_s, ".3g"), x(ratio),
+            fmt(alq_steps, ".3g"), fmt(np_steps, ".3g"), x(sratio),
             fmt(step_bps and step_bps / 1e9, ".1f"), fmt(pct_t, ".0f"), fmt(pct_r, ".0f"),
             fmt(np_bps and np_bps / 1e9, ".1f"), fmt(pruned, ".3f"), fmt(c.get("alq_wall"), ".1f"), same))
         if c["strategy"] == "kcenter" and c["ranks"] == 1:
@@ -114,7 +114,7 @@ def main(argv=None):
                "the greedy steps only (alq: `kcenter:` seconds, the distance updates; numpy: "
                "everything after the labeled-center pass). Step GB/s: embedding bytes the steps "
                "read / their time (--no-prune rows: from `unpruned_bytes` / "
-               "`unpruned_steps_seconds`). % columns: of the one-core triad / read-only "
+               "`unpruned_steps_seconds`). %% columns: of the one-core triad / read-only "
                "bandwidth above (1-rank rows only). alq wall s: the whole `mpiexec ... alq "
                "select` (start-up, HDF5 read, write). numpy's matrix-vector product: %s." % (
                    ", ".join(sorted(matvecs)) or "—"))

@@ -50,7 +50,12 @@ static int parse(int argc, char **argv, alq_select_options *o) {
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
     switch (c) {
     case 'p': ALQ_CHECK(alq_arg_path("--pool", optarg, o->pool, sizeof o->pool)); break;
-    case 'b': ALQ_CHECK(alq_arg_int("--budget", optarg, 1, INT32_MAX, &o->budget)); have_budget = 1; break;
+    case 'b':
+      ALQ_CHECK(alq_arg_int("--budget", optarg, INT64_MIN, INT32_MAX, &o->budget));
+      if (o->budget < 1)
+        return alq_error_set(ALQ_ERR_USAGE, "--budget must be a positive integer, got %s", optarg);
+      have_budget = 1;
+      break;
     case 's':
       if (strlen(optarg) >= sizeof o->strategy)
         return alq_error_set(ALQ_ERR_USAGE, "unknown strategy '%s' (alq strategies lists them)", optarg);

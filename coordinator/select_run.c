@@ -15,9 +15,8 @@
 static alq_err check_labeled_found(const alq_request *req, const int64_t *ids, const unsigned char *found) {
   for (int64_t j = 0; j < req->n_labeled; j++)
     if (!found[j])
-      return alq_error_set(ALQ_ERR_INPUT, "%s: labeled id %lld is not an id of pool %s",
-                           req->labeled_path[0] ? req->labeled_path : req->meta.path, (long long)ids[j],
-                           req->meta.path);
+      return alq_error_set(ALQ_ERR_INPUT, "%s: /labeled/ids holds id %lld, which is not an id of pool %s",
+                           req->labeled_path, (long long)ids[j], req->meta.path);
   return ALQ_OK;
 }
 

@@ -1,11 +1,13 @@
 /* cli/cmd_gen.c: `alq gen`, a synthetic pool file from the model in alq/gen.h. */
-#include <errno.h>
+#include <float.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alq/gen.h"
 #include "alq/pool.h"
+#include "args.h"
 #include "commands.h"
 
 static const char usage[] =
@@ -35,70 +37,50 @@ static const char usage[] =
 #define GEN_BLOCK_ROWS 65536
 
 typedef struct {
-  const char *out;
+  char out[ALQ_PATH_MAX];
   alq_gen_params params;
   int64_t n_labeled;
   int probs;
 } gen_options;
 
-/* Counts and seeds are non-negative; range checks beyond that belong to
- * alq_gen_params_check, which knows the limits. */
-static alq_err parse_int64(const char *option, const char *text, int64_t *value) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (errno || end == text || *end != '\0' || v < 0)
-    return alq_error_set(ALQ_ERR_USAGE, "alq gen: %s expects a non-negative integer, got '%s'",
-                         option, text);
-  *value = v;
-  return ALQ_OK;
-}
-
-static alq_err parse_options(int argc, char **argv, gen_options *o, int *help) {
-  *o = (gen_options){NULL, {10000, 32, 10, 1.0, 0}, 0, 1};
-  *help = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    if (strcmp(arg, "--help") == 0) {
-      *help = 1;
-      return ALQ_OK;
-    }
-    if (strcmp(arg, "--no-probs") == 0) {
-      o->probs = 0;
-      continue;
-    }
-    if (i + 1 >= argc)
-      return alq_error_set(ALQ_ERR_USAGE, "alq gen: unknown option or missing value: '%s' (see alq gen --help)",
-                           arg);
-    const char *value = argv[++i];
-    if (strcmp(arg, "--out") == 0) {
-      o->out = value;
-    } else if (strcmp(arg, "--items") == 0) {
-      ALQ_CHECK(parse_int64(arg, value, &o->params.n_items));
-    } else if (strcmp(arg, "--dim") == 0) {
-      ALQ_CHECK(parse_int64(arg, value, &o->params.dim));
-    } else if (strcmp(arg, "--classes") == 0) {
-      ALQ_CHECK(parse_int64(arg, value, &o->params.n_classes));
-    } else if (strcmp(arg, "--labeled") == 0) {
-      ALQ_CHECK(parse_int64(arg, value, &o->n_labeled));
-    } else if (strcmp(arg, "--seed") == 0) {
-      int64_t seed;
-      ALQ_CHECK(parse_int64(arg, value, &seed));
-      o->params.seed = (uint64_t)seed;
-    } else if (strcmp(arg, "--imbalance") == 0) {
-      char *end;
-      o->params.imbalance = strtod(value, &end);
-      if (end == value || *end != '\0')
-        return alq_error_set(ALQ_ERR_USAGE, "alq gen: --imbalance expects a number, got '%s'", value);
-    } else {
-      return alq_error_set(ALQ_ERR_USAGE, "alq gen: unknown option '%s' (see alq gen --help)", arg);
+/* Returns -1 for --help, else an alq_err. */
+static int parse_options(int argc, char **argv, gen_options *o) {
+  static const struct option longopts[] = {
+      {"out", required_argument, 0, 'o'},       {"items", required_argument, 0, 'n'},
+      {"dim", required_argument, 0, 'd'},       {"classes", required_argument, 0, 'c'},
+      {"imbalance", required_argument, 0, 'r'}, {"labeled", required_argument, 0, 'l'},
+      {"seed", required_argument, 0, 's'},      {"no-probs", no_argument, 0, 'P'},
+      {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+  *o = (gen_options){.params = {10000, 32, 10, 1.0, 0}, .probs = 1};
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'o': ALQ_CHECK(alq_arg_path("--out", optarg, o->out, sizeof o->out)); break;
+    case 'n': ALQ_CHECK(alq_arg_int("--items", optarg, 1, INT64_MAX, &o->params.n_items)); break;
+    case 'd': ALQ_CHECK(alq_arg_int("--dim", optarg, 1, ALQ_GEN_MAX_DIM, &o->params.dim)); break;
+    case 'c':
+      ALQ_CHECK(alq_arg_int("--classes", optarg, 2, ALQ_GEN_MAX_CLASSES, &o->params.n_classes));
+      break;
+    case 'r':
+      ALQ_CHECK(alq_arg_double("--imbalance", optarg, 1.0, DBL_MAX, &o->params.imbalance));
+      break;
+    case 'l': ALQ_CHECK(alq_arg_int("--labeled", optarg, 0, INT64_MAX, &o->n_labeled)); break;
+    case 's': ALQ_CHECK(alq_arg_uint64("--seed", optarg, &o->params.seed)); break;
+    case 'P': o->probs = 0; break;
+    case 'h': return -1;
+    default: return alq_arg_unknown("gen", optopt, argv[optind - 1]);
     }
   }
-  if (!o->out)
+  if (optind < argc)
+    return alq_error_set(ALQ_ERR_USAGE, "alq gen: unexpected argument '%s' (see alq gen --help)",
+                         argv[optind]);
+  if (!o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq gen: --out is required (see alq gen --help)");
-  if (o->n_labeled < 0 || o->n_labeled > o->params.n_items)
-    return alq_error_set(ALQ_ERR_USAGE, "alq gen: --labeled must be in [0, --items] (got %lld)",
-                         (long long)o->n_labeled);
+  if (o->n_labeled > o->params.n_items)
+    return alq_error_set(ALQ_ERR_USAGE, "alq gen: --labeled %lld exceeds --items %lld",
+                         (long long)o->n_labeled, (long long)o->params.n_items);
   return alq_gen_params_check(&o->params);
 }
 
@@ -126,16 +108,15 @@ static alq_err build_pool(const gen_options *o, alq_pool_data *pool) {
 
 int alq_cmd_gen(int argc, char **argv) {
   gen_options o;
-  int help;
-  alq_err err = parse_options(argc, argv, &o, &help);
-  if (err)
-    return alq_cli_fail(err);
-  if (help) {
+  int status = parse_options(argc, argv, &o);
+  if (status < 0) {
     fputs(usage, stdout);
     return ALQ_OK;
   }
+  if (status)
+    return alq_cli_fail(status);
   alq_pool_data pool = {0};
-  err = build_pool(&o, &pool);
+  alq_err err = build_pool(&o, &pool);
   if (!err)
     err = alq_pool_write(o.out, &pool);
   free(pool.embeddings);

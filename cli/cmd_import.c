@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <float.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <zlib.h>
 
 #include "alq/pool.h"
+#include "args.h"
 #include "commands.h"
 
 static const char usage[] =
@@ -36,7 +38,7 @@ static const char usage[] =
     "Memory: the whole table is held in memory, about N * (4 d + 4) bytes.\n";
 
 typedef struct {
-  const char *csv, *out;
+  char csv[ALQ_PATH_MAX], out[ALQ_PATH_MAX];
   int standardize;
   int64_t n_labeled;
   uint64_t seed;
@@ -62,49 +64,32 @@ typedef struct {
   int64_t n_columns;
 } csv_reader;
 
-static alq_err parse_count(const char *option, const char *text, int64_t *value) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (errno || end == text || *end != '\0' || v < 0)
-    return alq_error_set(ALQ_ERR_USAGE, "alq import: %s expects a non-negative integer, got '%s'",
-                         option, text);
-  *value = v;
-  return ALQ_OK;
-}
-
-static alq_err parse_options(int argc, char **argv, import_options *o, int *help) {
-  *o = (import_options){NULL, NULL, 0, 0, 0};
-  *help = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    if (strcmp(arg, "--help") == 0) {
-      *help = 1;
-      return ALQ_OK;
-    }
-    if (strcmp(arg, "--standardize") == 0) {
-      o->standardize = 1;
-      continue;
-    }
-    if (i + 1 >= argc)
-      return alq_error_set(ALQ_ERR_USAGE,
-                           "alq import: unknown option or missing value: '%s' (see alq import --help)", arg);
-    const char *value = argv[++i];
-    if (strcmp(arg, "--csv") == 0) {
-      o->csv = value;
-    } else if (strcmp(arg, "--out") == 0) {
-      o->out = value;
-    } else if (strcmp(arg, "--labeled") == 0) {
-      ALQ_CHECK(parse_count(arg, value, &o->n_labeled));
-    } else if (strcmp(arg, "--seed") == 0) {
-      int64_t seed;
-      ALQ_CHECK(parse_count(arg, value, &seed));
-      o->seed = (uint64_t)seed;
-    } else {
-      return alq_error_set(ALQ_ERR_USAGE, "alq import: unknown option '%s' (see alq import --help)", arg);
+/* Returns -1 for --help, else an alq_err. */
+static int parse_options(int argc, char **argv, import_options *o) {
+  static const struct option longopts[] = {
+      {"csv", required_argument, 0, 'c'},  {"out", required_argument, 0, 'o'},
+      {"standardize", no_argument, 0, 'z'}, {"labeled", required_argument, 0, 'l'},
+      {"seed", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  memset(o, 0, sizeof *o);
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'c': ALQ_CHECK(alq_arg_path("--csv", optarg, o->csv, sizeof o->csv)); break;
+    case 'o': ALQ_CHECK(alq_arg_path("--out", optarg, o->out, sizeof o->out)); break;
+    case 'z': o->standardize = 1; break;
+    case 'l': ALQ_CHECK(alq_arg_int("--labeled", optarg, 0, INT64_MAX, &o->n_labeled)); break;
+    case 's': ALQ_CHECK(alq_arg_uint64("--seed", optarg, &o->seed)); break;
+    case 'h': return -1;
+    default: return alq_arg_unknown("import", optopt, argv[optind - 1]);
     }
   }
-  if (!o->csv || !o->out)
+  if (optind < argc)
+    return alq_error_set(ALQ_ERR_USAGE, "alq import: unexpected argument '%s' (see alq import --help)",
+                         argv[optind]);
+  if (!o->csv[0] || !o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq import: --csv and --out are required (see alq import --help)");
   return ALQ_OK;
 }
@@ -309,17 +294,16 @@ static void print_summary(const import_options *o, const table *t, const alq_lab
 
 int alq_cmd_import(int argc, char **argv) {
   import_options o;
-  int help;
-  alq_err err = parse_options(argc, argv, &o, &help);
-  if (err)
-    return alq_cli_fail(err);
-  if (help) {
+  int status = parse_options(argc, argv, &o);
+  if (status < 0) {
     fputs(usage, stdout);
     return ALQ_OK;
   }
+  if (status)
+    return alq_cli_fail(status);
   table t = {0};
   alq_labeled labeled = {0, NULL, NULL};
-  err = read_csv(o.csv, &t);
+  alq_err err = read_csv(o.csv, &t);
   if (!err && o.standardize)
     standardize(&t);
   if (!err && o.n_labeled > 0)

@@ -4,12 +4,14 @@
  * read block by block with serial HDF5 and checked, so memory stays bounded by
  * one block whatever the pool size.
  */
+#include <getopt.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alq/pool.h"
+#include "args.h"
 #include "commands.h"
 
 static const char usage[] =
@@ -248,19 +250,19 @@ static alq_err info(const char *path) {
 }
 
 int alq_cmd_info(int argc, char **argv) {
-  const char *path = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0) {
-      fputs(usage, stdout);
-      return ALQ_OK;
-    }
-    if (argv[i][0] == '-' || path)
-      return alq_cli_fail(alq_error_set(ALQ_ERR_USAGE, "alq info: unexpected argument '%s' (see alq info --help)",
-                                        argv[i]));
-    path = argv[i];
+  static const struct option longopts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    if (c != 'h')
+      return alq_cli_fail(alq_arg_unknown("info", optopt, argv[optind - 1]));
+    fputs(usage, stdout);
+    return ALQ_OK;
   }
-  if (!path)
-    return alq_cli_fail(alq_error_set(ALQ_ERR_USAGE, "alq info: missing POOL argument (see alq info --help)"));
-  alq_err err = info(path);
+  if (optind != argc - 1)
+    return alq_cli_fail(alq_error_set(ALQ_ERR_USAGE, "alq info: expects one POOL argument, got %d (see alq info --help)",
+                                      argc - optind));
+  alq_err err = info(argv[optind]);
   return err ? alq_cli_fail(err) : ALQ_OK;
 }

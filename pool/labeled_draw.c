@@ -9,6 +9,10 @@
 #include "alq/hash.h"
 #include "alq/pool.h"
 
+/* n_labeled * count can exceed 2^64 for huge pools: the allocation multiplies
+ * in 128 bits (a GCC/Clang extension on every 64-bit target alq supports). */
+__extension__ typedef unsigned __int128 uint128;
+
 typedef struct {
   uint64_t key;
   int64_t id;
@@ -81,8 +85,7 @@ static alq_err allocate(const int64_t *counts, int64_t n_classes, int64_t n_know
   ALQ_CHECK(alq_malloc(&order, sizeof *order * (size_t)n_classes, "labeled draw allocation"));
   int64_t assigned = 0, nonempty = 0;
   for (int64_t k = 0; k < n_classes; k++) {
-    /* n_labeled * count can exceed 2^63 for huge pools: 128-bit product. */
-    unsigned __int128 share = (unsigned __int128)n_labeled * (uint64_t)counts[k];
+    uint128 share = (uint128)n_labeled * (uint64_t)counts[k];
     quota[k] = (int64_t)(share / (uint64_t)n_known);
     order[k] = (class_remainder){(int64_t)(share % (uint64_t)n_known), k};
     assigned += quota[k];

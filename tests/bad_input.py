@@ -229,6 +229,7 @@ def main():
                 fail(f"{tag}: {len(lines)} 'alq: error:' lines, expected exactly 1: {lines[:4]}")
             if lines:
                 msg = lines[0]
+                print(f"{tag} exit {rc}: {msg}", flush=True)
                 missing = [p for p in patterns if not re.search(p, msg)]
                 if missing:
                     fail(f"{tag}: error line lacks {missing}: {msg!r}")

@@ -1,0 +1,124 @@
+"""alq import: every real data set imports with the README's shape and class
+counts, --standardize z-scores columns, and malformed CSVs fail with exit 3 and
+one line naming the file and line."""
+import glob
+import gzip
+import os
+import sys
+
+import h5py
+import numpy as np
+
+from pool_cli_util import check, expect_error, finish, largest_remainder, parse_args, run
+
+args = parse_args(["--data"])
+alq, work, data = args.alq, args.workdir, args.data
+
+# The data must be there: a missing folder is a failure, not a skipped test.
+readme = os.path.join(data, "README.md")
+files = sorted(glob.glob(os.path.join(data, "*.csv.gz")))
+if not os.path.isfile(readme) or not files:
+    print(f"pool-import-cli: FAIL: no data sets (README.md and *.csv.gz) in {data}", file=sys.stderr)
+    sys.exit(1)
+
+# | file | rows | features | classes | class counts | ... from the README table.
+table = {}
+for line in open(readme):
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if len(cells) >= 5 and cells[0].endswith(".csv.gz"):
+        table[cells[0]] = (int(cells[1]), int(cells[2]), int(cells[3]),
+                           [int(x) for x in cells[4].split(",")])
+check(sorted(table) == sorted(os.path.basename(f) for f in files),
+      f"README table {sorted(table)} lists the same files as {data}")
+
+
+def load_csv(path):
+    with gzip.open(path, "rt") as f:
+        raw = np.loadtxt(f, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
+    return raw[:, :-1], raw[:, -1].astype(np.int64)
+
+
+for path in files:
+    name = os.path.basename(path)
+    rows, features, classes, counts = table.get(name, (None, None, None, None))
+    pool = os.path.join(work, name.replace(".csv.gz", ".h5"))
+    res = run(alq, "import", "--csv", path, "--out", pool)
+    check(res.rc == 0, f"{name}: exit {res.rc}: {res.err.strip()}")
+    if res.rc != 0:
+        continue
+    x, y = load_csv(path)
+    with h5py.File(pool, "r") as f:
+        emb, labels = f["embeddings"][:], f["labels"][:]
+        check(emb.shape == (rows, features), f"{name}: /embeddings {emb.shape}, README {rows}x{features}")
+        check(emb.dtype == np.float32 and labels.dtype == np.int32, f"{name}: dtypes")
+        check(f.attrs["classes"] == classes, f"{name}: classes {f.attrs['classes']}, README {classes}")
+        check(np.bincount(labels, minlength=classes).tolist() == counts, f"{name}: class counts")
+        check("probs" not in f and "labeled" not in f, f"{name}: no /probs, no /labeled")
+        check(np.array_equal(emb, x.astype(np.float32)) and np.array_equal(labels, y),
+              f"{name}: values equal numpy's parse of the CSV")
+
+    # --standardize: mean 0, std 1 per column (a constant column stays 0).
+    std_pool = pool.replace(".h5", "-std.h5")
+    res = run(alq, "import", "--csv", path, "--out", std_pool, "--standardize", "--labeled", 30, "--seed", 5)
+    check(res.rc == 0, f"{name} --standardize: exit {res.rc}: {res.err.strip()}")
+    if res.rc != 0:
+        continue
+    with h5py.File(std_pool, "r") as f:
+        z = f["embeddings"][:].astype(np.float64)
+        lids, llabels = f["labeled/ids"][:], f["labeled/labels"][:]
+    sd = x.std(axis=0)
+    constant = sd == 0
+    check(np.abs(z.mean(axis=0)).max() < 1e-4, f"{name}: standardized column means {np.abs(z.mean(0)).max()}")
+    check(np.abs(z[:, ~constant].std(axis=0) - 1).max() < 1e-4, f"{name}: standardized stds")
+    check((z[:, constant] == 0).all(), f"{name}: constant columns are 0")
+    expect = (x - x.mean(0)) / np.where(constant, 1, sd)
+    check(np.abs(z - expect).max() < 1e-4 * max(1.0, np.abs(expect).max()), f"{name}: z-scores")
+    check(len(lids) == 30 and (np.diff(lids) > 0).all() and (llabels == y[lids]).all(),
+          f"{name}: labeled set sorted, labels are the CSV's")
+    check(np.bincount(llabels, minlength=classes).tolist() == largest_remainder(counts, 30),
+          f"{name}: labeled class counts {np.bincount(llabels, minlength=classes).tolist()}")
+
+# A plain (not gzip'd) CSV with CRLF line ends, blanks and a blank line.
+plain = os.path.join(work, "plain.csv")
+open(plain, "w").write("a, b,label\r\n1.5, -2 ,1\r\n\r\n3e2,4,0\r\n")
+res = run(alq, "import", "--csv", plain, "--out", os.path.join(work, "plain.h5"))
+check(res.rc == 0, f"plain CSV: exit {res.rc}: {res.err.strip()}")
+if res.rc == 0:
+    with h5py.File(os.path.join(work, "plain.h5"), "r") as f:
+        check(f["embeddings"][:].tolist() == [[1.5, -2.0], [300.0, 4.0]], "plain CSV values")
+        check(f["labels"][:].tolist() == [1, 0] and f.attrs["classes"] == 2, "plain CSV labels")
+
+# Malformed inputs: exit 3, one line naming the file, the line and the text.
+bad = {
+    "non-numeric.csv": ("a,b,label\n1,2,0\n3,x4,1\n", ["line 3", "column 2", "'x4'"]),
+    "ragged.csv": ("a,b,label\n1,2,0\n3,4\n", ["line 3", "2 fields", "expected 3"]),
+    "negative-label.csv": ("a,b,label\n1,2,0\n1,2,-1\n", ["line 3", "'-1'"]),
+    "fraction-label.csv": ("a,b,label\n1,2,0.5\n", ["line 2", "'0.5'"]),
+    "text-label.csv": ("a,b,label\n1,2,cat\n", ["line 2", "'cat'"]),
+    "nan-feature.csv": ("a,b,label\n1,nan,0\n", ["line 2", "'nan'"]),
+    "empty-cell.csv": ("a,b,label\n1,,0\n", ["line 2", "column 2"]),
+    "empty.csv": ("", ["line 1", "empty"]),
+    "header-only.csv": ("a,b,label\n", ["no data rows"]),
+    "one-column.csv": ("label\n1\n", ["line 1", "1 column"]),
+}
+for fname, (text, fragments) in bad.items():
+    path = os.path.join(work, fname)
+    open(path, "w").write(text)
+    out = os.path.join(work, fname + ".h5")
+    expect_error(run(alq, "import", "--csv", path, "--out", out), 3, path, *fragments, what=fname)
+    check(not os.path.exists(out), f"{fname}: no output written")
+# The gzip path reports lines too.
+gz = os.path.join(work, "ragged.csv.gz")
+with gzip.open(gz, "wt") as f:
+    f.write("a,b,label\n" + "1,2,0\n" * 1000 + "1,2\n")
+expect_error(run(alq, "import", "--csv", gz, "--out", gz + ".h5"), 3, gz, "line 1002", what="ragged .gz")
+missing = os.path.join(work, "missing.csv.gz")
+expect_error(run(alq, "import", "--csv", missing, "--out", missing + ".h5"), 3, missing, what="missing file")
+
+expect_error(run(alq, "import", "--csv", plain), 2, "--out", what="import without --out")
+expect_error(run(alq, "import", "--csv", plain, "--out", os.path.join(work, "x.h5"), "--labeled", 3), 2,
+             "3", what="import --labeled > rows")
+res = run(alq, "import", "--help")
+check(res.rc == 0 and "--standardize" in res.out, "import --help")
+check(not [n for n in os.listdir(work) if ".tmp." in n], "no temporary files left")
+finish("pool-import-cli")

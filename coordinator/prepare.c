@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alq/source.h"
 #include "alq/worker.h"
 #include "coordinator.h"
 
@@ -20,12 +21,15 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
   if (opt->candidates && opt->candidates < opt->budget)
     return alq_error_set(ALQ_ERR_USAGE, "--candidates %lld is smaller than --budget %lld", (long long)opt->candidates,
                          (long long)opt->budget);
-  ALQ_CHECK(alq_pool_inspect(opt->pool, &req->meta));
+  ALQ_CHECK(alq_source_describe(opt->pool, &req->meta));
   if ((s->needs & ALQ_NEEDS_PROBS) && !req->meta.has_probs)
     return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /probs is missing, and strategy %s needs class probabilities",
                          opt->pool, s->name);
+  /* A generated pool has no file to hold a labeled set: only --labeled gives one. */
+  int pool_is_file = strncmp(opt->pool, "gen:", 4) != 0;
   const char *lpath = opt->labeled[0] ? opt->labeled : opt->pool;
-  ALQ_CHECK(alq_labeled_read(lpath, req->meta.n_classes, opt->labeled[0] != 0, labeled));
+  if (opt->labeled[0] || pool_is_file)
+    ALQ_CHECK(alq_labeled_read(lpath, req->meta.n_classes, opt->labeled[0] != 0, labeled));
   snprintf(req->strategy, sizeof req->strategy, "%s", s->name);
   snprintf(req->labeled_path, sizeof req->labeled_path, "%s", labeled->n ? lpath : "");
   req->budget = opt->budget;

@@ -1,4 +1,5 @@
 /* coordinator/request.c: the SelectRequest on the wire (protobuf-c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -7,6 +7,7 @@
 #include "alq/logview.h"
 #include "alq/partition.h"
 #include "alq/scored.h"
+#include "alq/select.h"
 #include "alq/worker.h"
 #include "coordinator.h"
 
@@ -121,6 +122,38 @@ static alq_err run_stages(MPI_Comm comm, const alq_request *req, const alq_strat
   return err;
 }
 
+alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, const int64_t *labeled_ids,
+                        alq_batch *batch, alq_rank_facts *facts) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  memset(batch, 0, sizeof *batch);
+  const alq_strategy *s = alq_strategy_find(req->strategy);
+  if (!s)
+    return alq_error_set(ALQ_ERR_USAGE, "unknown strategy '%s' (alq strategies lists them)", req->strategy);
+  int64_t align = alq_partition_align(req->meta.n_items, req->meta.chunk_rows, size);
+  alq_range shard = alq_partition_rows(req->meta.n_items, align, size, rank);
+  alq_scan_result scan;
+  alq_scan_request sr = {comm,           &req->meta,         src, shard, align, req->chunk_rows, s, req->seed,
+                         labeled_ids,    req->n_labeled,     req->candidates, s->select != NULL};
+  ALQ_CHECK(alq_worker_scan(&sr, &scan));
+  alq_err err = check_labeled_found(req, labeled_ids, scan.labeled_found);
+
+  /* How many items can be selected at all. */
+  int64_t avail_local = scan.n_unlabeled, avail = 0;
+  if (!err)
+    err = alq_allreduce(&avail_local, &avail, 1, MPI_INT64_T, MPI_SUM, comm);
+  int64_t budget = req->budget < avail ? req->budget : avail;
+  if (!err && rank == 0 && budget < req->budget && !req->quiet)
+    fprintf(stderr, "alq: note: pool has %lld unlabeled item(s), fewer than --budget %lld: selecting all of them\n",
+            (long long)avail, (long long)req->budget);
+  if (!err)
+    err = run_stages(comm, req, s, &scan, budget, batch);
+  *facts = (alq_rank_facts){shard.lo, shard.hi, scan.n_unlabeled, scan.candidates.n};
+  alq_scan_result_free(&scan);
+  return err;
+}
+
 alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
@@ -139,51 +172,26 @@ alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
     err = alq_bcast(labeled.ids, sizeof(int64_t) * req.n_labeled, 0, comm);
   labeled.n = req.n_labeled;
 
-  const alq_strategy *s = alq_strategy_find(req.strategy);
-  alq_pool_reader *reader = NULL;
+  alq_source *src = NULL;
   if (!err)
-    err = alq_agree(comm, alq_pool_reader_open(comm, &req.meta, &reader));
-  int64_t align = alq_partition_align(req.meta.n_items, req.meta.chunk_rows, size);
-  alq_range shard = alq_partition_rows(req.meta.n_items, align, size, rank);
-  alq_scan_result scan;
-  memset(&scan, 0, sizeof scan);
-  if (!err) {
-    alq_scan_request sr = {comm, &req.meta, reader, shard, align, req.chunk_rows, s, req.seed,
-                           labeled.ids, labeled.n, req.candidates, s->select != NULL};
-    err = alq_worker_scan(&sr, &scan);
-  }
-  if (reader)
-    alq_pool_reader_close(reader);
-  if (!err)
-    err = check_labeled_found(&req, labeled.ids, scan.labeled_found);
-
-  /* How many items can be selected at all. */
-  int64_t avail_local[2] = {scan.n_unlabeled, scan.candidates.n}, avail[2] = {0, 0};
-  if (!err)
-    err = alq_allreduce(avail_local, avail, 2, MPI_INT64_T, MPI_SUM, comm);
-  int64_t budget = req.budget < avail[0] ? req.budget : avail[0];
-  if (!err && rank == 0 && budget < req.budget && !req.quiet)
-    fprintf(stderr, "alq: note: pool has %lld unlabeled item(s), fewer than --budget %lld: selecting all of them\n",
-            (long long)avail[0], (long long)req.budget);
-
+    err = alq_agree(comm, alq_source_open(comm, &req.meta, &src));
   alq_batch batch = {0};
+  alq_rank_facts facts = {0};
   if (!err)
-    err = run_stages(comm, &req, s, &scan, budget, &batch);
+    err = alq_select_pool(comm, &req, src, labeled.ids, &batch, &facts);
+  alq_source_close(src);
   if (!err) {
     alq_phase_begin(ALQ_PHASE_WRITE);
     alq_err werr = rank == 0 ? alq_batch_write(opt, &req, size, &batch) : ALQ_OK;
     alq_phase_end(ALQ_PHASE_WRITE);
     err = alq_agree(comm, werr);
   }
-  if (!err) {
-    alq_rank_facts facts = {shard.lo, shard.hi, scan.n_unlabeled, scan.candidates.n};
+  if (!err)
     err = alq_report_gather(comm, &req, &facts);
-  }
   if (!err && rank == 0 && !req.quiet)
     fprintf(stderr, "alq: selected %lld item(s) with %s on %d rank(s): %s%s%s\n", (long long)batch.n, req.strategy,
             size, opt->out, opt->csv[0] ? ", " : "", opt->csv);
   alq_batch_free(&batch);
-  alq_scan_result_free(&scan);
   alq_labeled_free(&labeled);
   return err;
 }

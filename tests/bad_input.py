@@ -158,11 +158,63 @@ def case_pools(wd):
     cases.append(("ids-duplicate", p, [], "random", 3,
                   [r"ids-dup\.h5", r"ids", rf"\b{BAD_ROW}\b|\b{BAD_ROW + 1}\b"]))
 
+    # ids that increase within every shard of -n 3 (rows 0-19, 20-39, 40-59)
+    # but drop at row 40: a per-shard check alone misses it
+    def ids_drop_at_boundary(a):
+        a["ids"][40:] = a["ids"][40:] - 60
+    p = mk("ids-boundary", ids_drop_at_boundary)
+    cases.append(("ids-decrease-at-shard-boundary", p, [], "margin", 3,
+                  [r"ids-boundary\.h5", r"ids", r"\b40\b"]))
+
+    # bad rows on two ranks at once: one line, naming the first bad row
+    def two_nans(a):
+        a["embeddings"][25, 0] = np.nan
+        a["embeddings"][47, 3] = np.nan
+    p = mk("emb-two-nans", two_nans)
+    cases.append(("embeddings-nan-on-two-ranks", p, [], "kcenter", 3,
+                  [r"emb-two-nans\.h5", r"embeddings", r"\b25\b|\b150\b", r"(?i)nan"]))
+
+    def dup_labeled(a):
+        a["lab_ids"] = np.array([102, 140, 102], np.int64)
+        a["lab_labels"] = np.array([0, 1, 0], np.int32)
+    p = mk("labeled-dup", dup_labeled)
+    cases.append(("labeled-duplicate-id", p, [], "margin", 3,
+                  [r"labeled-dup\.h5", r"labeled", r"\b102\b"]))
+
+    def label_range(a):
+        a["lab_labels"] = np.array([0, 7, 1], np.int32)
+    p = mk("labeled-range", label_range)
+    cases.append(("labeled-label-out-of-range", p, [], "margin", 3,
+                  [r"labeled-range\.h5", r"labels", r"\b7\b"]))
+
+    def label_len(a):
+        a["lab_labels"] = np.array([0, 1], np.int32)
+    p = mk("labeled-len", label_len)
+    cases.append(("labeled-labels-length", p, [], "margin", 3,
+                  [r"labeled-len\.h5", r"labels"]))
+
+    def labels_float(a):
+        a["labels"] = a["labels"].astype(np.float32)
+    p = mk("labels-float", labels_float)
+    cases.append(("labels-float32", p, [], "margin", 3, [r"labels-float\.h5", r"labels"]))
+
+    def emb_rank1(a):
+        a["embeddings"] = a["embeddings"][:, 0].copy()
+    p = mk("emb-rank1", emb_rank1)
+    cases.append(("embeddings-1d", p, [], "kcenter", 3, [r"emb-rank1\.h5", r"embeddings"]))
+
     good2 = os.path.join(wd, "good.h5")
     write(good2, base_arrays())
     cases.append(("budget-0", good2, [], "margin", 2, [r"budget"]))
     cases.append(("unknown-strategy", good2, [], "no-such-strategy", 2, [r"no-such-strategy"]))
     cases.append(("unknown-option", good2, ["--frobnicate"], "margin", 2, [r"frobnicate"]))
+    cases.append(("budget-not-a-number", good2, [], "margin", 2, [r"budget"]))
+    cases.append(("budget-negative", good2, [], "margin", 2, [r"budget"]))
+    cases.append(("seed-not-a-number", good2, ["--seed", "x1"], "margin", 2, [r"seed"]))
+    # outputs that cannot be written: exit 4, and nothing left behind (the
+    # batch must not survive a failed CSV write)
+    cases.append(("out-dir-missing", good2, ["OUT=nodir/batch.h5"], "margin", 4, [r"nodir"]))
+    cases.append(("csv-dir-missing", good2, ["CSV=nodir/batch.csv"], "margin", 4, [r"nodir"]))
     cases.append(("strategy-needs-missing-probs", mk("no-probs", ident, drop=("probs",)), [],
                   "margin", 3, [r"no-probs\.h5", r"probs"]))
     return cases, good2
@@ -215,10 +267,19 @@ def main():
             tag = f"[{name} -n {P}]"
             outdir = os.path.join(wd, f"{name}-n{P}")
             os.makedirs(outdir)
-            budget = "0" if name == "budget-0" else "5"
+            budget = {"budget-0": "0", "budget-not-a-number": "5x",
+                      "budget-negative": "-3"}.get(name, "5")
+            out, csv, more = "batch.h5", "batch.csv", []
+            for e in extra:
+                if e.startswith("OUT="):
+                    out = e[4:]
+                elif e.startswith("CSV="):
+                    csv = e[4:]
+                else:
+                    more.append(e)
             argv = ["select", "--pool", pool, "--budget", budget, "--strategy", strategy,
-                    "--seed", "1", "--out", os.path.join(outdir, "batch.h5"),
-                    "--csv", os.path.join(outdir, "batch.csv")] + extra
+                    "--seed", "1", "--out", os.path.join(outdir, out),
+                    "--csv", os.path.join(outdir, csv)] + more
             rc, so, se = run(args.alq, args.mpiexec, P, argv)
             if rc == 124 or rc == 137:
                 fail(f"{tag}: timed out (a rank left waiting?)")

@@ -195,7 +195,7 @@ alq_err alq_worker_scan(const alq_scan_request *req, alq_scan_result *res) {
     int64_t count = c < my_chunks ? (req->shard.hi - lo < chunk_rows ? req->shard.hi - lo : chunk_rows) : 0;
     if (local)
       count = 0; /* a failed rank keeps joining the collective reads, with nothing to read */
-    alq_err e = alq_pool_reader_read(req->reader, lo, count, fields, &b.rows, NULL);
+    alq_err e = alq_source_read(req->source, lo, count, fields, &b.rows);
     local = local ? local : e;
     if (!local && count > 0) {
       alq_phase_begin(ALQ_PHASE_SCORE);

@@ -11,7 +11,6 @@
  */
 #ifndef ALQ_POOL_H
 #define ALQ_POOL_H
-#include <mpi.h>
 #include <stdint.h>
 #include "alq/error.h"
 
@@ -62,21 +61,6 @@ typedef struct {
   float *probs;      /* count * C */
   int32_t *labels;   /* count */
 } alq_rows;
-
-typedef struct alq_pool_reader alq_pool_reader;
-
-/* Collective over `comm`: opens the pool with the MPI-IO driver. */
-alq_err alq_pool_reader_open(MPI_Comm comm, const alq_pool_meta *meta, alq_pool_reader **reader);
-
-/* Collective: every rank calls it the same number of times, with count 0 when
- * it has nothing left to read.  Reads rows [lo, lo+count) of each requested
- * field with one collective hyperslab read per dataset.  Returns the bytes read
- * in *bytes (may be NULL). */
-alq_err alq_pool_reader_read(alq_pool_reader *reader, int64_t lo, int64_t count,
-                             unsigned fields, alq_rows *dst, int64_t *bytes);
-
-/* Collective. */
-void alq_pool_reader_close(alq_pool_reader *reader);
 
 /* Checks rows read from the pool: finite embeddings; probabilities finite,
  * non-negative and summing to 1 within 1e-3.  On failure records one line naming

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include "alq/error.h"
 #include "alq/pool.h"
+#include "alq/source.h"
+#include "alq/strategy.h"
 
 typedef struct {
   char pool[ALQ_PATH_MAX];
@@ -27,6 +29,31 @@ typedef struct {
   int log_view;
   int quiet;
 } alq_select_options;
+
+/* What every rank knows about a selection (rank 0 broadcasts it). */
+typedef struct {
+  alq_pool_meta meta;
+  char strategy[64];
+  char labeled_path[ALQ_PATH_MAX];
+  int64_t budget;
+  int64_t candidates; /* kept for the select stage; < 0 = every unlabeled item */
+  int64_t n_labeled;
+  int64_t chunk_rows;
+  uint64_t seed;
+  int prune, log_view, quiet;
+} alq_request;
+
+/* What one rank did, for its report. */
+typedef struct {
+  int64_t row_lo, row_hi, unlabeled, candidates;
+} alq_rank_facts;
+
+/* Collective: the selection itself, from an open source to the batch (complete
+ * on every rank).  `labeled_ids` (req->n_labeled, sorted) must be identical on
+ * every rank.  Used by alq_select_run and by programs that hold the pool in
+ * memory (alq_source_memory). */
+alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, const int64_t *labeled_ids,
+                        alq_batch *batch, alq_rank_facts *facts);
 
 /* Collective over `comm`.  Only rank 0's `opt` is read. */
 alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt);

@@ -12,12 +12,13 @@
 #include <stdint.h>
 #include "alq/partition.h"
 #include "alq/pool.h"
+#include "alq/source.h"
 #include "alq/strategy.h"
 
 typedef struct {
   MPI_Comm comm;
   const alq_pool_meta *meta;
-  alq_pool_reader *reader;
+  alq_source *source;
   alq_range shard;
   int64_t chunk_align;          /* the partition's alignment (names rows in messages) */
   int64_t chunk_rows;

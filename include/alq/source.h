@@ -1,0 +1,49 @@
+/* alq/source.h: where a worker's rows come from.
+ *
+ * A pool source is an ops table, like a strategy: `hdf5` (a pool file, read
+ * with collective parallel-HDF5 hyperslabs), `gen:` (a synthetic pool whose
+ * every row is a pure function of (parameters, id), for scale without disk),
+ * and `memory` (rows a program already holds, e.g. alq simulate).  Wrappers
+ * (a model that turns features into probabilities) are sources too.
+ */
+#ifndef ALQ_SOURCE_H
+#define ALQ_SOURCE_H
+#include <mpi.h>
+#include <stdint.h>
+#include "alq/pool.h"
+
+typedef struct alq_source alq_source;
+
+typedef struct {
+  const char *kind;
+  /* Fills rows [lo, lo+count) of the requested fields (ALQ_FIELD_*).  For a
+   * collective source every rank calls it the same number of times, with
+   * count 0 when it has nothing left to read. */
+  alq_err (*read)(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst);
+  void (*close)(alq_source *s);
+} alq_source_ops;
+
+struct alq_source {
+  const alq_source_ops *ops;
+  alq_pool_meta meta; /* what the rows look like (dim, classes, has_probs, ...) */
+  void *impl;
+};
+
+/* Serial (rank 0): the pool's shape without reading bulk data.  `spec` is a
+ * file path, or "gen:items=N,dim=D,classes=C,imbalance=R,seed=S". */
+alq_err alq_source_describe(const char *spec, alq_pool_meta *meta);
+
+/* Collective: opens the source `meta` describes (meta->path is the spec). */
+alq_err alq_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **out);
+
+/* Rows held in memory by the caller (kept alive until alq_source_close).
+ * data->ids may be NULL (row index). */
+alq_err alq_source_memory(const alq_pool_meta *meta, const alq_pool_data *data, alq_source **out);
+
+/* Reads through the source and charges the READ phase with the bytes. */
+alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst);
+
+/* Collective for collective sources; NULL is ignored. */
+void alq_source_close(alq_source *s);
+
+#endif

@@ -1,0 +1,44 @@
+/* pool/source.c: the source registry by spec prefix, and the accounting wrapper. */
+#include <string.h>
+
+#include "alq/gen.h"
+#include "alq/logview.h"
+#include "alq/source.h"
+#include "source_impl.h"
+
+static int is_gen(const char *spec) { return strncmp(spec, "gen:", 4) == 0; }
+
+alq_err alq_source_describe(const char *spec, alq_pool_meta *meta) {
+  if (is_gen(spec))
+    return alq_gen_source_describe(spec, meta);
+  return alq_pool_inspect(spec, meta);
+}
+
+alq_err alq_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **out) {
+  if (is_gen(meta->path))
+    return alq_gen_source_open(meta, out);
+  return alq_hdf5_source_open(comm, meta, out);
+}
+
+alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst) {
+  const alq_pool_meta *m = &s->meta;
+  alq_phase_begin(ALQ_PHASE_READ);
+  alq_err err = s->ops->read(s, lo, count, fields, dst);
+  alq_phase_end(ALQ_PHASE_READ);
+  int64_t row_bytes = 0;
+  if (fields & ALQ_FIELD_EMBEDDINGS)
+    row_bytes += 4 * m->dim;
+  if ((fields & ALQ_FIELD_PROBS) && m->has_probs)
+    row_bytes += 4 * m->n_classes;
+  if ((fields & ALQ_FIELD_IDS) && m->has_ids)
+    row_bytes += 8;
+  if ((fields & ALQ_FIELD_LABELS) && m->has_labels)
+    row_bytes += 4;
+  alq_log_bytes_read(count * row_bytes);
+  return err;
+}
+
+void alq_source_close(alq_source *s) {
+  if (s)
+    s->ops->close(s);
+}

@@ -1,0 +1,10 @@
+/* pool/source_impl.h: constructors of the built-in sources (internal). */
+#ifndef ALQ_SOURCE_IMPL_H
+#define ALQ_SOURCE_IMPL_H
+#include "alq/source.h"
+
+alq_err alq_hdf5_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **out);
+alq_err alq_gen_source_describe(const char *spec, alq_pool_meta *meta);
+alq_err alq_gen_source_open(const alq_pool_meta *meta, alq_source **out);
+
+#endif

@@ -1,0 +1,33 @@
+/* pool/source_memory.c: the `memory` source: rows the caller already holds. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alq/source.h"
+
+static alq_err memory_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst) {
+  const alq_pool_data *d = s->impl;
+  if (fields & ALQ_FIELD_IDS)
+    for (int64_t i = 0; i < count; i++)
+      dst->ids[i] = d->ids ? d->ids[lo + i] : lo + i;
+  if (fields & ALQ_FIELD_EMBEDDINGS)
+    memcpy(dst->embeddings, d->embeddings + lo * d->dim, sizeof(float) * count * d->dim);
+  if ((fields & ALQ_FIELD_PROBS) && d->probs)
+    memcpy(dst->probs, d->probs + lo * d->n_classes, sizeof(float) * count * d->n_classes);
+  if ((fields & ALQ_FIELD_LABELS) && d->labels)
+    memcpy(dst->labels, d->labels + lo, sizeof(int32_t) * count);
+  return ALQ_OK;
+}
+
+static void memory_close(alq_source *s) { free(s); }
+
+static const alq_source_ops memory_ops = {"memory", memory_read, memory_close};
+
+alq_err alq_source_memory(const alq_pool_meta *meta, const alq_pool_data *data, alq_source **out) {
+  alq_source *s = NULL;
+  ALQ_CHECK(alq_calloc(&s, 1, sizeof *s, "memory source"));
+  s->ops = &memory_ops;
+  s->meta = *meta;
+  s->impl = (void *)data;
+  *out = s;
+  return ALQ_OK;
+}

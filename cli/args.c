@@ -59,3 +59,37 @@ alq_err alq_arg_unknown(const char *command, int optopt_value, const char *arg) 
   return alq_error_set(ALQ_ERR_USAGE, "alq %s: option '%s' is unknown or needs a value (see alq %s --help)", command,
                        arg ? arg : "?", command);
 }
+
+alq_err alq_arg_size(const char *option, const char *text, int64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (errno || !end || end == text || v < 0)
+    return alq_error_set(ALQ_ERR_USAGE, "%s expects a size such as 512M or 2G, got '%s'", option, text);
+  double scale = 1;
+  switch (*end) {
+  case 'k': case 'K': scale = 1024.0; end++; break;
+  case 'm': case 'M': scale = 1024.0 * 1024; end++; break;
+  case 'g': case 'G': scale = 1024.0 * 1024 * 1024; end++; break;
+  case 't': case 'T': scale = 1024.0 * 1024 * 1024 * 1024; end++; break;
+  default: break;
+  }
+  if (*end == 'B' || *end == 'b')
+    end++;
+  if (*end != '\0' || v * scale > 9.0e18)
+    return alq_error_set(ALQ_ERR_USAGE, "%s expects a size such as 512M or 2G, got '%s'", option, text);
+  *out = (int64_t)(v * scale);
+  return ALQ_OK;
+}
+
+alq_err alq_arg_choice(const char *option, const char *text, const char *const *names, int n, int *out) {
+  char list[256] = "";
+  for (int i = 0; i < n; i++) {
+    if (strcmp(text, names[i]) == 0) {
+      *out = i;
+      return ALQ_OK;
+    }
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+  }
+  return alq_error_set(ALQ_ERR_USAGE, "%s must be one of %s, got '%s'", option, list, text);
+}

@@ -8,6 +8,10 @@
 alq_err alq_arg_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out);
 alq_err alq_arg_uint64(const char *option, const char *text, uint64_t *out);
 alq_err alq_arg_double(const char *option, const char *text, double min, double max, double *out);
+/* Parses a byte count with an optional binary suffix: 512M, 2G, 1.5T. */
+alq_err alq_arg_size(const char *option, const char *text, int64_t *out);
+/* Maps `text` to the index of the matching name in names[0..n); errors list them. */
+alq_err alq_arg_choice(const char *option, const char *text, const char *const *names, int n, int *out);
 /* Copies a path, rejecting one that does not fit. */
 alq_err alq_arg_path(const char *option, const char *text, char *dst, size_t size);
 /* The one-line message for an option getopt_long rejected (optopt / argv). */

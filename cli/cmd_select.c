@@ -21,8 +21,21 @@ static void usage(void) {
          "  --seed S           seed of every random choice (default 0)\n"
          "  --csv FILE         also write rank,id,score as CSV\n"
          "  --labeled FILE     labeled set (/labeled/ids, /labeled/labels) instead of the pool's own\n"
+         "  --state FILE       round state (docs/slurm.md): exclude labeled and pending items and\n"
+         "                     record this batch as the next round; created when missing\n"
          "  --candidates M     margin-kcenter: k-center among the M most uncertain (default 10 x B)\n"
          "  --chunk-rows R     rows per worker read (default: about 8 MiB, whole HDF5 chunks)\n"
+         "  --memory-per-rank S  bound on a rank's candidate set, e.g. 2G; too small fails up front\n"
+         "subpool (AnchorAL):\n"
+         "  --subpool all|anchoral   run the strategy on the whole pool (default) or on the AnchorAL subpool\n"
+         "  --anchors-per-class A    labeled anchors per class (default 10)\n"
+         "  --neighbors K            most similar unlabeled items kept per anchor (default 50)\n"
+         "  --subpool-size M         subpool size (default 10000)\n"
+         "  --anchor-strategy kmeanspp|random   how anchors are drawn (default kmeanspp)\n"
+         "diversity:\n"
+         "  --diversity none|exact|hier  none: top B by score; exact: k-center with one MAXLOC\n"
+         "                     allreduce per pick; hier: hierarchical k-center (default: the strategy's own)\n"
+         "  --fan-in F         children per node of the hierarchical reduction tree (default 8)\n"
          "  --no-prune         k-center: visit every candidate each step (for benchmarks)\n"
          "  --log-view         print a per-phase table (time, bytes, messages) on rank 0\n"
          "  --quiet            no notes or summary on stderr\n"
@@ -40,7 +53,16 @@ static int parse(int argc, char **argv, alq_select_options *o) {
       {"labeled", required_argument, 0, 'l'},    {"candidates", required_argument, 0, 'm'},
       {"chunk-rows", required_argument, 0, 'r'}, {"no-prune", no_argument, 0, 'P'},
       {"log-view", no_argument, 0, 'L'},         {"quiet", no_argument, 0, 'q'},
-      {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+      {"state", required_argument, 0, 'T'},
+      {"help", no_argument, 0, 'h'},             {"subpool", required_argument, 0, 1},
+      {"anchors-per-class", required_argument, 0, 2}, {"neighbors", required_argument, 0, 3},
+      {"subpool-size", required_argument, 0, 4},  {"anchor-strategy", required_argument, 0, 5},
+      {"diversity", required_argument, 0, 6},     {"fan-in", required_argument, 0, 7},
+      {"memory-per-rank", required_argument, 0, 8}, {0, 0, 0, 0}};
+  static const char *const subpools[] = {"all", "anchoral"};
+  static const char *const anchor_kinds[] = {"kmeanspp", "random"};
+  static const char *const diversities[] = {"none", "exact", "hier"};
+  int choice = 0;
   memset(o, 0, sizeof *o);
   o->prune = 1;
   int have_budget = 0;
@@ -65,12 +87,24 @@ static int parse(int argc, char **argv, alq_select_options *o) {
     case 'S': ALQ_CHECK(alq_arg_uint64("--seed", optarg, &o->seed)); break;
     case 'c': ALQ_CHECK(alq_arg_path("--csv", optarg, o->csv, sizeof o->csv)); break;
     case 'l': ALQ_CHECK(alq_arg_path("--labeled", optarg, o->labeled, sizeof o->labeled)); break;
+    case 'T': ALQ_CHECK(alq_arg_path("--state", optarg, o->state, sizeof o->state)); break;
     case 'm': ALQ_CHECK(alq_arg_int("--candidates", optarg, 1, INT32_MAX, &o->candidates)); break;
     case 'r': ALQ_CHECK(alq_arg_int("--chunk-rows", optarg, 1, INT32_MAX, &o->chunk_rows)); break;
     case 'P': o->prune = 0; break;
     case 'L': o->log_view = 1; break;
     case 'q': o->quiet = 1; break;
     case 'h': return -1;
+    case 1: ALQ_CHECK(alq_arg_choice("--subpool", optarg, subpools, 2, &o->subpool)); break;
+    case 2: ALQ_CHECK(alq_arg_int("--anchors-per-class", optarg, 1, 1000000, &o->anchors_per_class)); break;
+    case 3: ALQ_CHECK(alq_arg_int("--neighbors", optarg, 1, 100000000, &o->neighbors)); break;
+    case 4: ALQ_CHECK(alq_arg_int("--subpool-size", optarg, 1, INT32_MAX, &o->subpool_size)); break;
+    case 5: ALQ_CHECK(alq_arg_choice("--anchor-strategy", optarg, anchor_kinds, 2, &o->anchor_random)); break;
+    case 6:
+      ALQ_CHECK(alq_arg_choice("--diversity", optarg, diversities, 3, &choice));
+      o->diversity = ALQ_DIVERSITY_NONE + choice;
+      break;
+    case 7: ALQ_CHECK(alq_arg_int("--fan-in", optarg, 2, 1000000, &o->fan_in)); break;
+    case 8: ALQ_CHECK(alq_arg_size("--memory-per-rank", optarg, &o->memory_per_rank)); break;
     default: return alq_arg_unknown("select", optopt, argv[optind - 1]);
     }
   }

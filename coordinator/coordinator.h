@@ -4,6 +4,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "alq/manifest.h"
 #include "alq/pool.h"
 #include "alq/select.h"
 #include "alq/strategy.h"
@@ -14,8 +15,22 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
 /* Collective: rank 0's request (a protobuf SelectRequest on the wire) reaches every rank. */
 alq_err alq_request_broadcast(MPI_Comm comm, alq_request *req);
 
-/* Rank 0: writes the batch atomically (temporary names, renamed when complete). */
-alq_err alq_batch_write(const alq_select_options *opt, const alq_request *req, int nranks, const alq_batch *batch);
+/* Rank 0: writes the batch and its manifest atomically (temporary names,
+ * renamed when complete). */
+alq_err alq_batch_write(const alq_select_options *opt, const alq_request *req, int nranks, const alq_batch *batch,
+                        const alq_manifest_bytes *manifest);
+
+/* Rank 0, --state given and the state file exists: the items the selection
+ * excludes (labeled and pending, alq_state_exclusions), after checking that the
+ * state belongs to the pool. */
+alq_err alq_state_selection_exclusions(const alq_select_options *opt, const alq_request *req, alq_labeled *out);
+
+/* Rank 0, after the batch is written: records it as the next round of
+ * opt->state, creating the state from `initial` (the labeled set the selection
+ * started from) when the file does not exist yet.  On failure the batch files
+ * are removed too. */
+alq_err alq_state_record_batch(const alq_select_options *opt, const alq_request *req, const alq_labeled *initial,
+                               const alq_batch *batch, const alq_manifest_bytes *manifest);
 
 /* Collective: every rank's RankReport reaches rank 0, which prints the
  * --log-view table when asked. */

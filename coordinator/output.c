@@ -47,7 +47,7 @@ static herr_t write_1d(hid_t group, const char *name, hid_t file_type, hid_t mem
 }
 
 static alq_err write_h5(const char *tmp, const char *final_path, const alq_select_options *opt,
-                        const alq_request *req, int nranks, const alq_batch *b) {
+                        const alq_request *req, int nranks, const alq_batch *b, const alq_manifest_bytes *manifest) {
   hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (file < 0)
     return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s: %s", final_path,
@@ -69,6 +69,7 @@ static alq_err write_h5(const char *tmp, const char *final_path, const alq_selec
   rc |= attr_string(file, "pool", opt->pool);
   rc |= attr_string(file, "labeled", req->labeled_path);
   rc |= attr_string(file, "alq_version", ALQ_VERSION);
+  rc |= write_1d(file, "manifest", H5T_STD_U8LE, H5T_NATIVE_UINT8, manifest->len, manifest->data);
   if (H5Fclose(file) < 0 || rc < 0)
     return alq_error_set(ALQ_ERR_OUTPUT, "cannot write %s (disk full or not writable?)", final_path);
   return ALQ_OK;
@@ -86,11 +87,12 @@ static alq_err write_csv(const char *tmp, const char *final_path, const alq_batc
   return ALQ_OK;
 }
 
-alq_err alq_batch_write(const alq_select_options *opt, const alq_request *req, int nranks, const alq_batch *batch) {
+alq_err alq_batch_write(const alq_select_options *opt, const alq_request *req, int nranks, const alq_batch *batch,
+                        const alq_manifest_bytes *manifest) {
   char tmp_h5[ALQ_PATH_MAX + 32], tmp_csv[ALQ_PATH_MAX + 32];
   snprintf(tmp_h5, sizeof tmp_h5, "%s.tmp.%ld", opt->out, (long)getpid());
   snprintf(tmp_csv, sizeof tmp_csv, "%s.tmp.%ld", opt->csv, (long)getpid());
-  alq_err err = write_h5(tmp_h5, opt->out, opt, req, nranks, batch);
+  alq_err err = write_h5(tmp_h5, opt->out, opt, req, nranks, batch, manifest);
   if (!err && opt->csv[0])
     err = write_csv(tmp_csv, opt->csv, batch);
   if (!err && rename(tmp_h5, opt->out) != 0)

@@ -3,7 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alq/select.h"
+#include "alq/manifest.h"
+#include "alq/model.h"
 #include "alq/source.h"
+#include "alq/state.h"
 #include "alq/worker.h"
 #include "coordinator.h"
 
@@ -15,25 +19,60 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
     return alq_error_set(ALQ_ERR_USAGE, "unknown strategy '%s' (alq strategies lists them)", opt->strategy);
   if (opt->budget < 1)
     return alq_error_set(ALQ_ERR_USAGE, "--budget must be a positive integer, got %lld", (long long)opt->budget);
-  if (opt->candidates && !(s->score && s->select))
-    return alq_error_set(ALQ_ERR_USAGE, "--candidates applies to strategies with a scoring and a selection stage, not to '%s'",
+  int diversity = opt->diversity != ALQ_DIVERSITY_DEFAULT ? opt->diversity
+                  : s->select                              ? ALQ_DIVERSITY_EXACT
+                                                           : ALQ_DIVERSITY_NONE;
+  if (diversity == ALQ_DIVERSITY_NONE && !s->score)
+    return alq_error_set(ALQ_ERR_USAGE, "strategy %s has no score to rank by: it needs --diversity exact or hier",
                          s->name);
+  if (opt->candidates && (diversity == ALQ_DIVERSITY_NONE || !s->score))
+    return alq_error_set(ALQ_ERR_USAGE,
+                         "--candidates applies when a scoring strategy feeds a diversity stage, not to '%s'%s", s->name,
+                         diversity == ALQ_DIVERSITY_NONE ? " without --diversity" : "");
   if (opt->candidates && opt->candidates < opt->budget)
     return alq_error_set(ALQ_ERR_USAGE, "--candidates %lld is smaller than --budget %lld", (long long)opt->candidates,
                          (long long)opt->budget);
   ALQ_CHECK(alq_source_describe(opt->pool, &req->meta));
-  if ((s->needs & ALQ_NEEDS_PROBS) && !req->meta.has_probs)
+  if ((s->needs & ALQ_NEEDS_PROBS) && !req->meta.has_probs && !opt->model[0])
     return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /probs is missing, and strategy %s needs class probabilities",
                          opt->pool, s->name);
+  alq_pool_identity identity;
+  ALQ_CHECK(alq_pool_identity_compute(&req->meta, &identity));
+  req->ids_checksum = identity.ids_checksum;
+  /* With a model, the workers see what it computes from the pool's features. */
+  if (opt->model[0])
+    ALQ_CHECK(alq_model_serves(opt->model, opt->mc_samples, &req->meta));
+  snprintf(req->model, sizeof req->model, "%s", opt->model);
+  req->mc_samples = opt->mc_samples;
   /* A generated pool has no file to hold a labeled set: only --labeled gives one. */
   int pool_is_file = strncmp(opt->pool, "gen:", 4) != 0;
   const char *lpath = opt->labeled[0] ? opt->labeled : opt->pool;
-  if (opt->labeled[0] || pool_is_file)
+  /* With a round state, labeled and pending items are excluded (and are the
+   * k-center's initial centers); a new state starts from the usual labeled set. */
+  if (opt->state[0] && alq_state_exists(opt->state)) {
+    ALQ_CHECK(alq_state_selection_exclusions(opt, req, labeled));
+    lpath = opt->state;
+  } else if (opt->labeled[0] || pool_is_file) {
     ALQ_CHECK(alq_labeled_read(lpath, req->meta.n_classes, opt->labeled[0] != 0, labeled));
+  }
   snprintf(req->strategy, sizeof req->strategy, "%s", s->name);
   snprintf(req->labeled_path, sizeof req->labeled_path, "%s", labeled->n ? lpath : "");
   req->budget = opt->budget;
-  req->candidates = !s->candidates ? -1 : opt->candidates ? opt->candidates : s->candidates(opt->budget);
+  /* Candidates for the diversity stage: the top M by score (default ten per
+   * batch slot: enough choice for diversity while the uncertainty filter still
+   * bites), or every unlabeled item for a strategy without a score. */
+  req->diversity = diversity;
+  req->candidates = diversity == ALQ_DIVERSITY_NONE ? opt->budget
+                    : !s->score                     ? -1
+                    : opt->candidates               ? opt->candidates
+                                                    : 10 * opt->budget;
+  req->subpool = opt->subpool;
+  req->anchors_per_class = opt->anchors_per_class ? opt->anchors_per_class : 10;
+  req->neighbors = opt->neighbors ? opt->neighbors : 50;
+  req->subpool_size = opt->subpool_size ? opt->subpool_size : 10000;
+  req->anchor_random = opt->anchor_random;
+  req->fan_in = opt->fan_in ? opt->fan_in : 8;
+  req->memory_per_rank = opt->memory_per_rank;
   req->n_labeled = labeled->n;
   req->chunk_rows = opt->chunk_rows > 0 ? opt->chunk_rows : alq_default_chunk_rows(&req->meta);
   req->seed = opt->seed;

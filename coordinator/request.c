@@ -29,6 +29,16 @@ static alq_err pack(const alq_request *r, uint8_t **buf, int64_t *len) {
   m.prune = r->prune;
   m.log_view = r->log_view;
   m.quiet = r->quiet;
+  m.subpool = r->subpool;
+  m.anchors_per_class = r->anchors_per_class;
+  m.neighbors = r->neighbors;
+  m.subpool_size = r->subpool_size;
+  m.anchor_random = r->anchor_random;
+  m.diversity = r->diversity;
+  m.fan_in = r->fan_in;
+  m.memory_per_rank = r->memory_per_rank;
+  m.model = (char *)r->model;
+  m.mc_samples = r->mc_samples;
   *len = (int64_t)alq__select_request__get_packed_size(&m);
   ALQ_CHECK(alq_malloc(buf, *len, "request message"));
   alq__select_request__pack(&m, *buf);
@@ -59,6 +69,16 @@ static alq_err unpack(const uint8_t *buf, int64_t len, alq_request *r) {
   r->prune = m->prune;
   r->log_view = m->log_view;
   r->quiet = m->quiet;
+  r->subpool = m->subpool;
+  r->anchors_per_class = m->anchors_per_class;
+  r->neighbors = m->neighbors;
+  r->subpool_size = m->subpool_size;
+  r->anchor_random = m->anchor_random;
+  r->diversity = m->diversity;
+  r->fan_in = m->fan_in;
+  r->memory_per_rank = m->memory_per_rank;
+  snprintf(r->model, sizeof r->model, "%s", m->model);
+  r->mc_samples = m->mc_samples;
   alq__select_request__free_unpacked(m, NULL);
   return ALQ_OK;
 }

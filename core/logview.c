@@ -10,7 +10,7 @@ static alq_phase open_phases[16];
 static double opened_at[16];
 static int depth;
 
-static const char *const phase_names[ALQ_PHASE_COUNT] = {"read", "score", "select", "reduce", "write"};
+static const char *const phase_names[ALQ_PHASE_COUNT] = {"read", "score", "retrieve", "select", "reduce", "write"};
 
 const char *alq_phase_name(alq_phase p) { return phase_names[p]; }
 

@@ -133,48 +133,46 @@ static void merge_blocks(void *in, void *inout, int *len, MPI_Datatype *type) {
   }
 }
 
+alq_err alq_scored_global_topk_blocks(MPI_Comm comm, alq_scored *blocks, int64_t n_blocks, int64_t k) {
+  if (n_blocks == 0 || k == 0)
+    return ALQ_OK;
+  alq_err err = alq_agree(comm, alq_malloc(&merge_tmp, sizeof *merge_tmp * k, "top-k merge buffer"));
+  if (err)
+    return err;
+  MPI_Datatype block;
+  MPI_Op op;
+  MPI_Type_contiguous((int)(sizeof(alq_scored) * k), MPI_BYTE, &block);
+  MPI_Type_commit(&block);
+  MPI_Op_create(merge_blocks, 1, &op);
+  merge_k = k;
+  err = alq_allreduce(MPI_IN_PLACE, blocks, (int)n_blocks, block, op, comm);
+  MPI_Op_free(&op);
+  MPI_Type_free(&block);
+  free(merge_tmp);
+  merge_tmp = NULL;
+  return err;
+}
+
 alq_err alq_scored_global_topk(MPI_Comm comm, const alq_scored *local, int64_t n_local, int64_t k,
                                alq_scored **out, int64_t *n_out) {
   *out = NULL;
   *n_out = 0;
   int64_t m = k < 1 ? 1 : k;
-  alq_scored *mine = NULL, *all = NULL;
-  alq_err err = alq_malloc(&mine, sizeof *mine * m, "top-k send buffer");
-  if (!err)
-    err = alq_malloc(&all, sizeof *all * m, "top-k receive buffer");
-  if (!err)
-    err = alq_malloc(&merge_tmp, sizeof *merge_tmp * m, "top-k merge buffer");
-  err = alq_agree(comm, err);
-  if (err)
-    goto done;
-  /* Pad with records that sort after every real one (scores are finite). */
+  alq_scored *all = NULL;
+  ALQ_CHECK(alq_agree(comm, alq_malloc(&all, sizeof *all * m, "top-k buffer")));
   int64_t n_copy = n_local < m ? n_local : m;
-  memcpy(mine, local, sizeof *mine * n_copy);
-  for (int64_t i = n_copy; i < m; i++) {
-    mine[i].score = -INFINITY;
-    mine[i].id = INT64_MAX;
+  memcpy(all, local, sizeof *all * n_copy);
+  for (int64_t i = n_copy; i < m; i++)
+    all[i] = alq_scored_none();
+  alq_err err = alq_scored_global_topk_blocks(comm, all, 1, m);
+  if (err) {
+    free(all);
+    return err;
   }
-  MPI_Datatype block;
-  MPI_Op op;
-  MPI_Type_contiguous((int)(sizeof(alq_scored) * m), MPI_BYTE, &block);
-  MPI_Type_commit(&block);
-  MPI_Op_create(merge_blocks, 1, &op);
-  merge_k = m;
-  err = alq_allreduce(mine, all, 1, block, op, comm);
-  MPI_Op_free(&op);
-  MPI_Type_free(&block);
-  if (err)
-    goto done;
   int64_t n = 0;
-  while (n < k && !(all[n].score == -INFINITY && all[n].id == INT64_MAX))
+  while (n < k && !alq_scored_is_none(&all[n]))
     n++;
   *out = all;
   *n_out = n;
-  all = NULL;
-done:
-  free(mine);
-  free(all);
-  free(merge_tmp);
-  merge_tmp = NULL;
-  return err;
+  return ALQ_OK;
 }

@@ -20,11 +20,7 @@ alq_err alq_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **o
   return alq_hdf5_source_open(comm, meta, out);
 }
 
-alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst) {
-  const alq_pool_meta *m = &s->meta;
-  alq_phase_begin(ALQ_PHASE_READ);
-  alq_err err = s->ops->read(s, lo, count, fields, dst);
-  alq_phase_end(ALQ_PHASE_READ);
+static int64_t row_bytes(const alq_pool_meta *m, unsigned fields) {
   int64_t row_bytes = 0;
   if (fields & ALQ_FIELD_EMBEDDINGS)
     row_bytes += 4 * m->dim;
@@ -34,7 +30,22 @@ alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned field
     row_bytes += 8;
   if ((fields & ALQ_FIELD_LABELS) && m->has_labels)
     row_bytes += 4;
-  alq_log_bytes_read(count * row_bytes);
+  return row_bytes;
+}
+
+alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst) {
+  alq_phase_begin(ALQ_PHASE_READ);
+  alq_err err = s->ops->read(s, lo, count, fields, dst);
+  alq_log_bytes_read(count * row_bytes(&s->meta, fields));
+  alq_phase_end(ALQ_PHASE_READ);
+  return err;
+}
+
+alq_err alq_source_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
+  alq_phase_begin(ALQ_PHASE_READ);
+  alq_err err = s->ops->fetch(s, ids, n, fields, dst);
+  alq_log_bytes_read(n * row_bytes(&s->meta, fields));
+  alq_phase_end(ALQ_PHASE_READ);
   return err;
 }
 

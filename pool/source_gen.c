@@ -76,12 +76,25 @@ static alq_err gen_read(alq_source *s, int64_t lo, int64_t count, unsigned field
                       (fields & ALQ_FIELD_PROBS) ? dst->probs : NULL, (fields & ALQ_FIELD_LABELS) ? dst->labels : NULL);
 }
 
+static alq_err gen_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
+  const alq_pool_meta *m = &s->meta;
+  for (int64_t i = 0; i < n; i++) {
+    if (ids[i] < 0 || ids[i] >= m->n_items)
+      return alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s (ids are 0..%lld)", (long long)ids[i],
+                           m->path, (long long)m->n_items - 1);
+    alq_rows one = {dst->ids ? dst->ids + i : NULL, dst->embeddings ? dst->embeddings + i * m->dim : NULL,
+                    dst->probs ? dst->probs + i * m->n_classes : NULL, dst->labels ? dst->labels + i : NULL};
+    ALQ_CHECK(gen_read(s, ids[i], 1, fields, &one));
+  }
+  return ALQ_OK;
+}
+
 static void gen_close(alq_source *s) {
   free(s->impl);
   free(s);
 }
 
-static const alq_source_ops gen_ops = {"gen", gen_read, gen_close};
+static const alq_source_ops gen_ops = {"gen", gen_read, gen_fetch, gen_close};
 
 alq_err alq_gen_source_open(const alq_pool_meta *meta, alq_source **out) {
   alq_source *s = NULL;

@@ -42,9 +42,9 @@ static alq_err reader_open(MPI_Comm comm, const alq_pool_meta *meta, hdf5_reader
   return ALQ_OK;
 }
 
-/* One collective hyperslab read of rows [lo, lo+count) x cols; count may be 0. */
-static alq_err read_rows(hdf5_reader *r, hid_t ds, const char *name, hid_t memtype, int rank, int64_t cols,
-                         int64_t lo, int64_t count, void *dst) {
+/* One hyperslab read of rows [lo, lo+count) x cols; count may be 0. */
+static alq_err read_rows(hdf5_reader *r, hid_t dxpl, hid_t ds, const char *name, hid_t memtype, int rank,
+                         int64_t cols, int64_t lo, int64_t count, void *dst) {
   hsize_t start[2] = {(hsize_t)lo, 0}, dims[2] = {(hsize_t)count, (hsize_t)cols};
   hsize_t one[2] = {1, (hsize_t)cols};
   hid_t fspace = H5Dget_space(ds);
@@ -56,7 +56,7 @@ static alq_err read_rows(hdf5_reader *r, hid_t ds, const char *name, hid_t memty
     H5Sselect_none(fspace);
     H5Sselect_none(mspace);
   }
-  herr_t rc = H5Dread(ds, memtype, mspace, fspace, r->dxpl, count ? dst : (void *)dummy);
+  herr_t rc = H5Dread(ds, memtype, mspace, fspace, dxpl, count ? dst : (void *)dummy);
   H5Sclose(mspace);
   H5Sclose(fspace);
   if (rc < 0)
@@ -71,16 +71,16 @@ static alq_err hdf5_read(alq_source *s, int64_t lo, int64_t count, unsigned fiel
   alq_err err = ALQ_OK;
   /* Every rank reaches every H5Dread below (collective), whatever happened before. */
   if (fields & ALQ_FIELD_EMBEDDINGS) {
-    alq_err e = read_rows(r, r->embeddings, "/embeddings", H5T_NATIVE_FLOAT, 2, m->dim, lo, count, dst->embeddings);
+    alq_err e = read_rows(r, r->dxpl, r->embeddings, "/embeddings", H5T_NATIVE_FLOAT, 2, m->dim, lo, count, dst->embeddings);
     err = err ? err : e;
   }
   if ((fields & ALQ_FIELD_PROBS) && m->has_probs) {
-    alq_err e = read_rows(r, r->probs, "/probs", H5T_NATIVE_FLOAT, 2, m->n_classes, lo, count, dst->probs);
+    alq_err e = read_rows(r, r->dxpl, r->probs, "/probs", H5T_NATIVE_FLOAT, 2, m->n_classes, lo, count, dst->probs);
     err = err ? err : e;
   }
   if (fields & ALQ_FIELD_IDS) {
     if (m->has_ids) {
-      alq_err e = read_rows(r, r->ids, "/ids", H5T_NATIVE_INT64, 1, 1, lo, count, dst->ids);
+      alq_err e = read_rows(r, r->dxpl, r->ids, "/ids", H5T_NATIVE_INT64, 1, 1, lo, count, dst->ids);
       err = err ? err : e;
     } else {
       for (int64_t i = 0; i < count; i++)
@@ -88,10 +88,52 @@ static alq_err hdf5_read(alq_source *s, int64_t lo, int64_t count, unsigned fiel
     }
   }
   if ((fields & ALQ_FIELD_LABELS) && m->has_labels) {
-    alq_err e = read_rows(r, r->labels, "/labels", H5T_NATIVE_INT32, 1, 1, lo, count, dst->labels);
+    alq_err e = read_rows(r, r->dxpl, r->labels, "/labels", H5T_NATIVE_INT32, 1, 1, lo, count, dst->labels);
     err = err ? err : e;
   }
   return err;
+}
+
+/* The row of `id` by binary search over /ids (strictly increasing), one
+ * independent single-element read per probe. */
+static alq_err find_row(hdf5_reader *r, int64_t id, int64_t *row) {
+  int64_t lo = 0, hi = r->meta.n_items, v = 0;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    ALQ_CHECK(read_rows(r, H5P_DEFAULT, r->ids, "/ids", H5T_NATIVE_INT64, 1, 1, mid, 1, &v));
+    if (v < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < r->meta.n_items)
+    ALQ_CHECK(read_rows(r, H5P_DEFAULT, r->ids, "/ids", H5T_NATIVE_INT64, 1, 1, lo, 1, &v));
+  *row = lo < r->meta.n_items && v == id ? lo : -1;
+  return ALQ_OK;
+}
+
+static alq_err hdf5_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
+  hdf5_reader *r = s->impl;
+  const alq_pool_meta *m = &r->meta;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t row = ids[i] >= 0 && ids[i] < m->n_items ? ids[i] : -1;
+    if (m->has_ids)
+      ALQ_CHECK(find_row(r, ids[i], &row));
+    if (row < 0)
+      return alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s", (long long)ids[i], m->path);
+    if (dst->ids)
+      dst->ids[i] = ids[i];
+    /* H5P_DEFAULT transfers are independent: only this rank takes part. */
+    if (fields & ALQ_FIELD_EMBEDDINGS)
+      ALQ_CHECK(read_rows(r, H5P_DEFAULT, r->embeddings, "/embeddings", H5T_NATIVE_FLOAT, 2, m->dim, row, 1,
+                          dst->embeddings + i * m->dim));
+    if ((fields & ALQ_FIELD_PROBS) && m->has_probs)
+      ALQ_CHECK(read_rows(r, H5P_DEFAULT, r->probs, "/probs", H5T_NATIVE_FLOAT, 2, m->n_classes, row, 1,
+                          dst->probs + i * m->n_classes));
+    if ((fields & ALQ_FIELD_LABELS) && m->has_labels)
+      ALQ_CHECK(read_rows(r, H5P_DEFAULT, r->labels, "/labels", H5T_NATIVE_INT32, 1, 1, row, 1, dst->labels + i));
+  }
+  return ALQ_OK;
 }
 
 static void hdf5_close(alq_source *s) {
@@ -106,7 +148,7 @@ static void hdf5_close(alq_source *s) {
   free(s);
 }
 
-static const alq_source_ops hdf5_ops = {"hdf5", hdf5_read, hdf5_close};
+static const alq_source_ops hdf5_ops = {"hdf5", hdf5_read, hdf5_fetch, hdf5_close};
 
 alq_err alq_hdf5_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **out) {
   alq_source *s = NULL;

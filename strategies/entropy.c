@@ -16,13 +16,10 @@ static alq_err entropy_score(const alq_chunk *chunk, double *scores) {
   return ALQ_OK;
 }
 
-static int64_t keep_budget(int64_t budget) { return budget; }
-
 const alq_strategy alq_strategy_entropy = {
     .name = "entropy",
     .summary = "-sum_c p log p: the most uncertain predictive distributions",
     .needs = ALQ_NEEDS_PROBS,
     .score = entropy_score,
-    .candidates = keep_budget,
     .select = NULL,
 };

@@ -298,6 +298,5 @@ const alq_strategy alq_strategy_kcenter = {
     .summary = "Core-Set greedy farthest-first over all unlabeled items (labeled items are the first centers)",
     .needs = ALQ_NEEDS_EMBEDDINGS,
     .score = NULL,
-    .candidates = NULL,
     .select = alq_kcenter_select,
 };

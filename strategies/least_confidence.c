@@ -14,13 +14,10 @@ static alq_err least_confidence_score(const alq_chunk *chunk, double *scores) {
   return ALQ_OK;
 }
 
-static int64_t keep_budget(int64_t budget) { return budget; }
-
 const alq_strategy alq_strategy_least_confidence = {
     .name = "least-confidence",
     .summary = "1 - max_c p(c|x): the items the model is least sure of",
     .needs = ALQ_NEEDS_PROBS,
     .score = least_confidence_score,
-    .candidates = keep_budget,
     .select = NULL,
 };

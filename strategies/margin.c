@@ -21,13 +21,10 @@ alq_err alq_margin_score(const alq_chunk *chunk, double *scores) {
   return ALQ_OK;
 }
 
-static int64_t keep_budget(int64_t budget) { return budget; }
-
 const alq_strategy alq_strategy_margin = {
     .name = "margin",
     .summary = "1 - (p1 - p2): smallest gap between the two most likely classes",
     .needs = ALQ_NEEDS_PROBS,
     .score = alq_margin_score,
-    .candidates = keep_budget,
     .select = NULL,
 };

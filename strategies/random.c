@@ -9,13 +9,10 @@ static alq_err random_score(const alq_chunk *chunk, double *scores) {
   return ALQ_OK;
 }
 
-static int64_t keep_budget(int64_t budget) { return budget; }
-
 const alq_strategy alq_strategy_random = {
     .name = "random",
     .summary = "uniform sample: the B items with the largest hash(seed, id)",
     .needs = 0,
     .score = random_score,
-    .candidates = keep_budget,
     .select = NULL,
 };

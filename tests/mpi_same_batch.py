@@ -124,8 +124,9 @@ class Pool:
     """What the reference needs, read independently with h5py."""
 
     def __init__(self, name, path, labeled_path=None, strategies=STRATEGIES, budget=25,
-                 seed=3, extra=None):
+                 seed=3, extra=None, exact=False):
         self.name, self.path, self.labeled_path = name, path, labeled_path
+        self.exact = exact  # k-center distances exact in float32: check ties -> lower id
         self.strategies, self.budget, self.seed = strategies, budget, seed
         self.extra = extra or []
         with h5py.File(path, "r") as f:
@@ -245,6 +246,13 @@ def check_kcenter(pool, strategy, ids, scores, tag, candidates=None):
         else:
             avail = np.where(taken, -np.inf, mind)
             mx = avail.max()
+            if pool.exact:
+                tied = np.nonzero(avail == mx)[0]
+                b = tied[np.argmin(cid[tied])]
+                if b != j:
+                    fail(f"{tag}: step {t} chose id {i} (min dist^2 {mind[j]:.9g}); the exact "
+                         f"reference picks id {cid[b]} ({mx:.9g}; ties -> lower id)")
+                    return
             if not mind[j] >= mx * (1 - 1e-5) - atol:
                 b = int(np.argmax(avail))
                 fail(f"{tag}: step {t} chose id {i} (reference min dist^2 {mind[j]:.9g}) but id "
@@ -452,6 +460,34 @@ def main():
     pe = os.path.join(wd, "noprobs.h5")
     write_pool(pe, rng.normal(size=(503, 6)).astype(np.float32), classes_attr=3, chunk=64)
     pools.append(Pool("noprobs", pe, strategies=["random", "kcenter"], budget=30, seed=77))
+
+    # G: ids spread over the whole int64 range (negative, beyond 2^53)
+    n = 301
+    big = np.unique(rng.integers(-(2 ** 63) + 1, 2 ** 63 - 1, size=n + 10, dtype=np.int64))[:n]
+    p = rng.random((n, 3)) + 0.01
+    pg = os.path.join(wd, "bigids.h5")
+    lab = rng.choice(n, size=9, replace=False)
+    write_pool(pg, rng.normal(size=(n, 4)).astype(np.float32),
+               probs=(p / p.sum(axis=1, keepdims=True)).astype(np.float32), ids=big,
+               labeled_ids=np.sort(big[lab]), labeled_labels=np.zeros(9, np.int32), chunk=16)
+    pools.append(Pool("bigids", pg, budget=17, seed=2 ** 64 - 1))
+
+    # H: small-integer embeddings (exact float32 distances, many exact ties
+    # across shards) and quantised probs: k-center must break ties by lower id
+    n = 600
+    emb = rng.integers(-2, 3, size=(n, 3)).astype(np.float32)
+    counts = np.zeros((n, 3), np.int64)
+    for r in range(n):
+        cut = np.sort(rng.integers(0, 5, size=2))
+        counts[r] = np.diff(np.concatenate(([0], cut, [4])))
+    ph = os.path.join(wd, "intgrid.h5")
+    labr = np.sort(rng.choice(n, size=7, replace=False))
+    write_pool(ph, emb, probs=(counts / 4).astype(np.float32), chunk=37,
+               labeled_ids=labr, labeled_labels=np.zeros(7, np.int32))
+    pools.append(Pool("intgrid", ph, strategies=["kcenter", "margin-kcenter", "margin"],
+                      budget=150, seed=4, exact=True))
+    pools.append(Pool("intgrid-m200", ph, strategies=["margin-kcenter"], budget=60, seed=4,
+                      exact=True, extra=["--candidates", "200"]))
 
     # F: margin-kcenter with an explicit --candidates on the gen pool
     if os.path.exists(pa):

@@ -13,6 +13,7 @@
 typedef enum {
   ALQ_PHASE_READ = 0,   /* pool rows from HDF5 */
   ALQ_PHASE_SCORE,      /* per-item scores, validation, candidate keeping */
+  ALQ_PHASE_RETRIEVE,   /* AnchorAL: similarities to the anchors and per-anchor heaps */
   ALQ_PHASE_SELECT,     /* the strategy's selection (k-center steps, ...) */
   ALQ_PHASE_REDUCE,     /* cross-rank reductions and broadcasts */
   ALQ_PHASE_WRITE,      /* batch output */

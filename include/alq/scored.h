@@ -19,6 +19,10 @@ static inline int alq_scored_before(const alq_scored *a, const alq_scored *b) {
   return a->score > b->score || (a->score == b->score && a->id < b->id);
 }
 
+/* Padding for fixed-size blocks: sorts after every real record (scores are finite). */
+static inline alq_scored alq_scored_none(void) { return (alq_scored){-1.0 / 0.0, INT64_MAX}; }
+static inline int alq_scored_is_none(const alq_scored *r) { return r->id == INT64_MAX && r->score == -1.0 / 0.0; }
+
 /* Sorts records into alq's order. */
 void alq_scored_sort(alq_scored *records, int64_t n);
 
@@ -46,5 +50,12 @@ void alq_topk_free(alq_topk *t);
  * never gathers everything in one place. */
 alq_err alq_scored_global_topk(MPI_Comm comm, const alq_scored *local, int64_t n_local, int64_t k,
                                alq_scored **out, int64_t *n_out);
+
+/* Collective: `blocks` holds n_blocks blocks of k records, each sorted in alq's
+ * order and padded with alq_scored_none(); on return (every rank) each block
+ * holds the global first k records of that block across ranks.  One
+ * MPI_Allreduce with a merging MPI_Op: a tree reduction, O(n_blocks k log P)
+ * traffic per rank. */
+alq_err alq_scored_global_topk_blocks(MPI_Comm comm, alq_scored *blocks, int64_t n_blocks, int64_t k);
 
 #endif

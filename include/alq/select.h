@@ -18,6 +18,7 @@
 typedef struct {
   char pool[ALQ_PATH_MAX];
   char labeled[ALQ_PATH_MAX]; /* "" = the pool's own /labeled group */
+  char state[ALQ_PATH_MAX];   /* "" = no round state (alq/state.h) */
   char out[ALQ_PATH_MAX];
   char csv[ALQ_PATH_MAX];     /* "" = no CSV */
   char strategy[64];
@@ -28,7 +29,25 @@ typedef struct {
   int prune;          /* 1 = k-center triangle-inequality pruning (default) */
   int log_view;
   int quiet;
+  /* subpool stage (docs/strategies.md, AnchorAL) */
+  int subpool;                /* ALQ_SUBPOOL_* */
+  int64_t anchors_per_class;  /* 0 = 10 */
+  int64_t neighbors;          /* 0 = 50 per anchor */
+  int64_t subpool_size;       /* 0 = 10,000 */
+  int anchor_random;          /* 1 = random anchors instead of k-means++ */
+  /* diversity stage */
+  int diversity;              /* ALQ_DIVERSITY_* */
+  int64_t fan_in;             /* hierarchical reduction tree fan-in, 0 = 8 */
+  int64_t memory_per_rank;    /* bytes for the candidate set, 0 = no limit */
+  /* model stage (alq/model.h): probabilities and embeddings from a trained head */
+  char model[ALQ_PATH_MAX];   /* "" = the pool's own /probs and /embeddings */
+  int64_t mc_samples;         /* MLP dropout passes averaged; 0 = one deterministic pass */
 } alq_select_options;
+
+enum { ALQ_SUBPOOL_ALL = 0, ALQ_SUBPOOL_ANCHORAL = 1 };
+/* DEFAULT: the strategy's own select stage; NONE: top-B by score; EXACT: the
+ * MAXLOC k-center; HIER: the hierarchical k-center reduction. */
+enum { ALQ_DIVERSITY_DEFAULT = 0, ALQ_DIVERSITY_NONE, ALQ_DIVERSITY_EXACT, ALQ_DIVERSITY_HIER };
 
 /* What every rank knows about a selection (rank 0 broadcasts it). */
 typedef struct {
@@ -41,6 +60,15 @@ typedef struct {
   int64_t chunk_rows;
   uint64_t seed;
   int prune, log_view, quiet;
+  uint64_t ids_checksum; /* rank 0 only: the pool's ids checksum (alq/manifest.h) */
+  int subpool;
+  int64_t anchors_per_class, neighbors, subpool_size;
+  int anchor_random;
+  int diversity; /* resolved: NONE, EXACT or HIER */
+  int64_t fan_in;
+  int64_t memory_per_rank;
+  char model[ALQ_PATH_MAX]; /* "" = none; else meta describes what the model serves */
+  int64_t mc_samples;
 } alq_request;
 
 /* What one rank did, for its report. */
@@ -49,10 +77,12 @@ typedef struct {
 } alq_rank_facts;
 
 /* Collective: the selection itself, from an open source to the batch (complete
- * on every rank).  `labeled_ids` (req->n_labeled, sorted) must be identical on
- * every rank.  Used by alq_select_run and by programs that hold the pool in
- * memory (alq_source_memory). */
-alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, const int64_t *labeled_ids,
+ * on every rank).  `labeled` (req->n_labeled items, sorted by id, with labels)
+ * must be identical on every rank; these items are never selected and are the
+ * initial k-center centers and the AnchorAL anchors' pool.  Used by
+ * alq_select_run and by programs that hold the pool in memory
+ * (alq_source_memory). */
+alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, const alq_labeled *labeled,
                         alq_batch *batch, alq_rank_facts *facts);
 
 /* Collective over `comm`.  Only rank 0's `opt` is read. */

@@ -2,9 +2,10 @@
  *
  * A selection runs in two stages, each optional:
  *   score   per item, on each worker's shard, chunk by chunk: an uncertainty
- *           score (higher = more informative).  Each rank keeps its best
- *           `candidates(budget)` unlabeled items; the global best of those are
- *           the candidates of the next stage.
+ *           score (higher = more informative).  Each rank keeps its best M
+ *           unlabeled items (--candidates, default 10 x B; every unlabeled item
+ *           for a strategy without a score); the global best M are the
+ *           candidates of the next stage.
  *   select  over the candidates that live on all ranks (a diversity stage such
  *           as k-center).  Without it the batch is the global top-B by score.
  * A composite strategy (margin-kcenter) takes one stage from each of two
@@ -59,6 +60,7 @@ typedef struct {
   int64_t budget; /* at most the number of candidates across ranks */
   int prune;      /* k-center: skip items the triangle inequality proves unaffected */
   int log_view;   /* print the stage's own counters on rank 0 */
+  int64_t fan_in; /* hierarchical k-center: children per tree node */
 } alq_select_ctx;
 
 /* The batch in selection order; complete on rank 0 (other ranks may hold a copy). */
@@ -77,9 +79,8 @@ typedef struct alq_strategy {
   /* Scores chunk->n items into scores[0..n). Must be a pure function of each
    * item's own row and id (never of its position in the shard). */
   alq_err (*score)(const alq_chunk *chunk, double *scores);
-  /* Candidate count kept for `select` for a given budget; NULL = every unlabeled item. */
-  int64_t (*candidates)(int64_t budget);
-  /* Collective.  Picks ctx->budget items from the candidates of all ranks. */
+  /* Collective.  Picks ctx->budget items from the candidates of all ranks.
+   * It is the strategy's default diversity stage; --diversity picks another. */
   alq_err (*select)(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
                     alq_batch *batch);
 } alq_strategy;
@@ -93,5 +94,8 @@ const alq_strategy *const *alq_strategy_list(size_t *count);
 alq_err alq_margin_score(const alq_chunk *chunk, double *scores);
 alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand,
                            const alq_centers *labeled, alq_batch *batch);
+/* The hierarchical k-center reduction (strategies/kcenter_hier.c). */
+alq_err alq_kcenter_hier_select(const alq_select_ctx *ctx, const alq_candidates *cand,
+                                const alq_centers *labeled, alq_batch *batch);
 
 #endif

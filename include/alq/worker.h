@@ -1,10 +1,11 @@
-/* alq/worker.h: a worker's pass over its shard.
+/* alq/worker.h: a worker's passes over its shard.
  *
- * Every rank streams its rows [shard.lo, shard.hi) in chunks of chunk_rows,
- * validates them, marks labeled items, scores the rest with the strategy and
- * keeps its best `keep` candidates (with their embeddings when the select stage
- * needs them) plus the embeddings of the labeled items it owns.  Memory: one
- * chunk plus the kept candidates.
+ * alq_worker_stream is the one loop that reads a shard: every rank streams its
+ * rows [shard.lo, shard.hi) in chunks of chunk_rows (collective reads for a
+ * collective source), validates them, checks that ids increase, marks labeled
+ * items and hands each chunk to a consumer.  Memory: one chunk plus what the
+ * consumer keeps.  Consumers: the score-and-keep pass (alq_worker_scan) and
+ * AnchorAL's retrieval (subpool/).
  */
 #ifndef ALQ_WORKER_H
 #define ALQ_WORKER_H
@@ -20,27 +21,55 @@ typedef struct {
   const alq_pool_meta *meta;
   alq_source *source;
   alq_range shard;
-  int64_t chunk_align;          /* the partition's alignment (names rows in messages) */
+  int64_t chunk_align;        /* the partition's alignment (names rows in messages) */
   int64_t chunk_rows;
-  const alq_strategy *strategy; /* its score stage, if any, ranks the candidates */
-  uint64_t seed;
-  const int64_t *labeled_ids;   /* sorted, identical on every rank */
+  unsigned fields;            /* ALQ_FIELD_* to read; ids are always read */
+  const int64_t *labeled_ids; /* sorted, identical on every rank */
   int64_t n_labeled;
-  int64_t keep;                 /* candidates kept on this rank; < 0 = every unlabeled item */
-  int keep_embeddings;          /* also keep candidate and labeled embeddings */
+} alq_stream_request;
+
+/* One validated chunk as a consumer sees it. */
+typedef struct {
+  const alq_rows *rows;
+  const unsigned char *is_labeled; /* 1 for items of the labeled set */
+  int64_t count;
+  int64_t first_row;               /* global row of rows[0] */
+} alq_chunk_view;
+
+typedef alq_err (*alq_chunk_consumer)(void *ctx, const alq_chunk_view *chunk);
+
+typedef struct {
+  unsigned char *labeled_found; /* n_labeled flags, OR-reduced over ranks: 1 = some rank owns the id */
+  int64_t n_unlabeled;          /* in this shard */
+  int64_t rows_read;
+} alq_stream_result;
+
+/* Collective.  On failure every rank returns the same code and message. */
+alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer consume, void *ctx,
+                          alq_stream_result *res);
+
+/* The score-and-keep pass: scores unlabeled items with the strategy and keeps
+ * this rank's best `keep` (< 0: all) as candidates, with their embeddings when
+ * keep_embeddings. */
+typedef struct {
+  alq_stream_request stream;
+  const alq_strategy *strategy;
+  uint64_t seed;
+  int64_t keep;
+  int keep_embeddings;
 } alq_scan_request;
 
 typedef struct {
-  alq_candidates candidates;    /* in alq's order by score */
-  alq_centers labeled;          /* labeled items found in this shard (embeddings if kept) */
-  unsigned char *labeled_found; /* n_labeled flags, reduced over all ranks: 1 = some rank owns the id */
-  int64_t n_unlabeled;          /* in this shard */
-  int64_t rows_read;
+  alq_candidates candidates; /* in alq's order by score */
+  alq_stream_result stream;
 } alq_scan_result;
 
-/* Collective.  On failure every rank returns the same code and message. */
+/* Collective. */
 alq_err alq_worker_scan(const alq_scan_request *req, alq_scan_result *res);
 void alq_scan_result_free(alq_scan_result *res);
+
+/* The fields a strategy's score stage reads. */
+unsigned alq_strategy_fields(const alq_strategy *s);
 
 /* The default rows per read: about 8 MiB of embeddings and probabilities,
  * rounded to whole HDF5 chunks. */

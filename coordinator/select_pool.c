@@ -1,0 +1,203 @@
+/* coordinator/select_pool.c: the selection pipeline every rank runs:
+ * [subpool] -> score and keep candidates -> [diversity] -> batch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alq/anchoral.h"
+#include "alq/comm.h"
+#include "alq/logview.h"
+#include "alq/partition.h"
+#include "alq/scored.h"
+#include "alq/select.h"
+#include "alq/worker.h"
+
+/* Every labeled id must be an item of the pool.  The flags were OR-reduced
+ * over ranks, so every rank reaches the same verdict without agreeing. */
+static alq_err check_labeled_found(const alq_request *req, const int64_t *ids, const unsigned char *found) {
+  for (int64_t j = 0; j < req->n_labeled; j++)
+    if (!found[j])
+      return alq_error_set(ALQ_ERR_INPUT, "%s: /labeled/ids holds id %lld, which is not an id of pool %s",
+                           req->labeled_path, (long long)ids[j], req->meta.path);
+  return ALQ_OK;
+}
+
+static alq_err to_records(MPI_Comm comm, const alq_candidates *c, alq_scored **out) {
+  alq_scored *r = NULL;
+  ALQ_CHECK(alq_agree(comm, alq_malloc(&r, sizeof *r * (c->n ? c->n : 1), "candidate records")));
+  for (int64_t i = 0; i < c->n; i++)
+    r[i] = (alq_scored){c->scores[i], c->ids[i]};
+  *out = r;
+  return ALQ_OK;
+}
+
+/* Keeps only this rank's candidates among the global top M (by score). */
+static alq_err keep_global_top(MPI_Comm comm, alq_candidates *c, int64_t m) {
+  alq_scored *local = NULL, *top = NULL;
+  int64_t n_top = 0;
+  ALQ_CHECK(to_records(comm, c, &local));
+  alq_err err = alq_scored_global_topk(comm, local, c->n, m, &top, &n_top);
+  if (!err && n_top > 0) {
+    /* Local candidates are sorted: keep the prefix not after the M-th record. */
+    const alq_scored *last = &top[n_top - 1];
+    int64_t keep = 0;
+    while (keep < c->n && !alq_scored_before(last, &local[keep]))
+      keep++;
+    c->n = keep;
+  }
+  free(local);
+  free(top);
+  return err;
+}
+
+/* The global top B by score, on every rank. */
+static alq_err top_by_score(MPI_Comm comm, const alq_candidates *c, int64_t budget, alq_batch *batch) {
+  alq_scored *local = NULL, *top = NULL;
+  int64_t n = 0;
+  ALQ_CHECK(to_records(comm, c, &local));
+  alq_err err = alq_scored_global_topk(comm, local, c->n, budget, &top, &n);
+  free(local);
+  if (!err)
+    err = alq_agree(comm, alq_malloc(&batch->ids, sizeof(int64_t) * (n ? n : 1), "batch ids"));
+  if (!err)
+    err = alq_agree(comm, alq_malloc(&batch->scores, sizeof(double) * (n ? n : 1), "batch scores"));
+  for (int64_t i = 0; !err && i < n; i++) {
+    batch->ids[i] = top[i].id;
+    batch->scores[i] = top[i].score;
+  }
+  batch->n = err ? 0 : n;
+  free(top);
+  return err;
+}
+
+/* The labeled items' embeddings on every rank: rank 0 fetches them from the
+ * source by id and broadcasts them as one plain buffer. */
+static alq_err labeled_embeddings(MPI_Comm comm, alq_source *src, const alq_labeled *labeled, int64_t dim,
+                                  float **out) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  float *emb = NULL;
+  alq_err err = alq_malloc_aligned(&emb, sizeof(float) * dim * (labeled->n ? labeled->n : 1), "labeled embeddings");
+  if (!err && rank == 0) {
+    alq_rows rows = {NULL, emb, NULL, NULL};
+    err = alq_source_fetch(src, labeled->ids, labeled->n, ALQ_FIELD_EMBEDDINGS, &rows);
+  }
+  err = alq_agree(comm, err);
+  if (!err) {
+    alq_phase_begin(ALQ_PHASE_REDUCE);
+    err = alq_bcast(emb, sizeof(float) * dim * labeled->n, 0, comm);
+    alq_phase_end(ALQ_PHASE_REDUCE);
+  }
+  if (err) {
+    free(emb);
+    return err;
+  }
+  *out = emb;
+  return ALQ_OK;
+}
+
+/* The candidate set must fit --memory-per-rank: fail before streaming, not
+ * with an out-of-memory kill halfway. */
+static alq_err check_memory(const alq_request *req, int64_t shard_rows, int keep_embeddings) {
+  if (req->memory_per_rank <= 0)
+    return ALQ_OK;
+  int64_t keep = req->diversity == ALQ_DIVERSITY_NONE ? req->budget : req->candidates;
+  if (keep < 0 || keep > shard_rows)
+    keep = shard_rows;
+  /* record (16) + k-center state (12) + the embedding row */
+  int64_t per_item = 28 + (keep_embeddings ? 4 * req->meta.dim : 0);
+  int64_t need = keep * per_item;
+  if (need > req->memory_per_rank)
+    return alq_error_set(ALQ_ERR_MEMORY,
+                         "the candidate set needs %lld bytes on a rank (%lld candidates x %lld bytes), more than "
+                         "--memory-per-rank %lld: lower --candidates, use --subpool anchoral, or add ranks",
+                         (long long)need, (long long)keep, (long long)per_item, (long long)req->memory_per_rank);
+  return ALQ_OK;
+}
+
+alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, const alq_labeled *labeled,
+                        alq_batch *batch, alq_rank_facts *facts) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  memset(batch, 0, sizeof *batch);
+  memset(facts, 0, sizeof *facts);
+  const alq_strategy *s = alq_strategy_find(req->strategy);
+  if (!s)
+    return alq_error_set(ALQ_ERR_USAGE, "unknown strategy '%s' (alq strategies lists them)", req->strategy);
+  int diverse = req->diversity != ALQ_DIVERSITY_NONE;
+  int64_t align = alq_partition_align(req->meta.n_items, req->meta.chunk_rows, size);
+  alq_range shard = alq_partition_rows(req->meta.n_items, align, size, rank);
+  ALQ_CHECK(alq_agree(comm, check_memory(req, shard.hi - shard.lo, diverse)));
+  alq_stream_request whole = {comm, &req->meta, src, shard, align, req->chunk_rows, 0, labeled->ids, labeled->n};
+
+  float *lemb = NULL;
+  alq_pool_data sub = {0};
+  alq_pool_meta sub_meta;
+  alq_source *sub_src = NULL;
+  alq_stream_request stream = whole;
+  alq_err err = ALQ_OK;
+  if (req->subpool == ALQ_SUBPOOL_ANCHORAL) {
+    /* The strategy runs on this rank's share of the subpool, served from memory. */
+    alq_anchoral_options ao = {req->anchors_per_class, req->neighbors, req->subpool_size, req->anchor_random,
+                               req->seed, req->log_view};
+    err = labeled_embeddings(comm, src, labeled, req->meta.dim, &lemb);
+    if (!err)
+      err = alq_anchoral_subpool(&whole, &ao, labeled, lemb, &sub);
+    if (!err) {
+      sub_meta = req->meta;
+      sub_meta.n_items = sub.n_items;
+      err = alq_agree(comm, alq_source_memory(&sub_meta, &sub, &sub_src));
+    }
+    alq_stream_request sr = {comm, &sub_meta, sub_src, {0, sub.n_items}, 1, sub.n_items > 0 ? sub.n_items : 1, 0,
+                             NULL, 0};
+    stream = sr;
+  }
+
+  alq_scan_result scan;
+  memset(&scan, 0, sizeof scan);
+  if (!err) {
+    alq_scan_request scan_req = {stream, s, req->seed, diverse ? req->candidates : req->budget, diverse};
+    err = alq_worker_scan(&scan_req, &scan);
+  }
+  if (!err && req->subpool == ALQ_SUBPOOL_ALL)
+    err = check_labeled_found(req, labeled->ids, scan.stream.labeled_found);
+
+  /* How many items can be selected at all. */
+  int64_t avail_local = scan.stream.n_unlabeled, avail = 0;
+  if (!err)
+    err = alq_allreduce(&avail_local, &avail, 1, MPI_INT64_T, MPI_SUM, comm);
+  int64_t budget = req->budget < avail ? req->budget : avail;
+  if (!err && rank == 0 && budget < req->budget && !req->quiet)
+    fprintf(stderr, "alq: note: %s has %lld unlabeled item(s), fewer than --budget %lld: selecting all of them\n",
+            req->subpool == ALQ_SUBPOOL_ANCHORAL ? "the subpool" : "the pool", (long long)avail,
+            (long long)req->budget);
+
+  if (!err && !diverse) {
+    alq_phase_begin(ALQ_PHASE_REDUCE);
+    err = top_by_score(comm, &scan.candidates, budget, batch);
+    alq_phase_end(ALQ_PHASE_REDUCE);
+  } else if (!err) {
+    if (s->score && req->candidates > 0) {
+      alq_phase_begin(ALQ_PHASE_REDUCE);
+      err = keep_global_top(comm, &scan.candidates, req->candidates);
+      alq_phase_end(ALQ_PHASE_REDUCE);
+    }
+    if (!err && !lemb)
+      err = labeled_embeddings(comm, src, labeled, req->meta.dim, &lemb);
+    if (!err) {
+      alq_centers centers = {labeled->n, req->meta.dim, labeled->ids, lemb};
+      alq_select_ctx ctx = {comm, req->seed, budget, req->prune, req->log_view, req->fan_in};
+      alq_phase_begin(ALQ_PHASE_SELECT);
+      err = req->diversity == ALQ_DIVERSITY_HIER ? alq_kcenter_hier_select(&ctx, &scan.candidates, &centers, batch)
+                                                 : alq_kcenter_select(&ctx, &scan.candidates, &centers, batch);
+      alq_phase_end(ALQ_PHASE_SELECT);
+    }
+  }
+  *facts = (alq_rank_facts){shard.lo, shard.hi, scan.stream.n_unlabeled, scan.candidates.n};
+  alq_scan_result_free(&scan);
+  alq_source_close(sub_src);
+  alq_pool_data_free(&sub);
+  free(lemb);
+  return err;
+}

@@ -1,0 +1,77 @@
+/* coordinator/state_select.c: the round state's part in `alq select --state`:
+ * what the selection excludes, and recording the batch it sent out. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alq/state.h"
+#include "coordinator.h"
+
+static alq_pool_identity identity_of(const alq_request *req) {
+  alq_pool_identity id;
+  memset(&id, 0, sizeof id);
+  snprintf(id.path, sizeof id.path, "%s", req->meta.path);
+  id.n_items = req->meta.n_items;
+  id.dim = req->meta.dim;
+  id.n_classes = req->meta.n_classes;
+  id.ids_checksum = req->ids_checksum;
+  return id;
+}
+
+alq_err alq_state_selection_exclusions(const alq_select_options *opt, const alq_request *req, alq_labeled *out) {
+  if (opt->labeled[0])
+    return alq_error_set(ALQ_ERR_USAGE,
+                         "--labeled seeds a new state file, but %s exists: its labeled set is used (drop --labeled)",
+                         opt->state);
+  alq_state st;
+  ALQ_CHECK(alq_state_read(opt->state, &st));
+  alq_pool_identity pool = identity_of(req);
+  alq_err err = alq_state_check_pool(opt->state, &st, &pool);
+  if (!err)
+    err = alq_state_exclusions(&st, out);
+  alq_state_free(&st);
+  return err;
+}
+
+static alq_err record(const alq_select_options *opt, const alq_request *req, const alq_labeled *initial,
+                      const alq_batch *batch, const alq_manifest_bytes *manifest, int64_t *round) {
+  alq_state st;
+  alq_pool_identity pool = identity_of(req);
+  if (alq_state_exists(opt->state)) {
+    ALQ_CHECK(alq_state_read(opt->state, &st));
+  } else {
+    ALQ_CHECK(alq_state_create(&pool, initial, &st));
+  }
+  alq_err err = alq_state_check_pool(opt->state, &st, &pool);
+  if (!err)
+    err = alq_state_add_round(&st, batch->ids, batch->n, opt->out, manifest, (int64_t)time(NULL));
+  if (!err)
+    err = alq_state_write(opt->state, &st);
+  *round = st.n_rounds;
+  alq_state_free(&st);
+  return err;
+}
+
+alq_err alq_state_record_batch(const alq_select_options *opt, const alq_request *req, const alq_labeled *initial,
+                               const alq_batch *batch, const alq_manifest_bytes *manifest) {
+  if (batch->n == 0) {
+    if (!req->quiet)
+      fprintf(stderr, "alq: note: nothing was selected, so %s records no new round\n", opt->state);
+    return ALQ_OK;
+  }
+  int64_t round = 0;
+  alq_err err = record(opt, req, initial, batch, manifest, &round);
+  if (err) {
+    /* A batch the state does not know of would be selected again next round:
+     * both outputs or neither. */
+    unlink(opt->out);
+    if (opt->csv[0])
+      unlink(opt->csv);
+    return err;
+  }
+  if (!req->quiet)
+    fprintf(stderr, "alq: round %lld recorded in %s: %lld item(s) pending labels\n", (long long)round, opt->state,
+            (long long)batch->n);
+  return ALQ_OK;
+}

@@ -1,0 +1,108 @@
+/* alq/state.h: the round state of a dataset built over many rounds.
+ *
+ * A dataset grows round by round: select a batch, send it to annotators, take
+ * their labels back, select again.  The state file (HDF5, docs/format.md "State
+ * files") remembers across rounds which pool it belongs to, every batch sent out
+ * (with the manifest of the selection that chose it) and every answer received,
+ * by whom and when.  From those it derives the labeled set (one consensus label
+ * per item) and the pending set (sent out, no answer yet); `alq select --state`
+ * excludes both.
+ *
+ * Updates are atomic: the new state is written beside the old one and renamed
+ * over it, so a failed command leaves the file byte for byte as it was.  One
+ * command at a time may update a given state file.
+ */
+#ifndef ALQ_STATE_H
+#define ALQ_STATE_H
+#include <stdint.h>
+#include "alq/error.h"
+#include "alq/manifest.h"
+#include "alq/pool.h"
+
+#define ALQ_ANNOTATOR_MAX 64 /* bytes of an annotator name, with its terminating 0 */
+/* The annotator recorded for the labeled set a state file starts from. */
+#define ALQ_ANNOTATOR_INITIAL "(initial)"
+
+/* One batch sent out for labeling. */
+typedef struct {
+  int64_t round;       /* 1, 2, ... */
+  int64_t n;
+  int64_t *ids;        /* in selection order */
+  int64_t selected_at; /* Unix seconds, UTC */
+  char batch[ALQ_PATH_MAX];
+  alq_manifest_bytes manifest;
+} alq_state_round;
+
+/* Every answer received, in the order received.  Round 0 is the labeled set the
+ * state started from; an item may have several answers (one per annotator). */
+typedef struct {
+  int64_t n;
+  int64_t *ids;
+  int32_t *labels;
+  int32_t *annotators; /* index into alq_state.annotators */
+  int64_t *rounds;     /* the round the item was sent out in */
+  int64_t *received_at; /* Unix seconds, UTC */
+} alq_answers;
+
+typedef struct {
+  alq_pool_identity pool;
+  int64_t created_at;
+  int64_t n_rounds;
+  alq_state_round *rounds; /* rounds[i].round == i + 1 */
+  alq_answers answers;
+  int64_t n_annotators;
+  char (*annotators)[ALQ_ANNOTATOR_MAX];
+} alq_state;
+
+/* 1 when `path` names an existing file. */
+int alq_state_exists(const char *path);
+
+/* A new state for `pool`, starting from `initial` (round 0 answers by
+ * ALQ_ANNOTATOR_INITIAL); no rounds yet. */
+alq_err alq_state_create(const alq_pool_identity *pool, const alq_labeled *initial, alq_state *st);
+
+alq_err alq_state_read(const char *path, alq_state *st);
+
+/* Writes `st` to "<path>.tmp.<pid>" and renames it over `path`. */
+alq_err alq_state_write(const char *path, const alq_state *st);
+
+void alq_state_free(alq_state *st);
+
+/* Input error unless `pool` is the pool the state belongs to (same shape and
+ * ids checksum; the path may differ). */
+alq_err alq_state_check_pool(const char *path, const alq_state *st, const alq_pool_identity *pool);
+
+/* The labeled set: every item with an answer, labeled with the label most of
+ * its answers give (a tie goes to the label answered first).  Sorted by id. */
+alq_err alq_state_labeled(const alq_state *st, alq_labeled *out);
+
+/* Items sent out in some round with no answer yet, sorted by id. */
+alq_err alq_state_pending(const alq_state *st, int64_t **ids, int64_t *n);
+
+/* What a selection must exclude: labeled and pending items, sorted by id; the
+ * pending ones carry label -1. */
+alq_err alq_state_exclusions(const alq_state *st, alq_labeled *out);
+
+/* Appends a round holding `batch` (ids copied, manifest bytes copied). */
+alq_err alq_state_add_round(alq_state *st, const int64_t *ids, int64_t n, const char *batch_path,
+                            const alq_manifest_bytes *manifest, int64_t now);
+
+/* One answer from an answers file, before validation. */
+typedef struct {
+  int64_t id;
+  int32_t label;
+  char annotator[ALQ_ANNOTATOR_MAX];
+  int64_t line; /* in the answers file, for messages */
+} alq_answer_in;
+
+/* Merges answers into the state, all or nothing: an id never sent out (in no
+ * round and not in the initial labeled set), a label outside [0, classes), two
+ * rows giving one item different labels from the same annotator, or an answer
+ * contradicting an earlier answer of the same annotator is an input error
+ * naming `source` and the line, and leaves `st` unchanged.  A repeat of a known
+ * answer is skipped (so ingesting a file twice changes nothing).  *added
+ * counts the answers recorded. */
+alq_err alq_state_ingest(alq_state *st, const char *source, const alq_answer_in *answers, int64_t n,
+                         int64_t now, int64_t *added);
+
+#endif

@@ -1,0 +1,370 @@
+/* subpool/retrieval.c: AnchorAL's distributed exact retrieval (alq/anchoral.h). */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alq/anchoral.h"
+#include "alq/comm.h"
+#include "alq/hash.h"
+#include "alq/logview.h"
+#include "alq/scored.h"
+
+/* Rows per SGEMM against all anchors: the similarity block stays in cache. */
+#define BLOCK_ROWS 256
+
+typedef struct {
+  const alq_anchoral_options *opt;
+  const alq_pool_meta *m;
+  int64_t n_anchors;  /* 0: cold start, one heap keyed by hash(seed, id) */
+  int64_t n_heaps, k; /* heaps and their size */
+  float *anchors;     /* n_anchors x d, L2-normalised */
+  alq_topk *heaps;
+  float *sim;         /* BLOCK_ROWS x n_anchors */
+  float *inv_norm;    /* BLOCK_ROWS */
+  unsigned char *payload; /* one item's row: embedding, probs, label */
+  int64_t payload_bytes;
+  double sgemm_seconds;
+  int64_t flops;
+} retrieval;
+
+static void pack_row(const retrieval *r, const alq_rows *rows, int64_t i) {
+  const alq_pool_meta *m = r->m;
+  unsigned char *p = r->payload;
+  memcpy(p, rows->embeddings + i * m->dim, 4 * m->dim);
+  p += 4 * m->dim;
+  if (m->has_probs) {
+    memcpy(p, rows->probs + i * m->n_classes, 4 * m->n_classes);
+    p += 4 * m->n_classes;
+  }
+  if (m->has_labels)
+    memcpy(p, rows->labels + i, 4);
+}
+
+static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
+  retrieval *r = ctx;
+  const alq_rows *rows = v->rows;
+  const int64_t d = r->m->dim, A = r->n_anchors;
+  alq_phase_begin(ALQ_PHASE_RETRIEVE);
+  for (int64_t b0 = 0; b0 < v->count; b0 += BLOCK_ROWS) {
+    int64_t br = v->count - b0 < BLOCK_ROWS ? v->count - b0 : BLOCK_ROWS;
+    if (A == 0) {
+      for (int64_t i = b0; i < b0 + br; i++) {
+        if (v->is_labeled[i])
+          continue;
+        alq_scored rec = {alq_hash_unit(r->opt->seed, (uint64_t)rows->ids[i], ALQ_PURPOSE_SUBPOOL_COLD), rows->ids[i]};
+        pack_row(r, rows, i);
+        alq_topk_push(&r->heaps[0], rec, r->payload);
+      }
+      continue;
+    }
+    const float *x = rows->embeddings + b0 * d;
+    for (int64_t i = 0; i < br; i++) {
+      float nn = cblas_sdot((int)d, x + i * d, 1, x + i * d, 1);
+      r->inv_norm[i] = nn > 0 ? 1.0f / sqrtf(nn) : 0.0f;
+    }
+    double t0 = MPI_Wtime();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)br, (int)A, (int)d, 1.0f, x, (int)d, r->anchors, (int)d,
+                0.0f, r->sim, (int)A);
+    r->sgemm_seconds += MPI_Wtime() - t0;
+    r->flops += 2 * br * A * d;
+    alq_log_flops(2 * br * A * d);
+    for (int64_t i = 0; i < br; i++) {
+      int64_t row = b0 + i;
+      if (v->is_labeled[row])
+        continue;
+      int packed = 0;
+      for (int64_t a = 0; a < A; a++) {
+        alq_topk *h = &r->heaps[a];
+        alq_scored rec = {(double)(r->sim[i * A + a] * r->inv_norm[i]), rows->ids[row]};
+        if (h->n == h->k && !alq_scored_before(&rec, &h->heap[0]))
+          continue; /* the common case: not among this anchor's best K */
+        if (!packed) {
+          pack_row(r, rows, row);
+          packed = 1;
+        }
+        alq_topk_push(h, rec, r->payload);
+      }
+    }
+  }
+  alq_phase_end(ALQ_PHASE_RETRIEVE);
+  return ALQ_OK;
+}
+
+/* Per-anchor lists merged across ranks: every rank gets every anchor's global top K. */
+static alq_err merge_heaps(MPI_Comm comm, retrieval *r, alq_scored **lists, double *seconds) {
+  alq_scored *all = NULL;
+  ALQ_CHECK(alq_agree(comm, alq_malloc(&all, sizeof *all * r->n_heaps * r->k, "anchor lists")));
+  for (int64_t a = 0; a < r->n_heaps; a++) {
+    alq_err err = alq_topk_sort(&r->heaps[a]);
+    if (err) {
+      free(all);
+      return alq_agree(comm, err);
+    }
+    for (int64_t j = 0; j < r->k; j++)
+      all[a * r->k + j] = j < r->heaps[a].n ? r->heaps[a].heap[j] : alq_scored_none();
+  }
+  double t0 = MPI_Wtime();
+  alq_phase_begin(ALQ_PHASE_REDUCE);
+  alq_err err = alq_scored_global_topk_blocks(comm, all, r->n_heaps, r->k);
+  alq_phase_end(ALQ_PHASE_REDUCE);
+  *seconds = MPI_Wtime() - t0;
+  if (err) {
+    free(all);
+    return err;
+  }
+  *lists = all;
+  return ALQ_OK;
+}
+
+typedef struct {
+  int64_t id;
+  int64_t anchor;
+  double sim;
+} hit;
+
+static int cmp_hit(const void *pa, const void *pb) {
+  const hit *a = pa, *b = pb;
+  if (a->id != b->id)
+    return a->id < b->id ? -1 : 1;
+  return (a->anchor > b->anchor) - (a->anchor < b->anchor);
+}
+
+static int cmp_id(const void *pa, const void *pb) {
+  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+  return (a > b) - (a < b);
+}
+
+/* The subpool's ids (sorted ascending), identical on every rank: an item's
+ * score is its mean similarity over the anchors whose global top K holds it. */
+static alq_err group_subpool(const retrieval *r, const alq_scored *lists, int64_t **ids, int64_t *n_ids) {
+  int64_t total = r->n_heaps * r->k, n = 0, M = r->opt->subpool_size;
+  if (r->n_anchors == 0) {
+    /* cold start: the single list already is the global top M by hash */
+    ALQ_CHECK(alq_malloc(ids, sizeof **ids * (total ? total : 1), "subpool ids"));
+    for (int64_t j = 0; j < total; j++)
+      if (!alq_scored_is_none(&lists[j]))
+        (*ids)[n++] = lists[j].id;
+    qsort(*ids, n, sizeof **ids, cmp_id);
+    *n_ids = n;
+    return ALQ_OK;
+  }
+  hit *hits = NULL;
+  alq_scored *scored = NULL;
+  ALQ_CHECK(alq_malloc(&hits, sizeof *hits * (total ? total : 1), "anchor hits"));
+  for (int64_t a = 0; a < r->n_heaps; a++)
+    for (int64_t j = 0; j < r->k; j++)
+      if (!alq_scored_is_none(&lists[a * r->k + j]))
+        hits[n++] = (hit){lists[a * r->k + j].id, a, lists[a * r->k + j].score};
+  qsort(hits, n, sizeof *hits, cmp_hit);
+  alq_err err = alq_malloc(&scored, sizeof *scored * (n ? n : 1), "subpool scores");
+  int64_t n_items = 0;
+  for (int64_t i = 0; !err && i < n;) {
+    int64_t j = i;
+    double sum = 0;
+    for (; j < n && hits[j].id == hits[i].id; j++)
+      sum += hits[j].sim; /* in anchor order: the same sum on every rank */
+    scored[n_items++] = (alq_scored){sum / (double)(j - i), hits[i].id};
+    i = j;
+  }
+  free(hits);
+  if (err)
+    return err;
+  alq_scored_sort(scored, n_items);
+  int64_t keep = n_items < M ? n_items : M;
+  err = alq_malloc(ids, sizeof **ids * (keep ? keep : 1), "subpool ids");
+  for (int64_t i = 0; !err && i < keep; i++)
+    (*ids)[i] = scored[i].id;
+  free(scored);
+  if (err)
+    return err;
+  qsort(*ids, keep, sizeof **ids, cmp_id);
+  *n_ids = keep;
+  return ALQ_OK;
+}
+
+typedef struct {
+  int64_t id;
+  const unsigned char *payload;
+} held_row;
+
+static int cmp_held(const void *pa, const void *pb) {
+  const held_row *a = pa, *b = pb;
+  return (a->id > b->id) - (a->id < b->id);
+}
+
+/* This rank's subpool rows, from the payloads its heaps kept. */
+static alq_err take_local_rows(const retrieval *r, const int64_t *sub, int64_t n_sub, alq_pool_data *out) {
+  const alq_pool_meta *m = r->m;
+  int64_t total = 0;
+  for (int64_t a = 0; a < r->n_heaps; a++)
+    total += r->heaps[a].n;
+  held_row *held = NULL;
+  ALQ_CHECK(alq_malloc(&held, sizeof *held * (total ? total : 1), "held rows"));
+  int64_t n = 0;
+  for (int64_t a = 0; a < r->n_heaps; a++)
+    for (int64_t j = 0; j < r->heaps[a].n; j++) {
+      int64_t id = r->heaps[a].heap[j].id;
+      if (bsearch(&id, sub, n_sub, sizeof *sub, cmp_id))
+        held[n++] = (held_row){id, r->heaps[a].payload + r->heaps[a].slot[j] * r->payload_bytes};
+    }
+  qsort(held, n, sizeof *held, cmp_held);
+  int64_t u = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (u == 0 || held[i].id != held[u - 1].id)
+      held[u++] = held[i];
+  memset(out, 0, sizeof *out);
+  out->n_items = u;
+  out->dim = m->dim;
+  out->n_classes = m->n_classes;
+  int64_t u1 = u ? u : 1;
+  alq_err err = alq_malloc(&out->ids, sizeof(int64_t) * u1, "subpool ids");
+  if (!err)
+    err = alq_malloc_aligned(&out->embeddings, sizeof(float) * u1 * m->dim, "subpool embeddings");
+  if (!err && m->has_probs)
+    err = alq_malloc(&out->probs, sizeof(float) * u1 * m->n_classes, "subpool probabilities");
+  if (!err && m->has_labels)
+    err = alq_malloc(&out->labels, sizeof(int32_t) * u1, "subpool labels");
+  for (int64_t i = 0; !err && i < u; i++) {
+    const unsigned char *p = held[i].payload;
+    out->ids[i] = held[i].id;
+    memcpy(out->embeddings + i * m->dim, p, 4 * m->dim);
+    p += 4 * m->dim;
+    if (m->has_probs) {
+      memcpy(out->probs + i * m->n_classes, p, 4 * m->n_classes);
+      p += 4 * m->n_classes;
+    }
+    if (m->has_labels)
+      memcpy(out->labels + i, p, 4);
+  }
+  free(held);
+  return err;
+}
+
+/* --log-view: the retrieval's counters and the subpool's class mix. */
+static void report(MPI_Comm comm, const retrieval *r, const alq_pool_data *local, int64_t n_sub, double merge_s) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  double sg[2] = {r->sgemm_seconds, 0}, sgmax[2];
+  int64_t flops = r->flops, flops_sum = 0;
+  MPI_Reduce(sg, sgmax, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
+  MPI_Reduce(&flops, &flops_sum, 1, MPI_INT64_T, MPI_SUM, 0, comm);
+  int64_t C = r->m->n_classes > 0 ? r->m->n_classes : 0;
+  int64_t *counts = calloc(C ? C : 1, sizeof *counts), *total = calloc(C ? C : 1, sizeof *total);
+  if (counts && total && r->m->has_labels)
+    for (int64_t i = 0; i < local->n_items; i++)
+      if (local->labels[i] >= 0 && local->labels[i] < C)
+        counts[local->labels[i]]++;
+  if (counts && total && C)
+    MPI_Reduce(counts, total, (int)C, MPI_INT64_T, MPI_SUM, 0, comm);
+  if (rank == 0) {
+    fprintf(stderr,
+            "anchoral: anchors=%lld neighbors=%lld subpool=%lld sgemm_seconds=%.4f sgemm_gflops=%.2f "
+            "merge_seconds=%.4f merge_bytes=%lld\n",
+            (long long)r->n_anchors, (long long)r->k, (long long)n_sub, sgmax[0],
+            sgmax[0] > 0 ? (double)flops_sum / sgmax[0] / 1e9 / 1.0 : 0.0, merge_s,
+            (long long)(r->n_heaps * r->k * (int64_t)sizeof(alq_scored)));
+    if (r->m->has_labels && total && C) {
+      int64_t present = 0, smallest = INT64_MAX;
+      for (int64_t c = 0; c < C; c++)
+        if (total[c]) {
+          present++;
+          smallest = total[c] < smallest ? total[c] : smallest;
+        }
+      fprintf(stderr, "anchoral: subpool classes present=%lld of %lld, rarest present class share=%.4f, counts:",
+              (long long)present, (long long)C, n_sub && present ? (double)smallest / (double)n_sub : 0.0);
+      for (int64_t c = 0; c < C; c++)
+        fprintf(stderr, " %lld", (long long)total[c]);
+      fprintf(stderr, "\n");
+    }
+  }
+  free(counts);
+  free(total);
+}
+
+static void retrieval_free(retrieval *r) {
+  for (int64_t a = 0; r->heaps && a < r->n_heaps; a++)
+    alq_topk_free(&r->heaps[a]);
+  free(r->heaps);
+  free(r->anchors);
+  free(r->sim);
+  free(r->inv_norm);
+  free(r->payload);
+}
+
+static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, const alq_pool_meta *m,
+                              const alq_labeled *labeled, const float *labeled_emb) {
+  memset(r, 0, sizeof *r);
+  r->opt = opt;
+  r->m = m;
+  int64_t d = m->dim;
+  int64_t *chosen = NULL;
+  ALQ_CHECK(alq_malloc(&chosen, sizeof *chosen * (labeled->n ? labeled->n : 1), "anchors"));
+  alq_err err = alq_anchoral_choose(labeled, labeled_emb, d, opt, chosen, &r->n_anchors);
+  if (!err)
+    err = alq_malloc_aligned(&r->anchors, sizeof(float) * d * (r->n_anchors ? r->n_anchors : 1), "anchor embeddings");
+  for (int64_t a = 0; !err && a < r->n_anchors; a++) {
+    const float *e = labeled_emb + chosen[a] * d;
+    float nn = cblas_sdot((int)d, e, 1, e, 1), inv = nn > 0 ? 1.0f / sqrtf(nn) : 0.0f;
+    for (int64_t j = 0; j < d; j++)
+      r->anchors[a * d + j] = e[j] * inv;
+  }
+  free(chosen);
+  ALQ_CHECK(err);
+  r->n_heaps = r->n_anchors ? r->n_anchors : 1;
+  r->k = r->n_anchors ? opt->neighbors : opt->subpool_size;
+  r->payload_bytes = 4 * (d + (m->has_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0));
+  ALQ_CHECK(alq_calloc(&r->heaps, r->n_heaps, sizeof *r->heaps, "anchor heaps"));
+  for (int64_t a = 0; a < r->n_heaps; a++)
+    ALQ_CHECK(alq_topk_init(&r->heaps[a], r->k, r->payload_bytes));
+  ALQ_CHECK(alq_malloc(&r->sim, sizeof(float) * BLOCK_ROWS * (r->n_anchors ? r->n_anchors : 1), "similarities"));
+  ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
+  ALQ_CHECK(alq_malloc(&r->payload, r->payload_bytes, "row payload"));
+  return ALQ_OK;
+}
+
+alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchoral_options *opt,
+                             const alq_labeled *labeled, const float *labeled_emb, alq_pool_data *local) {
+  memset(local, 0, sizeof *local);
+  MPI_Comm comm = stream->comm;
+  const alq_pool_meta *m = stream->meta;
+  retrieval r;
+  alq_err err = alq_agree(comm, retrieval_init(&r, opt, m, labeled, labeled_emb));
+  alq_stream_request sr = *stream;
+  sr.fields = ALQ_FIELD_IDS | ALQ_FIELD_EMBEDDINGS | (m->has_probs ? ALQ_FIELD_PROBS : 0) |
+              (m->has_labels ? ALQ_FIELD_LABELS : 0);
+  alq_stream_result res = {0};
+  if (!err)
+    err = alq_worker_stream(&sr, retrieve_chunk, &r, &res);
+  for (int64_t j = 0; !err && j < labeled->n; j++)
+    if (!res.labeled_found[j])
+      err = alq_error_set(ALQ_ERR_INPUT, "labeled id %lld is not an id of pool %s", (long long)labeled->ids[j],
+                          m->path);
+  free(res.labeled_found);
+  alq_scored *lists = NULL;
+  double merge_s = 0;
+  if (!err)
+    err = merge_heaps(comm, &r, &lists, &merge_s);
+  int64_t *sub = NULL, n_sub = 0;
+  if (!err)
+    err = alq_agree(comm, group_subpool(&r, lists, &sub, &n_sub));
+  if (!err)
+    err = alq_agree(comm, take_local_rows(&r, sub, n_sub, local));
+  if (!err && opt->log_view)
+    report(comm, &r, local, n_sub, merge_s);
+  free(lists);
+  free(sub);
+  retrieval_free(&r);
+  if (err)
+    alq_pool_data_free(local);
+  return err;
+}
+
+void alq_pool_data_free(alq_pool_data *d) {
+  free(d->embeddings);
+  free(d->probs);
+  free(d->ids);
+  free(d->labels);
+  memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,173 @@
+/* workers/stream.c: the one loop that streams a worker's shard. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alq/comm.h"
+#include "alq/logview.h"
+#include "alq/worker.h"
+
+int64_t alq_default_chunk_rows(const alq_pool_meta *meta) {
+  int64_t row_bytes = 4 * (meta->dim + (meta->has_probs ? meta->n_classes : 0)) + 16;
+  int64_t rows = ((int64_t)8 << 20) / row_bytes;
+  int64_t unit = meta->chunk_rows > 0 ? meta->chunk_rows : 1;
+  rows = (rows / unit) * unit;
+  return rows < unit ? unit : rows;
+}
+
+typedef struct {
+  alq_rows rows;
+  unsigned char *is_labeled;
+} chunk_buffers;
+
+static alq_err chunk_alloc(chunk_buffers *b, const alq_pool_meta *m, int64_t rows, unsigned fields) {
+  memset(b, 0, sizeof *b);
+  ALQ_CHECK(alq_malloc(&b->rows.ids, sizeof(int64_t) * rows, "chunk ids"));
+  ALQ_CHECK(alq_malloc(&b->is_labeled, rows, "chunk labeled flags"));
+  if (fields & ALQ_FIELD_EMBEDDINGS)
+    ALQ_CHECK(alq_malloc_aligned(&b->rows.embeddings, sizeof(float) * rows * m->dim, "chunk embeddings"));
+  if (fields & ALQ_FIELD_PROBS)
+    ALQ_CHECK(alq_malloc(&b->rows.probs, sizeof(float) * rows * m->n_classes, "chunk probabilities"));
+  if (fields & ALQ_FIELD_LABELS)
+    ALQ_CHECK(alq_malloc(&b->rows.labels, sizeof(int32_t) * rows, "chunk labels"));
+  return ALQ_OK;
+}
+
+static void chunk_free(chunk_buffers *b) {
+  free(b->rows.ids);
+  free(b->rows.embeddings);
+  free(b->rows.probs);
+  free(b->rows.labels);
+  free(b->is_labeled);
+}
+
+/* Marks the chunk's labeled rows.  Both id lists are sorted, so one merge walk
+ * from the first labeled id >= the chunk's first id is enough. */
+static void mark_labeled(const alq_stream_request *req, const int64_t *ids, int64_t n, unsigned char *is_labeled,
+                         unsigned char *found) {
+  const int64_t *L = req->labeled_ids;
+  int64_t lo = 0, hi = req->n_labeled;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (L[mid] < ids[0])
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  int64_t j = lo;
+  for (int64_t i = 0; i < n; i++) {
+    while (j < req->n_labeled && L[j] < ids[i])
+      j++;
+    is_labeled[i] = j < req->n_labeled && L[j] == ids[i];
+    if (is_labeled[i])
+      found[j] = 1;
+  }
+}
+
+static alq_err ids_out_of_order(const alq_pool_meta *m, int64_t row, int64_t id, int64_t prev) {
+  return alq_error_set(ALQ_ERR_INPUT,
+                       "%s: /ids row %lld is %lld, not greater than the previous id %lld (ids must be strictly increasing)",
+                       m->path, (long long)row, (long long)id, (long long)prev);
+}
+
+static alq_err process_chunk(const alq_stream_request *req, alq_stream_result *res, chunk_buffers *b, int64_t lo,
+                             int64_t count, int64_t *prev_id, alq_chunk_consumer consume, void *ctx) {
+  const alq_pool_meta *m = req->meta;
+  ALQ_CHECK(alq_rows_validate(m, &b->rows, lo, count, req->fields));
+  for (int64_t i = 0; i < count; i++) {
+    if (b->rows.ids[i] <= *prev_id)
+      return ids_out_of_order(m, lo + i, b->rows.ids[i], *prev_id);
+    *prev_id = b->rows.ids[i];
+  }
+  mark_labeled(req, b->rows.ids, count, b->is_labeled, res->labeled_found);
+  for (int64_t i = 0; i < count; i++)
+    res->n_unlabeled += !b->is_labeled[i];
+  alq_chunk_view view = {&b->rows, b->is_labeled, count, lo};
+  return consume(ctx, &view);
+}
+
+/* Ids must increase across shard boundaries too: each rank compares its first
+ * id with the last id of the nearest non-empty shard before it. */
+static alq_err check_ids_across_shards(const alq_stream_request *req, int64_t first_id, int64_t last_id) {
+  int size;
+  MPI_Comm_size(req->comm, &size);
+  int64_t mine[2] = {first_id, last_id}, *all = NULL;
+  alq_err err = alq_agree(req->comm, alq_malloc(&all, sizeof *all * 2 * size, "shard id bounds"));
+  if (!err)
+    err = alq_allgather_bytes(mine, sizeof mine, all, req->comm);
+  int64_t prev_last = INT64_MIN;
+  for (int r = 0; !err && r < size; r++) {
+    if (all[2 * r] == INT64_MIN && all[2 * r + 1] == INT64_MIN)
+      continue; /* empty shard */
+    if (all[2 * r] <= prev_last)
+      err = ids_out_of_order(req->meta, alq_partition_rows(req->meta->n_items, req->chunk_align, size, r).lo,
+                             all[2 * r], prev_last);
+    prev_last = all[2 * r + 1];
+  }
+  free(all);
+  return err;
+}
+
+/* Which labeled ids exist anywhere: a bitwise OR over ranks. */
+static alq_err reduce_found(const alq_stream_request *req, alq_stream_result *res) {
+  if (req->n_labeled == 0)
+    return ALQ_OK;
+  unsigned char *all = NULL;
+  alq_err err = alq_agree(req->comm, alq_malloc(&all, req->n_labeled, "labeled flags"));
+  if (!err)
+    err = alq_allreduce(res->labeled_found, all, (int)req->n_labeled, MPI_UNSIGNED_CHAR, MPI_BOR, req->comm);
+  if (err) {
+    free(all);
+    return err;
+  }
+  free(res->labeled_found);
+  res->labeled_found = all;
+  return ALQ_OK;
+}
+
+alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer consume, void *ctx,
+                          alq_stream_result *res) {
+  memset(res, 0, sizeof *res);
+  unsigned fields = req->fields | ALQ_FIELD_IDS;
+  int64_t shard_rows = req->shard.hi - req->shard.lo;
+  int64_t chunk_rows = req->chunk_rows < shard_rows ? req->chunk_rows : shard_rows;
+  chunk_buffers b;
+  alq_err err = chunk_alloc(&b, req->meta, chunk_rows > 0 ? chunk_rows : 1, fields);
+  if (!err)
+    err = alq_calloc(&res->labeled_found, req->n_labeled ? req->n_labeled : 1, 1, "labeled flags");
+  err = alq_agree(req->comm, err);
+
+  /* Collective reads: every rank makes the same number of read calls. */
+  int64_t my_chunks = chunk_rows > 0 ? (shard_rows + chunk_rows - 1) / chunk_rows : 0, n_chunks = 0;
+  if (!err)
+    err = alq_allreduce(&my_chunks, &n_chunks, 1, MPI_INT64_T, MPI_MAX, req->comm);
+  int64_t prev_id = INT64_MIN, first_id = INT64_MIN;
+  alq_err local = ALQ_OK;
+  for (int64_t c = 0; !err && c < n_chunks; c++) {
+    int64_t lo = req->shard.lo + c * chunk_rows;
+    int64_t count = c < my_chunks ? (req->shard.hi - lo < chunk_rows ? req->shard.hi - lo : chunk_rows) : 0;
+    if (local)
+      count = 0; /* a failed rank keeps joining the collective reads, with nothing to read */
+    alq_err e = alq_source_read(req->source, lo, count, fields, &b.rows);
+    local = local ? local : e;
+    if (!local && count > 0) {
+      alq_phase_begin(ALQ_PHASE_SCORE);
+      local = process_chunk(req, res, &b, lo, count, &prev_id, consume, ctx);
+      alq_phase_end(ALQ_PHASE_SCORE);
+      if (res->rows_read == 0)
+        first_id = b.rows.ids[0];
+      res->rows_read += count;
+    }
+  }
+  if (!err)
+    err = alq_agree(req->comm, local);
+  if (!err)
+    err = check_ids_across_shards(req, res->rows_read ? first_id : INT64_MIN, prev_id);
+  if (!err)
+    err = reduce_found(req, res);
+  chunk_free(&b);
+  if (err) {
+    free(res->labeled_found);
+    res->labeled_found = NULL;
+  }
+  return err;
+}

@@ -129,7 +129,8 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   int64_t align = alq_partition_align(req->meta.n_items, req->meta.chunk_rows, size);
   alq_range shard = alq_partition_rows(req->meta.n_items, align, size, rank);
   ALQ_CHECK(alq_agree(comm, check_memory(req, shard.hi - shard.lo, diverse)));
-  alq_stream_request whole = {comm, &req->meta, src, shard, align, req->chunk_rows, 0, labeled->ids, labeled->n};
+  alq_stream_request whole = {comm,       &req->meta, src, shard, align, req->chunk_rows, 0, labeled->ids,
+                              labeled->n, !req->quiet};
 
   float *lemb = NULL;
   alq_pool_data sub = {0};
@@ -150,7 +151,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
       err = alq_agree(comm, alq_source_memory(&sub_meta, &sub, &sub_src));
     }
     alq_stream_request sr = {comm, &sub_meta, sub_src, {0, sub.n_items}, 1, sub.n_items > 0 ? sub.n_items : 1, 0,
-                             NULL, 0};
+                             NULL, 0, 0};
     stream = sr;
   }
 

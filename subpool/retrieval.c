@@ -293,35 +293,71 @@ static void retrieval_free(retrieval *r) {
   free(r->payload);
 }
 
+/* `anchors` (n_anchors x d) are copied and L2-normalised; with none, one heap
+ * of `k` keyed by hash(seed, id).  keep_rows: heaps carry each item's row. */
 static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, const alq_pool_meta *m,
-                              const alq_labeled *labeled, const float *labeled_emb) {
+                              const float *anchors, int64_t n_anchors, int64_t k, int keep_rows) {
   memset(r, 0, sizeof *r);
   r->opt = opt;
   r->m = m;
   int64_t d = m->dim;
-  int64_t *chosen = NULL;
-  ALQ_CHECK(alq_malloc(&chosen, sizeof *chosen * (labeled->n ? labeled->n : 1), "anchors"));
-  alq_err err = alq_anchoral_choose(labeled, labeled_emb, d, opt, chosen, &r->n_anchors);
-  if (!err)
-    err = alq_malloc_aligned(&r->anchors, sizeof(float) * d * (r->n_anchors ? r->n_anchors : 1), "anchor embeddings");
-  for (int64_t a = 0; !err && a < r->n_anchors; a++) {
-    const float *e = labeled_emb + chosen[a] * d;
+  r->n_anchors = n_anchors;
+  ALQ_CHECK(alq_malloc_aligned(&r->anchors, sizeof(float) * d * (n_anchors ? n_anchors : 1), "anchor embeddings"));
+  for (int64_t a = 0; a < n_anchors; a++) {
+    const float *e = anchors + a * d;
     float nn = cblas_sdot((int)d, e, 1, e, 1), inv = nn > 0 ? 1.0f / sqrtf(nn) : 0.0f;
     for (int64_t j = 0; j < d; j++)
       r->anchors[a * d + j] = e[j] * inv;
   }
-  free(chosen);
-  ALQ_CHECK(err);
-  r->n_heaps = r->n_anchors ? r->n_anchors : 1;
-  r->k = r->n_anchors ? opt->neighbors : opt->subpool_size;
-  r->payload_bytes = 4 * (d + (m->has_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0));
+  r->n_heaps = n_anchors ? n_anchors : 1;
+  r->k = k;
+  r->payload_bytes = keep_rows ? 4 * (d + (m->has_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0)) : 0;
   ALQ_CHECK(alq_calloc(&r->heaps, r->n_heaps, sizeof *r->heaps, "anchor heaps"));
   for (int64_t a = 0; a < r->n_heaps; a++)
     ALQ_CHECK(alq_topk_init(&r->heaps[a], r->k, r->payload_bytes));
-  ALQ_CHECK(alq_malloc(&r->sim, sizeof(float) * BLOCK_ROWS * (r->n_anchors ? r->n_anchors : 1), "similarities"));
+  ALQ_CHECK(alq_malloc(&r->sim, sizeof(float) * BLOCK_ROWS * (n_anchors ? n_anchors : 1), "similarities"));
   ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
-  ALQ_CHECK(alq_malloc(&r->payload, r->payload_bytes, "row payload"));
+  ALQ_CHECK(alq_malloc(&r->payload, r->payload_bytes ? r->payload_bytes : 1, "row payload"));
   return ALQ_OK;
+}
+
+/* Streams the shard and merges the heaps: every rank gets every heap's global
+ * top k in *lists (n_heaps x k, padded with alq_scored_none()). */
+static alq_err retrieval_pass(const alq_stream_request *stream, retrieval *r, const alq_labeled *labeled,
+                              alq_scored **lists, double *merge_s) {
+  const alq_pool_meta *m = stream->meta;
+  alq_stream_request sr = *stream;
+  sr.fields = ALQ_FIELD_IDS | ALQ_FIELD_EMBEDDINGS;
+  if (r->payload_bytes)
+    sr.fields |= (m->has_probs ? ALQ_FIELD_PROBS : 0) | (m->has_labels ? ALQ_FIELD_LABELS : 0);
+  alq_stream_result res = {0};
+  alq_err err = alq_worker_stream(&sr, retrieve_chunk, r, &res);
+  for (int64_t j = 0; !err && j < labeled->n; j++)
+    if (!res.labeled_found[j])
+      err = alq_error_set(ALQ_ERR_INPUT, "labeled id %lld is not an id of pool %s", (long long)labeled->ids[j],
+                          m->path);
+  free(res.labeled_found);
+  if (!err)
+    err = merge_heaps(stream->comm, r, lists, merge_s);
+  return err;
+}
+
+alq_err alq_anchoral_retrieve(const alq_stream_request *stream, const float *anchors, int64_t n_anchors, int64_t k,
+                              alq_scored **lists, double *sgemm_seconds) {
+  retrieval r;
+  alq_anchoral_options opt = {0};
+  alq_labeled labeled = {stream->n_labeled, (int64_t *)stream->labeled_ids, NULL};
+  double merge_s = 0;
+  *lists = NULL;
+  alq_err err = alq_agree(stream->comm, retrieval_init(&r, &opt, stream->meta, anchors, n_anchors, k, 0));
+  if (!err)
+    err = retrieval_pass(stream, &r, &labeled, lists, &merge_s);
+  if (!err && sgemm_seconds) {
+    double mine = r.sgemm_seconds;
+    err = alq_allreduce(&mine, sgemm_seconds, 1, MPI_DOUBLE, MPI_MAX, stream->comm);
+  }
+  retrieval_free(&r);
+  return err;
 }
 
 alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchoral_options *opt,
@@ -329,23 +365,27 @@ alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchora
   memset(local, 0, sizeof *local);
   MPI_Comm comm = stream->comm;
   const alq_pool_meta *m = stream->meta;
-  retrieval r;
-  alq_err err = alq_agree(comm, retrieval_init(&r, opt, m, labeled, labeled_emb));
-  alq_stream_request sr = *stream;
-  sr.fields = ALQ_FIELD_IDS | ALQ_FIELD_EMBEDDINGS | (m->has_probs ? ALQ_FIELD_PROBS : 0) |
-              (m->has_labels ? ALQ_FIELD_LABELS : 0);
-  alq_stream_result res = {0};
+  /* Anchors, the same on every rank. */
+  int64_t *chosen = NULL, n_anchors = 0;
+  float *anchor_rows = NULL;
+  alq_err err = alq_malloc(&chosen, sizeof *chosen * (labeled->n ? labeled->n : 1), "anchors");
   if (!err)
-    err = alq_worker_stream(&sr, retrieve_chunk, &r, &res);
-  for (int64_t j = 0; !err && j < labeled->n; j++)
-    if (!res.labeled_found[j])
-      err = alq_error_set(ALQ_ERR_INPUT, "labeled id %lld is not an id of pool %s", (long long)labeled->ids[j],
-                          m->path);
-  free(res.labeled_found);
+    err = alq_anchoral_choose(labeled, labeled_emb, m->dim, opt, chosen, &n_anchors);
+  if (!err)
+    err = alq_malloc(&anchor_rows, sizeof(float) * m->dim * (n_anchors ? n_anchors : 1), "anchor rows");
+  for (int64_t a = 0; !err && a < n_anchors; a++)
+    memcpy(anchor_rows + a * m->dim, labeled_emb + chosen[a] * m->dim, sizeof(float) * m->dim);
+  free(chosen);
+  retrieval r;
+  memset(&r, 0, sizeof r);
+  if (!err)
+    err = retrieval_init(&r, opt, m, anchor_rows, n_anchors, n_anchors ? opt->neighbors : opt->subpool_size, 1);
+  free(anchor_rows);
+  err = alq_agree(comm, err);
   alq_scored *lists = NULL;
   double merge_s = 0;
   if (!err)
-    err = merge_heaps(comm, &r, &lists, &merge_s);
+    err = retrieval_pass(stream, &r, labeled, &lists, &merge_s);
   int64_t *sub = NULL, n_sub = 0;
   if (!err)
     err = alq_agree(comm, group_subpool(&r, lists, &sub, &n_sub));

@@ -5,6 +5,7 @@
 #include "alq/comm.h"
 #include "alq/logview.h"
 #include "alq/worker.h"
+#include "progress.h"
 
 int64_t alq_default_chunk_rows(const alq_pool_meta *meta) {
   int64_t row_bytes = 4 * (meta->dim + (meta->has_probs ? meta->n_classes : 0)) + 16;
@@ -142,6 +143,10 @@ alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer cons
     err = alq_allreduce(&my_chunks, &n_chunks, 1, MPI_INT64_T, MPI_MAX, req->comm);
   int64_t prev_id = INT64_MIN, first_id = INT64_MIN;
   alq_err local = ALQ_OK;
+  int rank;
+  MPI_Comm_rank(req->comm, &rank);
+  alq_progress progress;
+  alq_progress_start(&progress, "streamed", req->meta->n_items, rank == 0 && req->progress);
   for (int64_t c = 0; !err && c < n_chunks; c++) {
     int64_t lo = req->shard.lo + c * chunk_rows;
     int64_t count = c < my_chunks ? (req->shard.hi - lo < chunk_rows ? req->shard.hi - lo : chunk_rows) : 0;
@@ -157,7 +162,9 @@ alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer cons
         first_id = b.rows.ids[0];
       res->rows_read += count;
     }
+    alq_progress_update(&progress, (double)(c + 1) / (double)n_chunks);
   }
+  alq_progress_finish(&progress);
   if (!err)
     err = alq_agree(req->comm, local);
   if (!err)

@@ -42,6 +42,16 @@ alq_err alq_anchoral_choose(const alq_labeled *labeled, const float *labeled_emb
 alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchoral_options *opt,
                              const alq_labeled *labeled, const float *labeled_emb, alq_pool_data *local);
 
+/* Collective: the retrieval alone, for given anchors (n_anchors x dim rows of
+ * the pool's embedding space, normalised here).  On return every rank holds
+ * *lists: n_anchors blocks of k (similarity, id) records, each anchor's global
+ * top k unlabeled items by cosine similarity in alq's order, padded with
+ * alq_scored_none() (caller frees).  *sgemm_seconds (may be NULL): the
+ * slowest rank's SGEMM time. */
+#include "alq/scored.h"
+alq_err alq_anchoral_retrieve(const alq_stream_request *stream, const float *anchors, int64_t n_anchors, int64_t k,
+                              alq_scored **lists, double *sgemm_seconds);
+
 void alq_pool_data_free(alq_pool_data *d);
 
 #endif

@@ -26,6 +26,7 @@ typedef struct {
   unsigned fields;            /* ALQ_FIELD_* to read; ids are always read */
   const int64_t *labeled_ids; /* sorted, identical on every rank */
   int64_t n_labeled;
+  int progress;               /* rank 0 prints progress with an ETA on stderr */
 } alq_stream_request;
 
 /* One validated chunk as a consumer sees it. */

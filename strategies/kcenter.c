@@ -16,9 +16,11 @@
  * Pruning (Elkan): if the new center c is at least twice as far from an item's
  * nearest center a as the item is (d(a,c) >= 2 d(x,a)), then d(x,c) >= d(x,a)
  * and the item cannot move: skip its row.  Center-to-center distances cost
- * O(centers * d) per step; the saving is a row read per skipped item.
+ * O(centers * d) per step; the saving is a row read per skipped item.  The test
+ * allows for rounding (prune_tolerance), so pruning never changes the batch.
  */
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +31,16 @@
 #include "alq/logview.h"
 #include "alq/strategy.h"
 
-/* Safety factor on the pruning test: rounding in the computed distances must
- * not let an item be skipped that the exact test would keep. */
-#define PRUNE_SLACK 1.0001f
+/* Rounding in ||x||^2 + ||c||^2 - 2 x.c is absolute, not relative: up to about
+ * (d + 3) eps (||x||^2 + ||c||^2) (the dot product's worst case plus the sums).
+ * The pruning test must hold for the computed distances, or a skipped item
+ * would keep a distance the unpruned pass would have lowered.  With a = the
+ * item's nearest center and c the new one, skipping is safe when
+ *   cc2 > 4 m + 2 (d + 3) eps (||x||^2 + ||a||^2 + ||c||^2),
+ * which covers the errors of m = d2(x, a), d2(x, c) and cc2 = d2(a, c).  For
+ * unit-scale embeddings the margin is ~1e-4; for points far from the origin
+ * it rightly turns pruning off for tiny distances. */
+static float prune_tolerance(int64_t d) { return (float)(2.0 * (double)(d + 3) * FLT_EPSILON); }
 
 /* Labeled-center pass blocks: candidates x centers per SGEMM. */
 #define BLOCK_ROWS 256
@@ -171,6 +180,7 @@ static proposal update(kstate *s, const alq_candidates *cand, int prune, int ran
       float cc = s->cnorm[j] + cn - 2.0f * cblas_sdot((int)d, s->c + j * d, 1, c, 1);
       s->cc2[j] = cc > 0 ? cc : 0;
     }
+  const float tol = prune_tolerance(d);
   proposal best = {-1.0, INT64_MAX, rank};
   int64_t skipped = 0, visited = 0;
   for (int64_t i = 0; i < s->n; i++) {
@@ -179,7 +189,7 @@ static proposal update(kstate *s, const alq_candidates *cand, int prune, int ran
       continue;
     visited++;
     int32_t a = s->near[i];
-    if (prune && a >= 0 && s->cc2[a] > 4.0f * m * PRUNE_SLACK) {
+    if (prune && a >= 0 && s->cc2[a] > 4.0f * m + tol * (s->xnorm[i] + s->cnorm[a] + cn)) {
       skipped++;
     } else {
       const float *xi = s->x + i * d;

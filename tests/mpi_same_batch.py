@@ -489,6 +489,14 @@ def main():
     pools.append(Pool("intgrid-m200", ph, strategies=["margin-kcenter"], budget=60, seed=4,
                       exact=True, extra=["--candidates", "200"]))
 
+    # I: 1-D points far from the origin (N(100, 1)): the float32 expansion
+    # ||x||^2 + ||c||^2 - 2 x.c rounds at about 1e-3 while many distances are
+    # that small; selected to the end so every item's distance shows in the
+    # scores.  Pruning must still not change the batch (checked below).
+    pi = os.path.join(wd, "offset1d.h5")
+    write_pool(pi, (np.random.default_rng(100).normal(size=(400, 1)) + 100).astype(np.float32))
+    pools.append(Pool("offset1d", pi, strategies=["kcenter"], budget=400, seed=1))
+
     # F: margin-kcenter with an explicit --candidates on the gen pool
     if os.path.exists(pa):
         pools.append(Pool("gen3000-m100", pa, strategies=["margin-kcenter"], budget=20, seed=5,
@@ -499,20 +507,47 @@ def main():
               flush=True)
         run_pool(runner, pool, outdir)
 
-    # --no-prune gives the same k-center batch (3 ranks)
-    if pools and pools[0].name == "gen3000":
-        pool = pools[0]
-        for strategy in ("kcenter", "margin-kcenter"):
-            o1 = os.path.join(outdir, f"prune-{strategy}.h5")
-            o2 = os.path.join(outdir, f"noprune-{strategy}.h5")
-            r1 = runner.run(3, select_args(pool, strategy, o1))
-            r2 = runner.run(3, select_args(pool, strategy, o2, extra=["--no-prune"]))
-            if r1[0] or r2[0]:
-                fail(f"--no-prune {strategy}: exit {r1[0]}/{r2[0]}: {r2[2].strip()[-300:]}")
-                continue
-            a, b = read_batch(o1), read_batch(o2)
-            if not (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])):
-                fail(f"[gen3000 {strategy} -n 3]: --no-prune changes the batch")
+    # the read granularity (--chunk-rows) does not change the batch
+    for pool in pools:
+        if pool.name not in ("gen1001", "ties777"):
+            continue
+        base = {st: read_batch(os.path.join(outdir, f"{pool.name}-{st}-n1.h5"))
+                for st in pool.strategies
+                if os.path.exists(os.path.join(outdir, f"{pool.name}-{st}-n1.h5"))}
+        for st in base:
+            for P, rows in ((3, 7), (2, 1)):
+                if rows == 1 and st != "margin":
+                    continue
+                tag = f"[{pool.name} {st} -n {P} --chunk-rows {rows}]"
+                o = os.path.join(outdir, f"chunk-{pool.name}-{st}-n{P}-r{rows}.h5")
+                rc, so, se = runner.run(P, select_args(pool, st, o, extra=["--chunk-rows", str(rows)]))
+                if rc != 0:
+                    fail(f"{tag}: exit {rc}: {se.strip()[-300:]}")
+                    continue
+                a = read_batch(o)
+                if not (np.array_equal(a[0], base[st][0]) and np.array_equal(a[1], base[st][1])):
+                    fail(f"{tag}: batch differs from the default read size at -n 1")
+
+    # --no-prune gives the same k-center batch (1 and 3 ranks)
+    for pool in pools:
+        if pool.name not in ("gen3000", "intgrid", "offset1d"):
+            continue
+        for strategy in [s for s in ("kcenter", "margin-kcenter") if s in pool.strategies]:
+            for P in (1, 3):
+                tag = f"[{pool.name} {strategy} -n {P} --no-prune]"
+                o1 = os.path.join(outdir, f"prune-{pool.name}-{strategy}-n{P}.h5")
+                o2 = os.path.join(outdir, f"noprune-{pool.name}-{strategy}-n{P}.h5")
+                r1 = runner.run(P, select_args(pool, strategy, o1))
+                r2 = runner.run(P, select_args(pool, strategy, o2, extra=["--no-prune"]))
+                if r1[0] or r2[0]:
+                    fail(f"{tag}: exit {r1[0]}/{r2[0]}: {r2[2].strip()[-300:]}")
+                    continue
+                a, b = read_batch(o1), read_batch(o2)
+                if not (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])):
+                    n = min(len(a[0]), len(b[0]))
+                    k = next((k for k in range(n) if a[0][k] != b[0][k] or a[1][k] != b[1][k]), n)
+                    fail(f"{tag}: --no-prune changes the batch: position {k}: pruned id {a[0][k]} "
+                         f"score {a[1][k]!r}, unpruned id {b[0][k]} score {b[1][k]!r}")
 
     # budget > unlabeled: every unlabeled item, exit 0, a note on stderr
     tiny = next((p for p in pools if p.name == "tiny3"), None)

@@ -13,6 +13,7 @@ Each input line is one record:
 """
 import argparse
 import json
+import os
 import sys
 
 
@@ -46,8 +47,9 @@ def main(argv=None):
 
     out = []
     if meta:
-        out.append("Pool: N=%s, d=%s, B=%s, seed=%s; %s" % (
-            meta.get("n"), meta.get("dim"), meta.get("budget"), meta.get("seed"), meta.get("host", "")))
+        out.append("Pool: N=%s, d=%s, B=%s, seed=%s; %s; fastest of %s run(s) per case." % (
+            meta.get("n"), meta.get("dim"), meta.get("budget"), meta.get("seed"), meta.get("host", ""),
+            meta.get("reps", 1)))
         out.append("")
     if triads:
         out.append("Memory bandwidth, one core (alq_triad, best of 10, %d runs in this benchmark): "
@@ -59,8 +61,8 @@ def main(argv=None):
         out.append("")
     out.append("| case | ranks | alq select s | numpy s | numpy / alq | alq steps s | numpy steps s | "
                "steps numpy / alq | alq step GB/s | % of triad | % of read | numpy step GB/s | "
-               "pruned fraction | alq wall s | same batch? |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+               "pruned fraction | alq wall s | load alq / numpy | same batch? |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     goals = {"bandwidth": [], "speedup": []}
     matvecs = set()
     for c in cases:
@@ -97,11 +99,13 @@ def main(argv=None):
             same = "not compared"
         label = c["case"]
         x = lambda v: (fmt(v, ".2f") + "x") if v else "—"
-        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        load = "%s / %s" % (fmt(c.get("load1"), ".1f"), fmt(npb.get("load1"), ".1f"))
+        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             label, c["ranks"], fmt(alq_sel, ".3g"), fmt(np_s, ".3g"), x(ratio),
             fmt(alq_steps, ".3g"), fmt(np_steps, ".3g"), x(sratio),
             fmt(step_bps and step_bps / 1e9, ".1f"), fmt(pct_t, ".0f"), fmt(pct_r, ".0f"),
-            fmt(np_bps and np_bps / 1e9, ".1f"), fmt(pruned, ".3f"), fmt(c.get("alq_wall"), ".1f"), same))
+            fmt(np_bps and np_bps / 1e9, ".1f"), fmt(pruned, ".3f"), fmt(c.get("alq_wall"), ".1f"), load,
+            same))
         if c["strategy"] == "kcenter" and c["ranks"] == 1:
             if c["prune"] == 0 and pct_t is not None:
                 goals["bandwidth"].append((label, pct_t, pct_r))
@@ -116,9 +120,19 @@ def main(argv=None):
                "read / their time (--no-prune rows: from `unpruned_bytes` / "
                "`unpruned_steps_seconds`). %% columns: of the one-core triad / read-only "
                "bandwidth above (1-rank rows only). alq wall s: the whole `mpiexec ... alq "
-               "select` (start-up, HDF5 read, write). numpy's matrix-vector product: %s." % (
+               "select` (start-up, HDF5 read, write). load: the 1-minute load average when the kept alq / numpy run started (%d CPUs here; above that, "
+               "other processes shared the cores and the memory bus). numpy's matrix-vector product: %s." % (
+                   os.cpu_count(),
                    ", ".join(sorted(matvecs)) or "—"))
     out.append("")
+    for c in cases:
+        if "same_as_pruned" in c:
+            out.append("- %s, %d rank(s): batch %s the pruned run's" % (
+                c["case"], c["ranks"], "equals" if c["same_as_pruned"] else "DIFFERS FROM"))
+    if meta.get("smoke"):
+        out.append("- smoke run (tiny pool): a correctness check; timings are not meaningful "
+                   "and the goals are not assessed")
+        goals = {"bandwidth": [], "speedup": []}
     for label, pct, pct_r in goals["bandwidth"]:
         out.append("- Goal unpruned step >= 80%% of triad bandwidth, %s: %.0f%% of triad "
                    "(%.0f%% of read-only) -> %s" % (

@@ -36,6 +36,10 @@ static void usage(void) {
          "  --diversity none|exact|hier  none: top B by score; exact: k-center with one MAXLOC\n"
          "                     allreduce per pick; hier: hierarchical k-center (default: the strategy's own)\n"
          "  --fan-in F         children per node of the hierarchical reduction tree (default 8)\n"
+         "model (docs/models.md):\n"
+         "  --model FILE       compute /probs and /embeddings from the pool's features with a model\n"
+         "                     from alq train (the pool's own /probs are not read)\n"
+         "  --mc-samples T     mlp: average T dropout passes (MC dropout; default 0 = one exact pass)\n"
          "  --no-prune         k-center: visit every candidate each step (for benchmarks)\n"
          "  --log-view         print a per-phase table (time, bytes, messages) on rank 0\n"
          "  --quiet            no notes or summary on stderr\n"
@@ -58,7 +62,8 @@ static int parse(int argc, char **argv, alq_select_options *o) {
       {"anchors-per-class", required_argument, 0, 2}, {"neighbors", required_argument, 0, 3},
       {"subpool-size", required_argument, 0, 4},  {"anchor-strategy", required_argument, 0, 5},
       {"diversity", required_argument, 0, 6},     {"fan-in", required_argument, 0, 7},
-      {"memory-per-rank", required_argument, 0, 8}, {0, 0, 0, 0}};
+      {"memory-per-rank", required_argument, 0, 8}, {"model", required_argument, 0, 30},
+      {"mc-samples", required_argument, 0, 31},   {0, 0, 0, 0}};
   static const char *const subpools[] = {"all", "anchoral"};
   static const char *const anchor_kinds[] = {"kmeanspp", "random"};
   static const char *const diversities[] = {"none", "exact", "hier"};
@@ -105,6 +110,8 @@ static int parse(int argc, char **argv, alq_select_options *o) {
       break;
     case 7: ALQ_CHECK(alq_arg_int("--fan-in", optarg, 2, 1000000, &o->fan_in)); break;
     case 8: ALQ_CHECK(alq_arg_size("--memory-per-rank", optarg, &o->memory_per_rank)); break;
+    case 30: ALQ_CHECK(alq_arg_path("--model", optarg, o->model, sizeof o->model)); break;
+    case 31: ALQ_CHECK(alq_arg_int("--mc-samples", optarg, 0, 10000, &o->mc_samples)); break;
     default: return alq_arg_unknown("select", optopt, argv[optind - 1]);
     }
   }
@@ -118,6 +125,8 @@ static int parse(int argc, char **argv, alq_select_options *o) {
     return alq_error_set(ALQ_ERR_USAGE, "alq select needs --strategy NAME");
   if (!o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq select needs --out FILE");
+  if (o->mc_samples && !o->model[0])
+    return alq_error_set(ALQ_ERR_USAGE, "--mc-samples applies with --model FILE");
   return ALQ_OK;
 }
 

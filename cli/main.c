@@ -17,9 +17,16 @@ typedef struct {
 
 static const command commands[] = {
     {"select", alq_cmd_select, 1, "choose the next batch to label from a pool (run under mpiexec/srun)"},
+    {"retrieve", alq_cmd_retrieve, 1, "AnchorAL retrieval alone: each anchor's K most similar unlabeled items"},
+    {"train", alq_cmd_train, 1, "train a classifier head (logreg, mlp) on a pool's labeled items"},
+    {"simulate", alq_cmd_simulate, 1, "replay active learning with the pool's labels as annotator; learning curves"},
+    {"import-idx", alq_cmd_import_idx, 0, "turn idx image/label files (MNIST, Fashion-MNIST) into a pool"},
     {"gen", alq_cmd_gen, 0, "write a synthetic pool (Gaussian mixture, imbalanced classes)"},
     {"import", alq_cmd_import, 0, "turn a CSV or CSV.gz of features and labels into a pool"},
     {"info", alq_cmd_info, 0, "print a pool's shapes and class counts, and validate it"},
+    {"export", alq_cmd_export, 0, "write a batch for annotators as CSV and JSON tasks, with payload columns"},
+    {"ingest", alq_cmd_ingest, 0, "merge annotators' answers (id,label[,annotator]) into a round state"},
+    {"manifest", alq_cmd_manifest, 0, "print the manifest of a batch, or of every round of a state file"},
     {"strategies", alq_cmd_strategies, 0, "list the selection strategies"},
 };
 

@@ -13,7 +13,7 @@
 #include "alq/version.h"
 
 /* Room for the selection's options as name/value text. */
-#define MAX_OPTIONS 16
+#define MAX_OPTIONS 24
 #define VALUE_MAX 32
 
 typedef struct {
@@ -47,6 +47,17 @@ static void collect_options(const alq_select_options *opt, const alq_request *re
   snprintf(l->numbers[l->n], VALUE_MAX, "%" PRIu64, req->seed);
   add_text(l, "seed", l->numbers[l->n]);
   add_text(l, "prune", req->prune ? "yes" : "no");
+  static const char *const diversities[] = {"default", "none", "exact", "hier"};
+  add_text(l, "diversity", req->diversity >= 0 && req->diversity < 4 ? diversities[req->diversity] : "?");
+  add_int(l, "fan-in", req->fan_in);
+  add_int(l, "memory-per-rank", req->memory_per_rank);
+  add_text(l, "subpool", req->subpool == ALQ_SUBPOOL_ANCHORAL ? "anchoral" : "all");
+  if (req->subpool == ALQ_SUBPOOL_ANCHORAL) {
+    add_int(l, "anchors-per-class", req->anchors_per_class);
+    add_int(l, "neighbors", req->neighbors);
+    add_int(l, "subpool-size", req->subpool_size);
+    add_text(l, "anchor-strategy", req->anchor_random ? "random" : "kmeanspp");
+  }
   add_text(l, "labeled", opt->labeled[0] ? opt->labeled : "(the pool's /labeled)");
   add_text(l, "state", opt->state[0] ? opt->state : "(none)");
   add_text(l, "out", opt->out);

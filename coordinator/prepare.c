@@ -36,9 +36,6 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
   if ((s->needs & ALQ_NEEDS_PROBS) && !req->meta.has_probs && !opt->model[0])
     return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /probs is missing, and strategy %s needs class probabilities",
                          opt->pool, s->name);
-  alq_pool_identity identity;
-  ALQ_CHECK(alq_pool_identity_compute(&req->meta, &identity));
-  req->ids_checksum = identity.ids_checksum;
   /* With a model, the workers see what it computes from the pool's features. */
   if (opt->model[0])
     ALQ_CHECK(alq_model_serves(opt->model, opt->mc_samples, &req->meta));

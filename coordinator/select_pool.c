@@ -137,6 +137,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   alq_pool_meta sub_meta;
   alq_source *sub_src = NULL;
   alq_stream_request stream = whole;
+  uint64_t pool_checksum = 0;
   alq_err err = ALQ_OK;
   if (req->subpool == ALQ_SUBPOOL_ANCHORAL) {
     /* The strategy runs on this rank's share of the subpool, served from memory. */
@@ -144,7 +145,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
                                req->seed, req->log_view};
     err = labeled_embeddings(comm, src, labeled, req->meta.dim, &lemb);
     if (!err)
-      err = alq_anchoral_subpool(&whole, &ao, labeled, lemb, &sub);
+      err = alq_anchoral_subpool(&whole, &ao, labeled, lemb, &sub, &pool_checksum);
     if (!err) {
       sub_meta = req->meta;
       sub_meta.n_items = sub.n_items;
@@ -195,7 +196,8 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
       alq_phase_end(ALQ_PHASE_SELECT);
     }
   }
-  *facts = (alq_rank_facts){shard.lo, shard.hi, scan.stream.n_unlabeled, scan.candidates.n};
+  *facts = (alq_rank_facts){shard.lo, shard.hi, scan.stream.n_unlabeled, scan.candidates.n,
+                            req->subpool == ALQ_SUBPOOL_ANCHORAL ? pool_checksum : scan.stream.ids_checksum};
   alq_scan_result_free(&scan);
   alq_source_close(sub_src);
   alq_pool_data_free(&sub);

@@ -42,6 +42,7 @@ alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
   if (!err)
     err = alq_select_pool(comm, &req, src, &labeled, &batch, &facts);
   alq_source_close(src);
+  req.ids_checksum = facts.ids_checksum;
   alq_manifest_bytes manifest = {0};
   if (!err)
     err = alq_manifest_build(comm, opt, &req, &batch, &manifest);

@@ -213,7 +213,7 @@ alq_err alq_state_exclusions(const alq_state *st, alq_labeled *out) {
   return err;
 }
 
-alq_err alq_state_check_pool(const char *path, const alq_state *st, const alq_pool_identity *pool) {
+alq_err alq_state_check_pool(const char *path, const alq_state *st, const alq_pool_identity *pool, int check_ids) {
   const alq_pool_identity *s = &st->pool;
   if (s->n_items != pool->n_items || s->dim != pool->dim || s->n_classes != pool->n_classes)
     return alq_error_set(ALQ_ERR_INPUT,
@@ -221,7 +221,7 @@ alq_err alq_state_check_pool(const char *path, const alq_state *st, const alq_po
                          "%lld, %lld classes)",
                          path, s->path, (long long)s->n_items, (long long)s->dim, (long long)s->n_classes, pool->path,
                          (long long)pool->n_items, (long long)pool->dim, (long long)pool->n_classes);
-  if (s->ids_checksum != pool->ids_checksum)
+  if (check_ids && s->ids_checksum != pool->ids_checksum)
     return alq_error_set(ALQ_ERR_INPUT,
                          "%s belongs to pool %s (ids checksum %016llx), not to %s (ids checksum %016llx): the "
                          "pool's ids differ",

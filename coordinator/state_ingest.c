@@ -57,7 +57,8 @@ static int cmp_old(const void *pa, const void *pb) {
   return a->annotator < b->annotator ? -1 : a->annotator > b->annotator;
 }
 
-/* Incoming rows sorted by (id, annotator, line) to find duplicates. */
+/* Incoming rows sorted by (id, annotator, line) to find duplicates; C11's
+ * qsort has no context argument, so the rows being sorted are a file static. */
 static const alq_answer_in *sort_rows;
 
 static int cmp_rows(const void *pa, const void *pb) {

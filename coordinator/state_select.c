@@ -27,7 +27,13 @@ alq_err alq_state_selection_exclusions(const alq_select_options *opt, const alq_
   alq_state st;
   ALQ_CHECK(alq_state_read(opt->state, &st));
   alq_pool_identity pool = identity_of(req);
-  alq_err err = alq_state_check_pool(opt->state, &st, &pool);
+  alq_err err = alq_state_check_pool(opt->state, &st, &pool, 0);
+  /* Same shape: the same pool, moved or copied, if its ids match too (checked
+   * against the checksum the streaming pass computes, before the round is
+   * recorded). */
+  if (!err && !opt->quiet && strcmp(st.pool.path, pool.path) != 0)
+    fprintf(stderr, "alq: note: %s was created for pool %s; %s has the same shape, so it is taken as that pool if its ids match\n",
+            opt->state, st.pool.path, pool.path);
   if (!err)
     err = alq_state_exclusions(&st, out);
   alq_state_free(&st);
@@ -43,7 +49,7 @@ static alq_err record(const alq_select_options *opt, const alq_request *req, con
   } else {
     ALQ_CHECK(alq_state_create(&pool, initial, &st));
   }
-  alq_err err = alq_state_check_pool(opt->state, &st, &pool);
+  alq_err err = alq_state_check_pool(opt->state, &st, &pool, 1);
   if (!err)
     err = alq_state_add_round(&st, batch->ids, batch->n, opt->out, manifest, (int64_t)time(NULL));
   if (!err)

@@ -123,6 +123,7 @@ alq_err alq_source_with_model(alq_source *inner, const alq_model *model, const a
   s->meta.n_classes = model->n_classes;
   s->meta.has_probs = 1;
   s->impl = ms;
+  s->wraps = 1;
   *out = s;
   return ALQ_OK;
 }

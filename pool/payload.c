@@ -82,7 +82,7 @@ alq_err alq_pool_rows_of_ids(const alq_pool_meta *meta, const int64_t *ids, int6
   return err;
 }
 
-static herr_t collect_name(hid_t group, const char *name, const H5L_info2_t *info, void *data) {
+static herr_t collect_name(hid_t group, const char *name, const H5L_info_t *info, void *data) {
   char (**names)[ALQ_PAYLOAD_NAME_MAX] = ((void **)data)[0];
   int64_t *n = ((void **)data)[1];
   void *bigger = realloc(*names, (size_t)(*n + 1) * ALQ_PAYLOAD_NAME_MAX);
@@ -103,7 +103,7 @@ alq_err alq_payload_names(const char *pool, char (**names)[ALQ_PAYLOAD_NAME_MAX]
   if (alq_h5_exists(file, "/payload")) {
     void *data[2] = {names, n};
     /* By name, so the columns come out in the same order everywhere. */
-    if (H5Literate_by_name2(file, "/payload", H5_INDEX_NAME, H5_ITER_INC, NULL, collect_name, data, H5P_DEFAULT) <
+    if (H5Literate_by_name(file, "/payload", H5_INDEX_NAME, H5_ITER_INC, NULL, collect_name, data, H5P_DEFAULT) <
         0)
       err = alq_error_set(ALQ_ERR_INPUT, "%s: cannot list the group /payload", pool);
   }
@@ -130,6 +130,7 @@ void alq_payload_column_free(alq_payload_column *c) {
 static alq_err read_texts(hid_t ds, hid_t ftype, hid_t fspace, hid_t mspace, const char *what, alq_payload_column *c) {
   ALQ_CHECK(alq_calloc(&c->texts, (size_t)(c->n ? c->n : 1), sizeof *c->texts, what));
   hid_t mtype = H5Tcopy(H5T_C_S1);
+  H5Tset_cset(mtype, H5Tget_cset(ftype)); /* HDF5 does not convert between ASCII and UTF-8 */
   alq_err err = ALQ_OK;
   if (H5Tis_variable_str(ftype) > 0) {
     char **v = NULL;

@@ -36,7 +36,8 @@ static int64_t row_bytes(const alq_pool_meta *m, unsigned fields) {
 alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst) {
   alq_phase_begin(ALQ_PHASE_READ);
   alq_err err = s->ops->read(s, lo, count, fields, dst);
-  alq_log_bytes_read(count * row_bytes(&s->meta, fields));
+  if (!s->wraps)
+    alq_log_bytes_read(count * row_bytes(&s->meta, fields));
   alq_phase_end(ALQ_PHASE_READ);
   return err;
 }
@@ -44,7 +45,8 @@ alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned field
 alq_err alq_source_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
   alq_phase_begin(ALQ_PHASE_READ);
   alq_err err = s->ops->fetch(s, ids, n, fields, dst);
-  alq_log_bytes_read(n * row_bytes(&s->meta, fields));
+  if (!s->wraps)
+    alq_log_bytes_read(n * row_bytes(&s->meta, fields));
   alq_phase_end(ALQ_PHASE_READ);
   return err;
 }

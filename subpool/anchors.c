@@ -14,6 +14,8 @@
 static double unit_dist2(const float *x, const float *y, double xn, double yn, int64_t d) {
   if (xn == 0 || yn == 0)
     return xn == yn ? 0.0 : 1.0;
+  if (x == y || memcmp(x, y, sizeof *x * (size_t)d) == 0)
+    return 0.0; /* identical rows: cos can round to just below 1, and a copy would be drawn again */
   double c = cblas_sdot((int)d, x, 1, y, 1) / (xn * yn);
   double d2 = 2.0 - 2.0 * c;
   return d2 > 0 ? d2 : 0;

@@ -23,6 +23,7 @@ typedef struct {
   alq_topk *heaps;
   float *sim;         /* BLOCK_ROWS x n_anchors */
   float *inv_norm;    /* BLOCK_ROWS */
+  float *floor;       /* per heap: its worst kept score once full, else -inf */
   unsigned char *payload; /* one item's row: embedding, probs, label */
   int64_t payload_bytes;
   double sgemm_seconds;
@@ -30,6 +31,8 @@ typedef struct {
 } retrieval;
 
 static void pack_row(const retrieval *r, const alq_rows *rows, int64_t i) {
+  if (!r->payload_bytes)
+    return; /* the retrieval alone (alq_anchoral_retrieve) keeps no rows, and reads no probs or labels */
   const alq_pool_meta *m = r->m;
   unsigned char *p = r->payload;
   memcpy(p, rows->embeddings + i * m->dim, 4 * m->dim);
@@ -74,17 +77,32 @@ static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
       int64_t row = b0 + i;
       if (v->is_labeled[row])
         continue;
+      const float *s = r->sim + i * A, inv = r->inv_norm[i];
+      const float *fl = r->floor;
+      /* The common case: below every full heap's floor, the row enters no heap.
+       * A branch-free pass (vectorised) decides it; ties fall through to the
+       * exact test below. */
+      int any = 0;
+      for (int64_t a = 0; a < A; a++)
+        any |= s[a] * inv >= fl[a];
+      if (!any)
+        continue;
       int packed = 0;
       for (int64_t a = 0; a < A; a++) {
+        float sa = s[a] * inv;
+        if (sa < fl[a])
+          continue;
         alq_topk *h = &r->heaps[a];
-        alq_scored rec = {(double)(r->sim[i * A + a] * r->inv_norm[i]), rows->ids[row]};
+        alq_scored rec = {(double)sa, rows->ids[row]};
         if (h->n == h->k && !alq_scored_before(&rec, &h->heap[0]))
-          continue; /* the common case: not among this anchor's best K */
+          continue; /* not among this anchor's best K */
         if (!packed) {
           pack_row(r, rows, row);
           packed = 1;
         }
         alq_topk_push(h, rec, r->payload);
+        if (h->n == h->k)
+          r->floor[a] = (float)h->heap[0].score; /* exact: scores are floats */
       }
     }
   }
@@ -290,6 +308,7 @@ static void retrieval_free(retrieval *r) {
   free(r->anchors);
   free(r->sim);
   free(r->inv_norm);
+  free(r->floor);
   free(r->payload);
 }
 
@@ -317,6 +336,9 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
     ALQ_CHECK(alq_topk_init(&r->heaps[a], r->k, r->payload_bytes));
   ALQ_CHECK(alq_malloc(&r->sim, sizeof(float) * BLOCK_ROWS * (n_anchors ? n_anchors : 1), "similarities"));
   ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
+  ALQ_CHECK(alq_malloc(&r->floor, sizeof(float) * r->n_heaps, "heap floors"));
+  for (int64_t a = 0; a < r->n_heaps; a++)
+    r->floor[a] = -INFINITY;
   ALQ_CHECK(alq_malloc(&r->payload, r->payload_bytes ? r->payload_bytes : 1, "row payload"));
   return ALQ_OK;
 }
@@ -324,7 +346,7 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
 /* Streams the shard and merges the heaps: every rank gets every heap's global
  * top k in *lists (n_heaps x k, padded with alq_scored_none()). */
 static alq_err retrieval_pass(const alq_stream_request *stream, retrieval *r, const alq_labeled *labeled,
-                              alq_scored **lists, double *merge_s) {
+                              alq_scored **lists, double *merge_s, uint64_t *ids_checksum) {
   const alq_pool_meta *m = stream->meta;
   alq_stream_request sr = *stream;
   sr.fields = ALQ_FIELD_IDS | ALQ_FIELD_EMBEDDINGS;
@@ -332,6 +354,7 @@ static alq_err retrieval_pass(const alq_stream_request *stream, retrieval *r, co
     sr.fields |= (m->has_probs ? ALQ_FIELD_PROBS : 0) | (m->has_labels ? ALQ_FIELD_LABELS : 0);
   alq_stream_result res = {0};
   alq_err err = alq_worker_stream(&sr, retrieve_chunk, r, &res);
+  *ids_checksum = res.ids_checksum;
   for (int64_t j = 0; !err && j < labeled->n; j++)
     if (!res.labeled_found[j])
       err = alq_error_set(ALQ_ERR_INPUT, "labeled id %lld is not an id of pool %s", (long long)labeled->ids[j],
@@ -348,10 +371,11 @@ alq_err alq_anchoral_retrieve(const alq_stream_request *stream, const float *anc
   alq_anchoral_options opt = {0};
   alq_labeled labeled = {stream->n_labeled, (int64_t *)stream->labeled_ids, NULL};
   double merge_s = 0;
+  uint64_t checksum = 0;
   *lists = NULL;
   alq_err err = alq_agree(stream->comm, retrieval_init(&r, &opt, stream->meta, anchors, n_anchors, k, 0));
   if (!err)
-    err = retrieval_pass(stream, &r, &labeled, lists, &merge_s);
+    err = retrieval_pass(stream, &r, &labeled, lists, &merge_s, &checksum);
   if (!err && sgemm_seconds) {
     double mine = r.sgemm_seconds;
     err = alq_allreduce(&mine, sgemm_seconds, 1, MPI_DOUBLE, MPI_MAX, stream->comm);
@@ -361,7 +385,8 @@ alq_err alq_anchoral_retrieve(const alq_stream_request *stream, const float *anc
 }
 
 alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchoral_options *opt,
-                             const alq_labeled *labeled, const float *labeled_emb, alq_pool_data *local) {
+                             const alq_labeled *labeled, const float *labeled_emb, alq_pool_data *local,
+                             uint64_t *ids_checksum) {
   memset(local, 0, sizeof *local);
   MPI_Comm comm = stream->comm;
   const alq_pool_meta *m = stream->meta;
@@ -385,7 +410,7 @@ alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchora
   alq_scored *lists = NULL;
   double merge_s = 0;
   if (!err)
-    err = retrieval_pass(stream, &r, labeled, &lists, &merge_s);
+    err = retrieval_pass(stream, &r, labeled, &lists, &merge_s, ids_checksum);
   int64_t *sub = NULL, n_sub = 0;
   if (!err)
     err = alq_agree(comm, group_subpool(&r, lists, &sub, &n_sub));

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "alq/comm.h"
+#include "alq/hash.h"
 #include "alq/logview.h"
 #include "alq/worker.h"
 #include "progress.h"
@@ -79,6 +80,7 @@ static alq_err process_chunk(const alq_stream_request *req, alq_stream_result *r
       return ids_out_of_order(m, lo + i, b->rows.ids[i], *prev_id);
     *prev_id = b->rows.ids[i];
   }
+  res->ids_checksum += alq_ids_checksum(b->rows.ids, count, lo);
   mark_labeled(req, b->rows.ids, count, b->is_labeled, res->labeled_found);
   for (int64_t i = 0; i < count; i++)
     res->n_unlabeled += !b->is_labeled[i];
@@ -171,6 +173,10 @@ alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer cons
     err = check_ids_across_shards(req, res->rows_read ? first_id : INT64_MIN, prev_id);
   if (!err)
     err = reduce_found(req, res);
+  if (!err) {
+    uint64_t mine = res->ids_checksum; /* a sum modulo 2^64: the same in any order */
+    err = alq_allreduce(&mine, &res->ids_checksum, 1, MPI_UINT64_T, MPI_SUM, req->comm);
+  }
   chunk_free(&b);
   if (err) {
     free(res->labeled_found);

@@ -38,9 +38,11 @@ alq_err alq_anchoral_choose(const alq_labeled *labeled, const float *labeled_emb
 /* Collective: streams the shard described by `stream` (its fields are ignored:
  * ids, embeddings, and probabilities and labels when the pool has them are
  * read) and returns this rank's share of the subpool as rows sorted by id in
- * `local` (free with alq_pool_data_free). */
+ * `local` (free with alq_pool_data_free), and the pool's ids checksum
+ * (alq_stream_result.ids_checksum) in *ids_checksum. */
 alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchoral_options *opt,
-                             const alq_labeled *labeled, const float *labeled_emb, alq_pool_data *local);
+                             const alq_labeled *labeled, const float *labeled_emb, alq_pool_data *local,
+                             uint64_t *ids_checksum);
 
 /* Collective: the retrieval alone, for given anchors (n_anchors x dim rows of
  * the pool's embedding space, normalised here).  On return every rank holds

@@ -34,4 +34,11 @@ uint64_t alq_hash3(uint64_t seed, uint64_t id, uint64_t purpose);
 /* Uniform double in [0, 1) with 53 random bits. */
 double alq_hash_unit(uint64_t seed, uint64_t id, uint64_t purpose);
 
+/* Checksum of a list of ids in order: the sum over positions i of
+ * mix64(id_i + i * 0x9e3779b97f4a7c15) modulo 2^64, mix64 being the splitmix64
+ * finaliser.  A sum of per-position terms, so a long list can be hashed block by
+ * block (`first` = the position of ids[0]), by every rank for its own rows, and
+ * recomputed with numpy's uint64 arithmetic (docs/format.md has the reference). */
+uint64_t alq_ids_checksum(const int64_t *ids, int64_t n, int64_t first);
+
 #endif

@@ -13,15 +13,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "alq/error.h"
+#include "alq/hash.h"
 #include "alq/pool.h"
 #include "alq/select.h"
 
-/* Checksum of a list of ids in order: the sum over positions i of
- * mix64(id_i + i * 0x9e3779b97f4a7c15) modulo 2^64, mix64 being the splitmix64
- * finaliser.  A sum of per-position terms, so a long list can be hashed block by
- * block (`first` = the position of ids[0]) and recomputed with numpy's uint64
- * arithmetic (docs/format.md has the reference code). */
-uint64_t alq_ids_checksum(const int64_t *ids, int64_t n, int64_t first);
 
 /* Which pool a state file or a batch belongs to.  Paths may differ between
  * machines, so a pool is recognised by its shape and the checksum of its ids. */
@@ -31,9 +26,6 @@ typedef struct {
   uint64_t ids_checksum; /* alq_ids_checksum of every id in row order */
 } alq_pool_identity;
 
-/* Serial: the identity of the pool `meta` describes.  Reads /ids block by block
- * when the pool has them (8 bytes per item); otherwise the ids are the rows. */
-alq_err alq_pool_identity_compute(const alq_pool_meta *meta, alq_pool_identity *out);
 
 /* A packed Manifest message. */
 typedef struct {

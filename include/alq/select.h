@@ -60,7 +60,7 @@ typedef struct {
   int64_t chunk_rows;
   uint64_t seed;
   int prune, log_view, quiet;
-  uint64_t ids_checksum; /* rank 0 only: the pool's ids checksum (alq/manifest.h) */
+  uint64_t ids_checksum; /* the pool's ids checksum, set from the streaming pass (alq_rank_facts) */
   int subpool;
   int64_t anchors_per_class, neighbors, subpool_size;
   int anchor_random;
@@ -74,6 +74,7 @@ typedef struct {
 /* What one rank did, for its report. */
 typedef struct {
   int64_t row_lo, row_hi, unlabeled, candidates;
+  uint64_t ids_checksum; /* of the whole pool (every rank), from the streaming pass */
 } alq_rank_facts;
 
 /* Collective: the selection itself, from an open source to the batch (complete

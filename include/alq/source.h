@@ -31,6 +31,7 @@ struct alq_source {
   const alq_source_ops *ops;
   alq_pool_meta meta; /* what the rows look like (dim, classes, has_probs, ...) */
   void *impl;
+  int wraps;          /* 1: reads through an inner source, which charges the bytes read */
 };
 
 /* Serial (rank 0): the pool's shape without reading bulk data.  `spec` is a

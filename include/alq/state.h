@@ -68,9 +68,11 @@ alq_err alq_state_write(const char *path, const alq_state *st);
 
 void alq_state_free(alq_state *st);
 
-/* Input error unless `pool` is the pool the state belongs to (same shape and
- * ids checksum; the path may differ). */
-alq_err alq_state_check_pool(const char *path, const alq_state *st, const alq_pool_identity *pool);
+/* Input error unless `pool` is the pool the state belongs to (same shape and,
+ * when check_ids, ids checksum; the path may differ).  `alq select` checks the
+ * shape before it starts and the checksum, which its streaming pass computes
+ * for free, before it records the round. */
+alq_err alq_state_check_pool(const char *path, const alq_state *st, const alq_pool_identity *pool, int check_ids);
 
 /* The labeled set: every item with an answer, labeled with the label most of
  * its answers give (a tie goes to the label answered first).  Sorted by id. */

@@ -43,6 +43,7 @@ typedef struct {
   unsigned char *labeled_found; /* n_labeled flags, OR-reduced over ranks: 1 = some rank owns the id */
   int64_t n_unlabeled;          /* in this shard */
   int64_t rows_read;
+  uint64_t ids_checksum;        /* alq_ids_checksum of every id in row order, summed over ranks */
 } alq_stream_result;
 
 /* Collective.  On failure every rank returns the same code and message. */

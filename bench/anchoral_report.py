@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""bench/anchoral_report.py: results.jsonl of bench/anchoral_bench.sh -> markdown tables."""
+import json
+import sys
+
+
+def main():
+    rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    by = lambda k: [r for r in rows if r["kind"] == k]
+    m = by("machine")[0]
+    end = by("machine_end")
+    print(f"Run {m['date']} on {m['cores']} cores ({m['cpu']}); load average (1/5/15 min) at start "
+          f"{m['load_start']}, at end {end[0]['load_end'] if end else '?'}.\n")
+    peaks = {r["threads"]: r["gflops"] for r in by("peak")}
+    if peaks:
+        print("| SGEMM 4096^3 (same run) | GFLOP/s |\n|---|---|")
+        for t in sorted(peaks):
+            print(f"| {t} thread(s) | {peaks[t]:.1f} |")
+        print()
+    ret = by("retrieval")
+    if ret:
+        print("| A_total | K | ranks / threads | alq retrieve (s) | alq SGEMM (s) | alq GFLOP/s per rank "
+              "| % of 1-thread peak | FAISS search (s) | FAISS normalise+add (s) | alq / FAISS search "
+              "| same lists | load |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in ret:
+            f = r["faiss"]
+            flops = 2.0 * r["n"] * r["anchors"] * r["d"]
+            per_rank = flops / r["alq_sgemm_s"] / r["ranks"] / 1e9 if r["alq_sgemm_s"] > 0 else 0.0
+            pk = peaks.get(1, 0)
+            same = "yes" if f["same"] else "NO"
+            if f["positions_differing"]:
+                same += f" ({f['positions_differing']} near-tie swaps)"
+            print(f"| {r['anchors']} | {r['k']} | {r['ranks']} | {r['alq_s']:.3f} | {r['alq_sgemm_s']:.3f} "
+                  f"| {per_rank:.1f} | {100 * per_rank / pk:.0f}% | {f['faiss_search_s']:.3f} "
+                  f"| {f['faiss_normalize_add_s']:.3f} | {r['alq_s'] / f['faiss_search_s']:.2f} | {same} "
+                  f"| {r['load']} |")
+        print()
+    e2e = by("e2e")
+    if e2e:
+        print("| pool | subpool | ranks | wall (s) | alq total (s) | batch | classes in batch "
+              "| minority share (rarest half of classes) | their share of the pool | load |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for r in e2e:
+            c = r["classes"]
+            print(f"| {r['case']} | {r['subpool']} | {r['ranks']} | {r['wall_s']:.2f} | {r['alq_total_s']:.2f} "
+                  f"| {c['size']} | {c['classes']} of {c['of_classes']} | {c['minority_share']:.3f} "
+                  f"| {c['minority_pool_share']:.4f} | {r['load']} |")
+        for r in e2e:
+            if r["anchoral_line"]:
+                print(f"\n{r['case']}: `anchoral: {r['anchoral_line']}`")
+
+
+if __name__ == "__main__":
+    main()

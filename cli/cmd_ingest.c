@@ -1,0 +1,206 @@
+/* cli/cmd_ingest.c: `alq ingest`: annotators' answers into the round state,
+ * all or nothing. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alq/state.h"
+#include "args.h"
+#include "commands.h"
+#include "csv_records.h"
+
+static const char usage[] =
+    "usage: alq ingest --state STATE.h5 --labels ANSWERS.csv [--annotator NAME] [--quiet]\n"
+    "\n"
+    "Merges annotators' answers into the round state.  ANSWERS.csv has a header\n"
+    "naming at least the columns id and label, and optionally annotator (other\n"
+    "columns, such as the payload alq export wrote, are ignored); fields may be\n"
+    "quoted as in RFC 4180.  A row with an empty label is an unanswered task and\n"
+    "is skipped.  Several annotators may answer one item: every answer is kept,\n"
+    "and the item's label is the one most answers give (docs/format.md).\n"
+    "\n"
+    "options:\n"
+    "  --state FILE       the state alq select --state created\n"
+    "  --labels FILE      the answers\n"
+    "  --annotator NAME   annotator of rows without an annotator column or value\n"
+    "                     (default: anonymous)\n"
+    "  --quiet            no summary on stderr\n"
+    "  --help             this text\n"
+    "\n"
+    "Rejected with one line naming the file and line, leaving the state file\n"
+    "unchanged byte for byte (exit 3): an id never sent out for labeling, a label\n"
+    "that is not an integer in [0, classes), one annotator giving an item two\n"
+    "different labels (in this file, or against an earlier answer), a malformed\n"
+    "CSV.  Repeating an earlier answer changes nothing.\n";
+
+typedef struct {
+  char state[ALQ_PATH_MAX];
+  char labels[ALQ_PATH_MAX];
+  char annotator[ALQ_ANNOTATOR_MAX];
+  int quiet;
+} ingest_options;
+
+/* Returns -1 for --help, else an alq_err. */
+static int parse(int argc, char **argv, ingest_options *o) {
+  static const struct option longopts[] = {{"state", required_argument, 0, 's'},
+                                           {"labels", required_argument, 0, 'l'},
+                                           {"annotator", required_argument, 0, 'a'},
+                                           {"quiet", no_argument, 0, 'q'},
+                                           {"help", no_argument, 0, 'h'},
+                                           {0, 0, 0, 0}};
+  memset(o, 0, sizeof *o);
+  strcpy(o->annotator, "anonymous");
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    switch (c) {
+    case 's': ALQ_CHECK(alq_arg_path("--state", optarg, o->state, sizeof o->state)); break;
+    case 'l': ALQ_CHECK(alq_arg_path("--labels", optarg, o->labels, sizeof o->labels)); break;
+    case 'a':
+      if (!optarg[0] || strlen(optarg) >= sizeof o->annotator)
+        return alq_error_set(ALQ_ERR_USAGE, "--annotator needs a name of 1 to %d bytes", ALQ_ANNOTATOR_MAX - 1);
+      strcpy(o->annotator, optarg);
+      break;
+    case 'q': o->quiet = 1; break;
+    case 'h': return -1;
+    default: return alq_arg_unknown("ingest", optopt, argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return alq_error_set(ALQ_ERR_USAGE, "alq ingest: unexpected argument '%s'", argv[optind]);
+  if (!o->state[0])
+    return alq_error_set(ALQ_ERR_USAGE, "alq ingest needs --state FILE");
+  if (!o->labels[0])
+    return alq_error_set(ALQ_ERR_USAGE, "alq ingest needs --labels FILE");
+  return ALQ_OK;
+}
+
+/* A whole integer, blanks around it allowed. */
+static int parse_integer(const char *text, int64_t min, int64_t max, int64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (end == text || errno)
+    return 0;
+  while (*end == ' ' || *end == '\t')
+    end++;
+  if (*end || v < min || v > max)
+    return 0;
+  *out = v;
+  return 1;
+}
+
+static int blank(const char *s) { return s[strspn(s, " \t")] == '\0'; }
+
+/* The column named `name` in the header (blanks around names ignored), or -1. */
+static int64_t column(const alq_csv_record *header, const char *name) {
+  for (int64_t i = 0; i < header->n_fields; i++) {
+    const char *f = header->fields[i] + strspn(header->fields[i], " \t");
+    size_t len = strcspn(f, " \t");
+    if (len == strlen(name) && strncmp(f, name, len) == 0 && blank(f + len))
+      return i;
+  }
+  return -1;
+}
+
+/* The answers in the file, validated as text; *skipped counts unanswered rows. */
+static alq_err parse_answers(const char *path, const alq_csv_table *t, const char *default_annotator,
+                             alq_answer_in **out, int64_t *n, int64_t *skipped) {
+  if (t->n_records == 0)
+    return alq_error_set(ALQ_ERR_INPUT, "%s is empty: expected a header line id,label[,annotator]", path);
+  const alq_csv_record *h = &t->records[0];
+  int64_t c_id = column(h, "id"), c_label = column(h, "label"), c_annotator = column(h, "annotator");
+  if (c_id < 0 || c_label < 0)
+    return alq_error_set(ALQ_ERR_INPUT, "%s line %lld: the header has no '%s' column (expected id,label[,annotator])",
+                         path, (long long)h->line, c_id < 0 ? "id" : "label");
+  alq_answer_in *a = NULL;
+  ALQ_CHECK(alq_malloc(&a, sizeof *a * (size_t)(t->n_records), "answers"));
+  *n = *skipped = 0;
+  for (int64_t r = 1; r < t->n_records; r++) {
+    const alq_csv_record *rec = &t->records[r];
+    alq_answer_in *x = &a[*n];
+    alq_err err = ALQ_OK;
+    int64_t id = 0, label = 0;
+    if (rec->n_fields != h->n_fields)
+      err = alq_error_set(ALQ_ERR_INPUT, "%s line %lld: %lld fields, expected %lld as in the header", path,
+                          (long long)rec->line, (long long)rec->n_fields, (long long)h->n_fields);
+    else if (!parse_integer(rec->fields[c_id], INT64_MIN, INT64_MAX, &id))
+      err = alq_error_set(ALQ_ERR_INPUT, "%s line %lld: id '%s' is not an integer", path, (long long)rec->line,
+                          rec->fields[c_id]);
+    else if (blank(rec->fields[c_label])) {
+      (*skipped)++;
+      continue;
+    } else if (!parse_integer(rec->fields[c_label], INT32_MIN, INT32_MAX, &label))
+      err = alq_error_set(ALQ_ERR_INPUT, "%s line %lld: label '%s' for id %lld is not an integer", path,
+                          (long long)rec->line, rec->fields[c_label], (long long)id);
+    const char *who = c_annotator >= 0 && !blank(rec->fields[c_annotator]) ? rec->fields[c_annotator]
+                                                                            : default_annotator;
+    if (!err && strlen(who) >= ALQ_ANNOTATOR_MAX)
+      err = alq_error_set(ALQ_ERR_INPUT, "%s line %lld: annotator name longer than %d bytes", path,
+                          (long long)rec->line, ALQ_ANNOTATOR_MAX - 1);
+    if (err) {
+      free(a);
+      return err;
+    }
+    x->id = id;
+    x->label = (int32_t)label;
+    x->line = rec->line;
+    snprintf(x->annotator, sizeof x->annotator, "%s", who);
+    (*n)++;
+  }
+  *out = a;
+  return ALQ_OK;
+}
+
+static alq_err ingest(const ingest_options *o) {
+  alq_state st;
+  ALQ_CHECK(alq_state_read(o->state, &st));
+  alq_csv_table t;
+  alq_answer_in *answers = NULL;
+  int64_t n = 0, skipped = 0, added = 0;
+  alq_err err = alq_csv_read(o->labels, &t);
+  if (!err) {
+    err = parse_answers(o->labels, &t, o->annotator, &answers, &n, &skipped);
+    alq_csv_free(&t);
+  }
+  if (!err) {
+    err = alq_state_ingest(&st, o->labels, answers, n, (int64_t)time(NULL), &added);
+    /* Nothing new: leave the file alone rather than rewrite it identically. */
+    if (!err && added > 0)
+      err = alq_state_write(o->state, &st);
+  }
+  alq_labeled labeled = {0};
+  int64_t *pending = NULL, n_pending = 0;
+  if (!err && !o->quiet)
+    err = alq_state_labeled(&st, &labeled);
+  if (!err && !o->quiet)
+    err = alq_state_pending(&st, &pending, &n_pending);
+  if (!err && !o->quiet)
+    fprintf(stderr,
+            "alq: ingested %lld answer(s) from %s (%lld repeat(s) of known answers, %lld row(s) without a label): "
+            "%lld item(s) labeled, %lld pending\n",
+            (long long)added, o->labels, (long long)(n - added), (long long)skipped, (long long)labeled.n,
+            (long long)n_pending);
+  alq_labeled_free(&labeled);
+  free(pending);
+  alq_state_free(&st); /* zeroed when the read failed */
+  free(answers);
+  return err;
+}
+
+int alq_cmd_ingest(int argc, char **argv) {
+  ingest_options o;
+  int action = parse(argc, argv, &o);
+  if (action == -1) {
+    fputs(usage, stdout);
+    return ALQ_OK;
+  }
+  if (action)
+    return alq_cli_fail(action);
+  alq_err err = ingest(&o);
+  return err ? alq_cli_fail(err) : ALQ_OK;
+}

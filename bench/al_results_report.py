@@ -92,6 +92,20 @@ def verdict(name, order, stats):
             (better if dm > 0 else worse).append(tag)
         out.append(f"- **{name}**: best accuracy AUC: `{best}`. Margin's accuracy AUC minus the others' (paired over seeds): "
                    + ", ".join(better + worse) + ".")
+    # Where active learning fails: below random by more than two standard errors.
+    if "random" in order:
+        r = stats[("random", "accuracy")]
+        losers = []
+        for s in order:
+            if s == "random":
+                continue
+            diffs = [a - b for a, b in zip(stats[(s, "accuracy")][2], r[2])]
+            dm, dsd = mean_sd(diffs)
+            if dm < -2 * dsd / math.sqrt(len(diffs)):
+                losers.append(f"{s} ({dm:+.3f})")
+        best_f1 = max(order, key=lambda s: stats[(s, "macro_f1")][0])
+        out.append(f"  Below random (accuracy AUC, > 2 se): {', '.join(losers) if losers else 'none'}. "
+                   f"Best macro-F1 AUC: `{best_f1}`.")
     return out, best
 
 

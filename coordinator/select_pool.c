@@ -104,6 +104,9 @@ static alq_err check_memory(const alq_request *req, int64_t shard_rows, int keep
   int64_t keep = req->diversity == ALQ_DIVERSITY_NONE ? req->budget : req->candidates;
   if (keep < 0 || keep > shard_rows)
     keep = shard_rows;
+  /* With AnchorAL the strategy only ever sees (its share of) the subpool. */
+  if (req->subpool == ALQ_SUBPOOL_ANCHORAL && keep > req->subpool_size)
+    keep = req->subpool_size;
   /* record (16) + k-center state (12) + the embedding row */
   int64_t per_item = 28 + (keep_embeddings ? 4 * req->meta.dim : 0);
   int64_t need = keep * per_item;

@@ -7,6 +7,13 @@
 
 #include "alq/logview.h"
 
+/* --log-view counts messages between ranks: calls on MPI_COMM_SELF (the
+ * hierarchical k-center's per-node greedy) move nothing and are not counted. */
+static void count_call(MPI_Comm comm, int64_t bytes) {
+  if (comm != MPI_COMM_SELF)
+    alq_log_message(bytes);
+}
+
 /* MPI counts are int: larger buffers go in pieces of this many bytes. */
 #define PIECE ((int64_t)1 << 30)
 
@@ -21,7 +28,7 @@ alq_err alq_agree(MPI_Comm comm, alq_err local) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   int mine = local ? rank : INT_MAX, first = INT_MAX;
-  alq_log_message(sizeof mine);
+  count_call(comm, sizeof mine);
   if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
     MPI_Abort(comm, ALQ_ERR_MPI); /* nothing sane is left to agree on */
   if (first == INT_MAX)
@@ -35,7 +42,7 @@ alq_err alq_agree(MPI_Comm comm, alq_err local) {
     verdict.code = local;
     strncpy(verdict.message, alq_error_message(), sizeof verdict.message - 1);
   }
-  alq_log_message(sizeof verdict);
+  count_call(comm, sizeof verdict);
   if (MPI_Bcast(&verdict, sizeof verdict, MPI_BYTE, first, comm) != MPI_SUCCESS)
     MPI_Abort(comm, ALQ_ERR_MPI);
   if (rank != first)
@@ -44,7 +51,7 @@ alq_err alq_agree(MPI_Comm comm, alq_err local) {
 }
 
 alq_err alq_bcast(void *buf, int64_t bytes, int root, MPI_Comm comm) {
-  alq_log_message(bytes);
+  count_call(comm, bytes);
   for (int64_t off = 0; off < bytes; off += PIECE) {
     int64_t n = bytes - off < PIECE ? bytes - off : PIECE;
     int rc = MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, root, comm);
@@ -58,7 +65,7 @@ alq_err alq_allreduce(const void *send, void *recv, int count, MPI_Datatype type
                       MPI_Comm comm) {
   int size = 0;
   MPI_Type_size(type, &size);
-  alq_log_message((int64_t)count * size);
+  count_call(comm, (int64_t)count * size);
   int rc = MPI_Allreduce(send, recv, count, type, op, comm);
   return rc == MPI_SUCCESS ? ALQ_OK : mpi_failed(rc, "MPI_Allreduce");
 }
@@ -66,7 +73,7 @@ alq_err alq_allreduce(const void *send, void *recv, int count, MPI_Datatype type
 alq_err alq_allgather_bytes(const void *send, int64_t bytes, void *recv, MPI_Comm comm) {
   if (bytes > INT_MAX)
     return alq_error_set(ALQ_ERR_INTERNAL, "allgather block of %lld bytes is too large", (long long)bytes);
-  alq_log_message(bytes);
+  count_call(comm, bytes);
   int rc = MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, comm);
   return rc == MPI_SUCCESS ? ALQ_OK : mpi_failed(rc, "MPI_Allgather");
 }
@@ -93,7 +100,7 @@ alq_err alq_gatherv_bytes(const void *send, int bytes, int root, MPI_Comm comm, 
     free(d);
     return err;
   }
-  alq_log_message(sizeof bytes);
+  count_call(comm, sizeof bytes);
   int rc = MPI_Gather(&bytes, 1, MPI_INT, c, 1, MPI_INT, root, comm);
   if (rc != MPI_SUCCESS)
     return mpi_failed(rc, "MPI_Gather");
@@ -116,7 +123,7 @@ alq_err alq_gatherv_bytes(const void *send, int bytes, int root, MPI_Comm comm, 
     free(r);
     return err;
   }
-  alq_log_message(bytes);
+  count_call(comm, bytes);
   rc = MPI_Gatherv(send, bytes, MPI_BYTE, r, c, d, MPI_BYTE, root, comm);
   if (rc != MPI_SUCCESS) {
     free(c);
@@ -144,7 +151,7 @@ alq_err alq_allgatherv_bytes(const void *send, int64_t bytes, MPI_Comm comm, uns
     err = alq_calloc(&displs, size, sizeof *displs, "allgather offsets");
   err = alq_agree(comm, err);
   if (!err) {
-    alq_log_message(sizeof bytes);
+    count_call(comm, sizeof bytes);
     int rc = MPI_Allgather(&bytes, 1, MPI_INT64_T, all, 1, MPI_INT64_T, comm);
     if (rc != MPI_SUCCESS)
       err = mpi_failed(rc, "MPI_Allgather");
@@ -163,7 +170,7 @@ alq_err alq_allgatherv_bytes(const void *send, int64_t bytes, MPI_Comm comm, uns
   }
   err = alq_agree(comm, err);
   if (!err) {
-    alq_log_message(bytes);
+    count_call(comm, bytes);
     int rc = MPI_Allgatherv(send, (int)bytes, MPI_BYTE, r, counts, displs, MPI_BYTE, comm);
     if (rc != MPI_SUCCESS)
       err = mpi_failed(rc, "MPI_Allgatherv");

@@ -11,7 +11,7 @@
  * ||x||^2 + ||c||^2 - 2 x.c with x.c from one cblas_sdot of that row, so it
  * does not depend on where the row sits in the shard (a GEMV would: its kernels
  * treat tail rows differently).  Distances to the labeled centers come from
- * SGEMM blocks, whose entries are independent of the block shape.
+ * fixed-shape SGEMM blocks (alq/gemm.h).
  *
  * Pruning (Elkan): if the new center c is at least twice as far from an item's
  * nearest center a as the item is (d(a,c) >= 2 d(x,a)), then d(x,c) >= d(x,a)
@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "alq/comm.h"
+#include "alq/gemm.h"
 #include "alq/hash.h"
 #include "alq/logview.h"
 #include "alq/strategy.h"
@@ -42,8 +43,8 @@
  * it rightly turns pruning off for tiny distances. */
 static float prune_tolerance(int64_t d) { return (float)(2.0 * (double)(d + 3) * FLT_EPSILON); }
 
-/* Labeled-center pass blocks: candidates x centers per SGEMM. */
-#define BLOCK_ROWS 256
+/* Labeled-center pass blocks: ALQ_GEMM_ROWS candidates x BLOCK_CENTERS centers
+ * per SGEMM (the center blocks are the same on every rank). */
 #define BLOCK_CENTERS 512
 
 typedef struct {
@@ -118,14 +119,19 @@ static alq_err labeled_pass(kstate *s, const alq_centers *labeled) {
     add_center(s, labeled->embeddings + j * s->d);
   if (s->n == 0 || labeled->n == 0)
     return ALQ_OK;
-  float *g = NULL;
-  ALQ_CHECK(alq_malloc_aligned(&g, sizeof(float) * BLOCK_ROWS * BLOCK_CENTERS, "k-center distance block"));
-  for (int64_t i0 = 0; i0 < s->n; i0 += BLOCK_ROWS) {
-    int64_t bm = s->n - i0 < BLOCK_ROWS ? s->n - i0 : BLOCK_ROWS;
+  float *g = NULL, *pad = NULL;
+  alq_err err = alq_malloc_aligned(&g, sizeof(float) * ALQ_GEMM_ROWS * BLOCK_CENTERS, "k-center distance block");
+  if (!err)
+    err = alq_malloc_aligned(&pad, sizeof(float) * ALQ_GEMM_ROWS * s->d, "k-center padding block");
+  if (err) {
+    free(g);
+    return err;
+  }
+  for (int64_t i0 = 0; i0 < s->n; i0 += ALQ_GEMM_ROWS) {
+    int64_t bm = s->n - i0 < ALQ_GEMM_ROWS ? s->n - i0 : ALQ_GEMM_ROWS;
     for (int64_t j0 = 0; j0 < labeled->n; j0 += BLOCK_CENTERS) {
       int64_t bn = labeled->n - j0 < BLOCK_CENTERS ? labeled->n - j0 : BLOCK_CENTERS;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bm, (int)bn, (int)s->d, 1.0f, s->x + i0 * s->d,
-                  (int)s->d, s->c + j0 * s->d, (int)s->d, 0.0f, g, (int)bn);
+      alq_sgemm_nt_block(s->x + i0 * s->d, bm, s->d, s->c + j0 * s->d, bn, g, pad);
       for (int64_t i = 0; i < bm; i++)
         for (int64_t j = 0; j < bn; j++) {
           float d2 = s->xnorm[i0 + i] + s->cnorm[j0 + j] - 2.0f * g[i * bn + j];
@@ -139,6 +145,7 @@ static alq_err labeled_pass(kstate *s, const alq_centers *labeled) {
   }
   alq_log_flops(2 * s->n * labeled->n * s->d);
   free(g);
+  free(pad);
   return ALQ_OK;
 }
 

@@ -7,12 +7,14 @@
 
 #include "alq/anchoral.h"
 #include "alq/comm.h"
+#include "alq/gemm.h"
 #include "alq/hash.h"
 #include "alq/logview.h"
 #include "alq/scored.h"
 
-/* Rows per SGEMM against all anchors: the similarity block stays in cache. */
-#define BLOCK_ROWS 256
+/* Rows per SGEMM against all anchors: a fixed shape (alq/gemm.h), small
+ * enough that the similarity block stays in cache. */
+#define BLOCK_ROWS ALQ_GEMM_ROWS
 
 typedef struct {
   const alq_anchoral_options *opt;
@@ -23,6 +25,7 @@ typedef struct {
   alq_topk *heaps;
   float *sim;         /* BLOCK_ROWS x n_anchors */
   float *inv_norm;    /* BLOCK_ROWS */
+  float *pad;         /* BLOCK_ROWS x d: a short block padded to the fixed shape */
   float *floor;       /* per heap: its worst kept score once full, else -inf */
   unsigned char *payload; /* one item's row: embedding, probs, label */
   int64_t payload_bytes;
@@ -68,8 +71,7 @@ static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
       r->inv_norm[i] = nn > 0 ? 1.0f / sqrtf(nn) : 0.0f;
     }
     double t0 = MPI_Wtime();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)br, (int)A, (int)d, 1.0f, x, (int)d, r->anchors, (int)d,
-                0.0f, r->sim, (int)A);
+    alq_sgemm_nt_block(x, br, d, r->anchors, A, r->sim, r->pad);
     r->sgemm_seconds += MPI_Wtime() - t0;
     r->flops += 2 * br * A * d;
     alq_log_flops(2 * br * A * d);
@@ -308,6 +310,7 @@ static void retrieval_free(retrieval *r) {
   free(r->anchors);
   free(r->sim);
   free(r->inv_norm);
+  free(r->pad);
   free(r->floor);
   free(r->payload);
 }
@@ -336,6 +339,7 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
     ALQ_CHECK(alq_topk_init(&r->heaps[a], r->k, r->payload_bytes));
   ALQ_CHECK(alq_malloc(&r->sim, sizeof(float) * BLOCK_ROWS * (n_anchors ? n_anchors : 1), "similarities"));
   ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
+  ALQ_CHECK(alq_malloc_aligned(&r->pad, sizeof(float) * BLOCK_ROWS * d, "padding block"));
   ALQ_CHECK(alq_malloc(&r->floor, sizeof(float) * r->n_heaps, "heap floors"));
   for (int64_t a = 0; a < r->n_heaps; a++)
     r->floor[a] = -INFINITY;

@@ -35,7 +35,7 @@ import h5py
 import numpy as np
 
 STRATEGIES = ["random", "least-confidence", "margin", "entropy", "kcenter", "margin-kcenter"]
-RUN_TIMEOUT = 90
+RUN_TIMEOUT = 120
 failures = []
 
 
@@ -221,7 +221,7 @@ def part_hier(a):
     for F in range(2, 9):
         for path, B2, want in ((tiny, 2, 2), (small, 9, 5)):
             got = []
-            for P in (1, 4, 6):
+            for P in ((1, 4) if path == tiny or F not in (2, 8) else (1, 4, 6)):
                 out = os.path.join(a.dir, "hier-tiny-F%d-P%d.h5" % (F, P))
                 p = a.select(P, path, out, "--budget", B2, "--strategy", "kcenter", "--diversity", "hier",
                              "--fan-in", F, "--quiet")

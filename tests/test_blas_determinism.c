@@ -1,8 +1,9 @@
 /* tests/test_blas_determinism.c: the arithmetic alq relies on for "the same
  * batch at any rank count".  k-center distances must not depend on where a row
  * sits in a shard: a row's cblas_sdot must not depend on the row's address, and
- * an SGEMM entry must not depend on the block it was computed in.  (SGEMV fails
- * the second property in OpenBLAS, which is why alq does not use it there.) */
+ * an SGEMM entry must not depend on the block it was computed in.  OpenBLAS's
+ * SGEMV and short SGEMM calls fail the second property, which is why alq uses
+ * neither where it matters: fixed-shape blocks (alq/gemm.h) instead. */
 #include <cblas.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "alq/gemm.h"
 
 static float *random_matrix(int64_t n, uint32_t *state) {
   float *m = aligned_alloc(64, sizeof(float) * ((n + 15) / 16 * 16));
@@ -41,36 +44,44 @@ static void sdot_ignores_address(void **unused) {
   }
 }
 
-static void sgemm_entry_ignores_block(void **unused) {
+/* A row's products must not depend on which block it is in, where in the
+ * block, or how many real rows the block has (a shard's last block is short):
+ * alq_sgemm_nt_block pads every call to the same shape.  Small row counts are
+ * where OpenBLAS switches kernels, so tails of 1..ALQ_GEMM_ROWS rows are tried. */
+static void fixed_shape_block_ignores_position(void **unused) {
   uint32_t st = 7;
-  const int n = 700, m = 45;
+  const int n = 3 * ALQ_GEMM_ROWS, ncols[] = {1, 10, 45, 200};
   for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++) {
     int d = dims[k];
-    float *x = random_matrix((int64_t)n * d, &st), *c = random_matrix((int64_t)m * d, &st);
-    float *full = malloc(sizeof(float) * n * m), *part = malloc(sizeof(float) * n * m);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, d, 1.0f, x, d, c, d, 0.0f, full, m);
-    /* Blocks of odd shapes at odd offsets, as shard boundaries produce. */
-    for (int off = 0; off < 60; off += 7) {
-      int rows = n - off - (off * 13) % 50, cols = m - off % 6, c0 = off % 5;
-      if (cols + c0 > m)
-        cols = m - c0;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, d, 1.0f, x + (int64_t)off * d, d,
-                  c + (int64_t)c0 * d, d, 0.0f, part, cols);
-      for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++)
-          assert_true(part[i * cols + j] == full[(i + off) * m + (j + c0)]);
+    for (size_t q = 0; q < sizeof ncols / sizeof ncols[0]; q++) {
+      int m = ncols[q];
+      float *x = random_matrix((int64_t)n * d, &st), *c = random_matrix((int64_t)m * d, &st);
+      float *ref = malloc(sizeof(float) * n * m), *out = malloc(sizeof(float) * ALQ_GEMM_ROWS * m);
+      float *pad = aligned_alloc(64, sizeof(float) * ALQ_GEMM_ROWS * d);
+      for (int b = 0; b < n; b += ALQ_GEMM_ROWS) {
+        alq_sgemm_nt_block(x + (int64_t)b * d, ALQ_GEMM_ROWS, d, c, m, out, pad);
+        memcpy(ref + (int64_t)b * m, out, sizeof(float) * ALQ_GEMM_ROWS * m);
+      }
+      for (int rows = 1; rows <= ALQ_GEMM_ROWS; rows += rows < 16 ? 1 : 37) {
+        int off = (rows * 131) % (n - rows);
+        alq_sgemm_nt_block(x + (int64_t)off * d, rows, d, c, m, out, pad);
+        for (int i = 0; i < rows; i++)
+          for (int j = 0; j < m; j++)
+            assert_true(out[i * m + j] == ref[(off + i) * m + j]);
+      }
+      free(x);
+      free(c);
+      free(ref);
+      free(out);
+      free(pad);
     }
-    free(full);
-    free(part);
-    free(x);
-    free(c);
   }
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sdot_ignores_address),
-      cmocka_unit_test(sgemm_entry_ignores_block),
+      cmocka_unit_test(fixed_shape_block_ignores_position),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

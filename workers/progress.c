@@ -22,7 +22,7 @@ void alq_progress_start(alq_progress *p, const char *what, int64_t total_items, 
   p->enabled = enabled;
   p->tty = enabled && isatty(STDERR_FILENO);
   p->started = MPI_Wtime();
-  p->last = 0;
+  p->last = -1e300; /* the first line may come as soon as QUIET_START has passed */
   p->printed = 0;
 }
 

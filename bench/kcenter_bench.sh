@@ -183,8 +183,10 @@ run_alq() { # strategy nlab prune ranks
       return 0
     fi
     tb=$(now)
-    # Keep the run with the shortest select phase (else wall time).
-    secs=$(awk '$1 == "select" && NF > 3 { print $2 }' "$log.$rep")
+    # Keep the run with the shortest selection (score + select + reduce
+    # phases of --log-view; else wall time).
+    secs=$(awk '($1 == "score" || $1 == "select" || $1 == "reduce") && NF > 3 { t += $2; n++ }
+                END { if (n) print t }' "$log.$rep")
     [ -n "$secs" ] || secs=$(awk -v a="$ta" -v b="$tb" 'BEGIN { print b - a }')
     [ "$REPS" = 1 ] || say "  run $rep/$REPS: select $secs s (load $load)"
     if faster "$best" "$secs"; then

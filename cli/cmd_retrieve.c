@@ -62,7 +62,8 @@ static void usage(void) {
 }
 
 /* Returns -1 for --help, else an alq_err. */
-static int parse(int argc, char **argv, retrieve_options *o) {
+static int parse(int argc, char **argv, void *out) {
+  retrieve_options *o = out;
   static const struct option longopts[] = {
       {"pool", required_argument, 0, 'p'},      {"anchors", required_argument, 0, 'a'},
       {"neighbors", required_argument, 0, 'k'}, {"out", required_argument, 0, 'o'},
@@ -321,24 +322,12 @@ static alq_err run(MPI_Comm comm, const retrieve_options *o) {
 }
 
 int alq_cmd_retrieve(int argc, char **argv) {
-  int rank;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   retrieve_options opt;
-  int action = 0;
-  if (rank == 0)
-    action = parse(argc, argv, &opt);
-  /* The other ranks learn rank 0's verdict on the command line. */
-  MPI_Bcast(&action, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  if (action == -1) {
-    if (rank == 0)
-      usage();
-    return 0;
-  }
-  if (action)
-    return alq_cli_fail(action);
-  /* Only rank 0 parsed: the others need the options run() reads on every rank. */
-  if (rank != 0)
-    memset(&opt, 0, sizeof opt);
+  int code;
+  /* Only rank 0 parses: the others start from zeroed options, which run() expects. */
+  memset(&opt, 0, sizeof opt);
+  if (!alq_cli_parse_on_root(argc, argv, parse, usage, &opt, &code))
+    return code;
   alq_err err = run(MPI_COMM_WORLD, &opt);
   return err ? alq_cli_fail(err) : 0;
 }

@@ -49,7 +49,8 @@ static void usage(void) {
 }
 
 /* Returns -1 for --help, else an alq_err. */
-static int parse(int argc, char **argv, alq_select_options *o) {
+static int parse(int argc, char **argv, void *out) {
+  alq_select_options *o = out;
   static const struct option longopts[] = {
       {"pool", required_argument, 0, 'p'},       {"budget", required_argument, 0, 'b'},
       {"strategy", required_argument, 0, 's'},   {"out", required_argument, 0, 'o'},
@@ -131,21 +132,10 @@ static int parse(int argc, char **argv, alq_select_options *o) {
 }
 
 int alq_cmd_select(int argc, char **argv) {
-  int rank;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   alq_select_options opt;
-  int action = 0;
-  if (rank == 0)
-    action = parse(argc, argv, &opt);
-  /* The other ranks learn rank 0's verdict on the command line. */
-  MPI_Bcast(&action, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  if (action == -1) {
-    if (rank == 0)
-      usage();
-    return 0;
-  }
-  if (action)
-    return alq_cli_fail(action);
+  int code;
+  if (!alq_cli_parse_on_root(argc, argv, parse, usage, &opt, &code))
+    return code;
   alq_err err = alq_select_run(MPI_COMM_WORLD, &opt);
   return err ? alq_cli_fail(err) : 0;
 }

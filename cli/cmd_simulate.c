@@ -98,7 +98,8 @@ static alq_err parse_strategies(const char *text, sim_options *o) {
 }
 
 /* Returns -1 for --help, else an alq_err. */
-static int parse(int argc, char **argv, sim_options *o) {
+static int parse(int argc, char **argv, void *out) {
+  sim_options *o = out;
   static const struct option longopts[] = {
       {"pool", required_argument, 0, 'p'},          {"strategy", required_argument, 0, 's'},
       {"batch", required_argument, 0, 'b'},         {"rounds", required_argument, 0, 'R'},
@@ -580,20 +581,10 @@ static alq_err simulate(MPI_Comm comm, const sim_options *o) {
 }
 
 int alq_cmd_simulate(int argc, char **argv) {
-  int rank;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   sim_options opt;
-  int action = 0;
-  if (rank == 0)
-    action = parse(argc, argv, &opt);
-  MPI_Bcast(&action, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  if (action == -1) {
-    if (rank == 0)
-      usage();
-    return 0;
-  }
-  if (action)
-    return alq_cli_fail(action);
+  int code;
+  if (!alq_cli_parse_on_root(argc, argv, parse, usage, &opt, &code))
+    return code;
   /* Rank 0 parsed; the options are plain data, identical binaries on every rank. */
   alq_err err = alq_bcast(&opt, sizeof opt, 0, MPI_COMM_WORLD);
   if (!err)

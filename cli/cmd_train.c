@@ -35,7 +35,8 @@ static void usage(void) {
 }
 
 /* Returns -1 for --help, else an alq_err.  Options not given keep the kind's defaults. */
-static int parse(int argc, char **argv, alq_train_run_options *o) {
+static int parse(int argc, char **argv, void *out) {
+  alq_train_run_options *o = out;
   static const struct option longopts[] = {
       {"pool", required_argument, 0, 'p'},   {"model", required_argument, 0, 'm'},
       {"out", required_argument, 0, 'o'},    {"labeled", required_argument, 0, 'l'},
@@ -85,21 +86,10 @@ static int parse(int argc, char **argv, alq_train_run_options *o) {
 }
 
 int alq_cmd_train(int argc, char **argv) {
-  int rank;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   alq_train_run_options opt;
-  int action = 0;
-  if (rank == 0)
-    action = parse(argc, argv, &opt);
-  /* The other ranks learn rank 0's verdict on the command line. */
-  MPI_Bcast(&action, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  if (action == -1) {
-    if (rank == 0)
-      usage();
-    return 0;
-  }
-  if (action)
-    return alq_cli_fail(action);
+  int code;
+  if (!alq_cli_parse_on_root(argc, argv, parse, usage, &opt, &code))
+    return code;
   alq_err err = alq_train_run(MPI_COMM_WORLD, &opt);
   return err ? alq_cli_fail(err) : 0;
 }

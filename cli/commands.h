@@ -21,6 +21,15 @@ int alq_cmd_ingest(int argc, char **argv);     /* serial */
 int alq_cmd_manifest(int argc, char **argv);   /* serial */
 int alq_cmd_strategies(int argc, char **argv); /* serial */
 
+/* For collective commands: rank 0 parses the command line with
+ * parse(argc, argv, opts) (returning -1 for --help, else an alq_err) and every
+ * rank learns the verdict.  Returns 1 when the command should run; otherwise
+ * 0 with *exit_code set: 0 after --help (rank 0 printed usage()), the error's
+ * code after a bad command line (rank 0 printed it).  Only rank 0's opts are
+ * filled. */
+int alq_cli_parse_on_root(int argc, char **argv, int (*parse)(int, char **, void *), void (*usage)(void),
+                          void *opts, int *exit_code);
+
 /* Prints "alq: error: <message>" (one line) to stderr and returns code. */
 int alq_cli_fail(int code);
 

@@ -49,6 +49,26 @@ int alq_cli_fail(int code) {
   return code;
 }
 
+int alq_cli_parse_on_root(int argc, char **argv, int (*parse)(int, char **, void *), void (*usage)(void),
+                          void *opts, int *exit_code) {
+  int rank, action = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0)
+    action = parse(argc, argv, opts);
+  MPI_Bcast(&action, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (action == -1) {
+    if (rank == 0)
+      usage();
+    *exit_code = 0;
+    return 0;
+  }
+  if (action) {
+    *exit_code = alq_cli_fail(action);
+    return 0;
+  }
+  return 1;
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   int rank;

@@ -18,6 +18,7 @@
 
 #include "alq/anchoral.h"
 #include "alq/comm.h"
+#include "alq/h5_records.h"
 #include "alq/partition.h"
 #include "alq/source.h"
 #include "alq/version.h"
@@ -196,29 +197,6 @@ static herr_t write_2d(hid_t group, const char *name, hid_t file_type, hid_t mem
   return rc;
 }
 
-static herr_t attr_string(hid_t loc, const char *name, const char *value) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, strlen(value) + 1);
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = attr < 0 ? -1 : H5Awrite(attr, type, value);
-  if (attr >= 0)
-    H5Aclose(attr);
-  H5Sclose(space);
-  H5Tclose(type);
-  return rc;
-}
-
-static herr_t attr_int64(hid_t loc, const char *name, int64_t value) {
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = H5Acreate2(loc, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_INT64, &value);
-  if (attr >= 0)
-    H5Aclose(attr);
-  H5Sclose(space);
-  return rc;
-}
-
 /* Rank 0: the lists, written under a temporary name and renamed when complete. */
 static alq_err write_lists(const retrieve_options *o, const retrieve_plan *plan, int nranks, const alq_scored *lists) {
   int64_t total = plan->n_anchors * plan->k;
@@ -249,12 +227,12 @@ static alq_err write_lists(const retrieve_options *o, const retrieve_plan *plan,
         rc |= write_2d(g, "similarities", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, plan->n_anchors, plan->k, sims);
         H5Gclose(g);
       }
-      rc |= attr_string(file, "pool", o->pool);
-      rc |= attr_string(file, "anchors", o->anchors);
-      rc |= attr_string(file, "labeled", plan->n_labeled ? (o->labeled[0] ? o->labeled : o->pool) : "");
-      rc |= attr_int64(file, "neighbors", plan->k);
-      rc |= attr_int64(file, "ranks", nranks);
-      rc |= attr_string(file, "alq_version", ALQ_VERSION);
+      rc |= alq_h5w_attr_string(file, "pool", o->pool);
+      rc |= alq_h5w_attr_string(file, "anchors", o->anchors);
+      rc |= alq_h5w_attr_string(file, "labeled", plan->n_labeled ? (o->labeled[0] ? o->labeled : o->pool) : "");
+      rc |= alq_h5w_attr_int64(file, "neighbors", plan->k);
+      rc |= alq_h5w_attr_int64(file, "ranks", nranks);
+      rc |= alq_h5w_attr_string(file, "alq_version", ALQ_VERSION);
       if (H5Fclose(file) < 0 || rc < 0)
         err = alq_error_set(ALQ_ERR_OUTPUT, "cannot write %s (disk full or not writable?)", o->out);
       if (!err && rename(tmp, o->out) != 0)

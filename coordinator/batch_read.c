@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "alq/batch.h"
-#include "h5_records.h"
+#include "alq/h5_records.h"
 
 alq_err alq_batch_file_read(const char *path, alq_batch_file *out) {
   memset(out, 0, sizeof *out);

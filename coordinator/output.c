@@ -8,43 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alq/h5_records.h"
 #include "alq/version.h"
 #include "coordinator.h"
-
-static herr_t attr_string(hid_t loc, const char *name, const char *value) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, strlen(value) + 1);
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = attr < 0 ? -1 : H5Awrite(attr, type, value);
-  if (attr >= 0)
-    H5Aclose(attr);
-  H5Sclose(space);
-  H5Tclose(type);
-  return rc;
-}
-
-static herr_t attr_scalar(hid_t loc, const char *name, hid_t type, const void *value) {
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = attr < 0 ? -1 : H5Awrite(attr, type, value);
-  if (attr >= 0)
-    H5Aclose(attr);
-  H5Sclose(space);
-  return rc;
-}
-
-static herr_t write_1d(hid_t group, const char *name, hid_t file_type, hid_t mem_type, int64_t n,
-                       const void *data) {
-  hsize_t dims[1] = {(hsize_t)n};
-  hid_t space = H5Screate_simple(1, dims, NULL);
-  hid_t ds = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = ds < 0 ? -1 : (n ? H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
-  if (ds >= 0)
-    H5Dclose(ds);
-  H5Sclose(space);
-  return rc;
-}
 
 static alq_err write_h5(const char *tmp, const char *final_path, const alq_select_options *opt,
                         const alq_request *req, int nranks, const alq_batch *b, const alq_manifest_bytes *manifest) {
@@ -57,19 +23,19 @@ static alq_err write_h5(const char *tmp, const char *final_path, const alq_selec
   hid_t g = H5Gcreate2(file, "/selected", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   rc |= g < 0 ? -1 : 0;
   if (g >= 0) {
-    rc |= write_1d(g, "ids", H5T_STD_I64LE, H5T_NATIVE_INT64, b->n, b->ids);
-    rc |= write_1d(g, "scores", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, b->n, b->scores);
+    rc |= alq_h5w_1d(g, "ids", H5T_STD_I64LE, H5T_NATIVE_INT64, b->n, b->ids);
+    rc |= alq_h5w_1d(g, "scores", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, b->n, b->scores);
     H5Gclose(g);
   }
-  rc |= attr_string(file, "strategy", req->strategy);
-  rc |= attr_scalar(file, "seed", H5T_NATIVE_UINT64, &req->seed);
-  rc |= attr_scalar(file, "budget", H5T_NATIVE_INT64, &req->budget);
-  rc |= attr_scalar(file, "selected", H5T_NATIVE_INT64, &selected);
-  rc |= attr_scalar(file, "ranks", H5T_NATIVE_INT64, &ranks);
-  rc |= attr_string(file, "pool", opt->pool);
-  rc |= attr_string(file, "labeled", req->labeled_path);
-  rc |= attr_string(file, "alq_version", ALQ_VERSION);
-  rc |= write_1d(file, "manifest", H5T_STD_U8LE, H5T_NATIVE_UINT8, manifest->len, manifest->data);
+  rc |= alq_h5w_attr_string(file, "strategy", req->strategy);
+  rc |= alq_h5w_attr_uint64(file, "seed", req->seed);
+  rc |= alq_h5w_attr_int64(file, "budget", req->budget);
+  rc |= alq_h5w_attr_int64(file, "selected", selected);
+  rc |= alq_h5w_attr_int64(file, "ranks", ranks);
+  rc |= alq_h5w_attr_string(file, "pool", opt->pool);
+  rc |= alq_h5w_attr_string(file, "labeled", req->labeled_path);
+  rc |= alq_h5w_attr_string(file, "alq_version", ALQ_VERSION);
+  rc |= alq_h5w_1d(file, "manifest", H5T_STD_U8LE, H5T_NATIVE_UINT8, manifest->len, manifest->data);
   if (H5Fclose(file) < 0 || rc < 0)
     return alq_error_set(ALQ_ERR_OUTPUT, "cannot write %s (disk full or not writable?)", final_path);
   return ALQ_OK;

@@ -21,7 +21,7 @@
 
 #include "alq/state.h"
 #include "alq/version.h"
-#include "h5_records.h"
+#include "alq/h5_records.h"
 #include "state_answers.h"
 
 #define FORMAT_NAME "alq-state"

@@ -1,5 +1,5 @@
-/* coordinator/h5_records.h: whole small HDF5 records (1-D datasets, scalar
- * attributes) for the batch, state and manifest files (internal).
+/* alq/h5_records.h: whole small HDF5 records (1-D datasets, scalar
+ * attributes) for the batch, state, manifest and neighbor-list files.
  *
  * Writers return negative on failure (callers name the file in their error);
  * readers record an input error naming the file and the object.

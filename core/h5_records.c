@@ -1,5 +1,5 @@
-/* coordinator/h5_records.c */
-#include "h5_records.h"
+/* core/h5_records.c: small HDF5 records (alq/h5_records.h). */
+#include "alq/h5_records.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -107,8 +107,9 @@ static alq_err check_memory(const alq_request *req, int64_t shard_rows, int keep
   /* With AnchorAL the strategy only ever sees (its share of) the subpool. */
   if (req->subpool == ALQ_SUBPOOL_ANCHORAL && keep > req->subpool_size)
     keep = req->subpool_size;
-  /* record (16) + k-center state (12) + the embedding row */
-  int64_t per_item = 28 + (keep_embeddings ? 4 * req->meta.dim : 0);
+  /* record (16) + k-center state (36: norm, distance, seen count, bound,
+   * refreshed bound, heap and evaluation slots) + the embedding row */
+  int64_t per_item = 52 + (keep_embeddings ? 4 * req->meta.dim : 0);
   int64_t need = keep * per_item;
   if (need > req->memory_per_rank)
     return alq_error_set(ALQ_ERR_MEMORY,

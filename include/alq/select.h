@@ -26,7 +26,7 @@ typedef struct {
   int64_t candidates; /* 0 = the strategy's default */
   int64_t chunk_rows; /* 0 = default */
   uint64_t seed;
-  int prune;          /* 1 = k-center triangle-inequality pruning (default) */
+  int prune;          /* 1 = k-center lazy evaluation (default); 0 = every candidate, every step */
   int log_view;
   int quiet;
   /* subpool stage (docs/strategies.md, AnchorAL) */

@@ -58,7 +58,7 @@ typedef struct {
   MPI_Comm comm;
   uint64_t seed;
   int64_t budget; /* at most the number of candidates across ranks */
-  int prune;      /* k-center: skip items the triangle inequality proves unaffected */
+  int prune;      /* k-center: lazy evaluation (bounds decide what to evaluate); 0 = eager */
   int log_view;   /* print the stage's own counters on rank 0 */
   int64_t fan_in; /* hierarchical k-center: children per tree node */
 } alq_select_ctx;

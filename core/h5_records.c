@@ -1,8 +1,11 @@
 /* core/h5_records.c: small HDF5 records (alq/h5_records.h). */
 #include "alq/h5_records.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 herr_t alq_h5w_1d(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int64_t n, const void *data) {
   hsize_t dims[1] = {(hsize_t)n};
@@ -123,4 +126,30 @@ alq_err alq_h5r_attr_int64(hid_t loc, const char *file, const char *name, int64_
 
 alq_err alq_h5r_attr_uint64(hid_t loc, const char *file, const char *name, uint64_t *value) {
   return read_attr(loc, file, name, H5T_NATIVE_UINT64, value);
+}
+
+alq_err alq_h5_write_atomic(const char *path, alq_err (*write)(hid_t file, const char *path, const void *ctx),
+                            const void *ctx) {
+  char tmp[4096 + 32];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    return alq_error_set(ALQ_ERR_OUTPUT, "output path too long: %s", path);
+  H5E_auto2_t print_errors;
+  void *print_data;
+  H5Eget_auto2(H5E_DEFAULT, &print_errors, &print_data);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  alq_err err = ALQ_OK;
+  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (file < 0) {
+    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s (temporary file for %s)", tmp, path);
+  } else {
+    err = write(file, path, ctx);
+    if (H5Fclose(file) < 0 && !err)
+      err = alq_error_set(ALQ_ERR_OUTPUT, "cannot close %s (temporary file for %s)", tmp, path);
+  }
+  if (!err && rename(tmp, path) != 0)
+    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+  if (err)
+    remove(tmp);
+  H5Eset_auto2(H5E_DEFAULT, print_errors, print_data);
+  return err;
 }

@@ -2,13 +2,12 @@
  *
  * Written to "<path>.tmp.<pid>" and renamed when complete, like pools, so a
  * failed save leaves nothing behind. */
-#include <errno.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "alq/h5_records.h"
 #include "../pool/pool_hdf5.h"
 #include "alq/version.h"
 #include "model_impl.h"
@@ -52,7 +51,8 @@ static alq_err put_floats(hid_t file, const char *path, const char *name, int ra
   return ALQ_OK;
 }
 
-static alq_err write_contents(hid_t f, const char *path, const alq_model *m) {
+static alq_err write_contents(hid_t f, const char *path, const void *ctx) {
+  const alq_model *m = ctx;
   const alq_train_options *o = &m->opt;
   int64_t e = alq_model_embedding_dim(m), class_weights = o->class_weights;
   ALQ_CHECK(put_string(f, path, "format", MODEL_FORMAT));
@@ -81,28 +81,7 @@ static alq_err write_contents(hid_t f, const char *path, const alq_model *m) {
 }
 
 alq_err alq_model_save(const char *path, const alq_model *m) {
-  char tmp[ALQ_PATH_MAX + 32];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    return alq_error_set(ALQ_ERR_OUTPUT, "output path too long: %s", path);
-  H5E_auto2_t print_errors;
-  void *print_data;
-  H5Eget_auto2(H5E_DEFAULT, &print_errors, &print_data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  alq_err err = ALQ_OK;
-  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) {
-    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s (temporary file for %s)", tmp, path);
-  } else {
-    err = write_contents(file, path, m);
-    if (H5Fclose(file) < 0 && !err)
-      err = alq_error_set(ALQ_ERR_OUTPUT, "cannot close %s (temporary file for %s)", tmp, path);
-  }
-  if (!err && rename(tmp, path) != 0)
-    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-  if (err)
-    remove(tmp);
-  H5Eset_auto2(H5E_DEFAULT, print_errors, print_data);
-  return err;
+  return alq_h5_write_atomic(path, write_contents, m);
 }
 
 static alq_err get_attr(hid_t f, const char *path, const char *name, hid_t type, void *value) {

@@ -4,12 +4,11 @@
  * "<path>.tmp.<pid>" in the same folder (so the rename stays on one file
  * system) and renamed over `path` only after HDF5 has closed it cleanly.
  */
-#include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "alq/h5_records.h"
 #include "alq/pool.h"
 #include "alq/version.h"
 
@@ -82,7 +81,8 @@ static alq_err write_labeled(hid_t file, const char *pool, const alq_labeled *se
   return err;
 }
 
-static alq_err write_contents(hid_t file, const char *pool, const alq_pool_data *data) {
+static alq_err write_contents(hid_t file, const char *pool, const void *ctx) {
+  const alq_pool_data *data = ctx;
   hsize_t rows = chunk_rows(data->n_items, data->dim), n = (hsize_t)data->n_items;
   hsize_t dims[2] = {n, (hsize_t)data->dim}, chunk[2] = {rows, (hsize_t)data->dim};
   ALQ_CHECK(write_dataset(file, pool, "/embeddings", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims,
@@ -131,30 +131,5 @@ static alq_err check_data(const char *path, const alq_pool_data *data) {
 
 alq_err alq_pool_write(const char *path, const alq_pool_data *data) {
   ALQ_CHECK(check_data(path, data));
-  char tmp[ALQ_PATH_MAX + 32];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    return alq_error_set(ALQ_ERR_OUTPUT, "output path too long: %s", path);
-
-  /* The recorded one-line error replaces HDF5's own stack dump. */
-  H5E_auto2_t print_errors;
-  void *print_data;
-  H5Eget_auto2(H5E_DEFAULT, &print_errors, &print_data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-
-  alq_err err = ALQ_OK;
-  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) {
-    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s (temporary file for %s)", tmp, path);
-  } else {
-    err = write_contents(file, path, data);
-    if (H5Fclose(file) < 0 && !err)
-      err = alq_error_set(ALQ_ERR_OUTPUT, "cannot close %s (temporary file for %s)", tmp, path);
-  }
-  if (!err && rename(tmp, path) != 0)
-    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-  if (err)
-    remove(tmp);
-
-  H5Eset_auto2(H5E_DEFAULT, print_errors, print_data);
-  return err;
+  return alq_h5_write_atomic(path, write_contents, data);
 }

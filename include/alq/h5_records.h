@@ -27,4 +27,11 @@ alq_err alq_h5r_attr_string(hid_t loc, const char *file, const char *name, char 
 alq_err alq_h5r_attr_int64(hid_t loc, const char *file, const char *name, int64_t *value);
 alq_err alq_h5r_attr_uint64(hid_t loc, const char *file, const char *name, uint64_t *value);
 
+/* Creates `path` atomically: write(file, path, ctx) fills a temporary file in
+ * the same folder, which is closed and renamed over `path`; on any failure it
+ * is removed and the first error is returned.  HDF5's own error printing is
+ * off meanwhile: alq reports one line. */
+alq_err alq_h5_write_atomic(const char *path, alq_err (*write)(hid_t file, const char *path, const void *ctx),
+                            const void *ctx);
+
 #endif

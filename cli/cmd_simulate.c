@@ -22,6 +22,7 @@
 #include "alq/select.h"
 #include "alq/worker.h"
 #include "args.h"
+#include "head_options.h"
 #include "commands.h"
 #include "simulate.h"
 
@@ -106,10 +107,7 @@ static int parse(int argc, char **argv, void *out) {
       {"out", required_argument, 0, 'o'},           {"initial", required_argument, 0, 'i'},
       {"seeds", required_argument, 0, 'K'},         {"seed", required_argument, 0, 'S'},
       {"test-fraction", required_argument, 0, 'f'}, {"subpool", required_argument, 0, 'a'},
-      {"model", required_argument, 0, 'm'},         {"hidden", required_argument, 0, 'H'},
-      {"dropout", required_argument, 0, 'd'},       {"l2", required_argument, 0, 'L'},
-      {"lr", required_argument, 0, 'r'},            {"epochs", required_argument, 0, 'e'},
-      {"class-weights", no_argument, 0, 'w'},       {"mc-samples", required_argument, 0, 'T'},
+      ALQ_HEAD_LONGOPTS,                            {"mc-samples", required_argument, 0, 'T'},
       {"plot", required_argument, 0, 'P'},          {"quiet", no_argument, 0, 'q'},
       {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
   static const char *const subpools[] = {"all", "anchoral"};
@@ -117,21 +115,18 @@ static int parse(int argc, char **argv, void *out) {
   o->initial = 20;
   o->seeds = 5;
   o->test_fraction = 0.2;
-  /* The model kind first: its defaults are what the other options override. */
-  alq_model_kind kind = ALQ_MODEL_LOGREG;
-  opterr = 0;
-  optind = 1;
-  int c;
+  alq_model_kind kind;
+  int first = alq_head_kind_pass(argc, argv, longopts, &kind);
+  if (first)
+    return first;
+  alq_train_options_default(kind ? kind : ALQ_MODEL_LOGREG, &o->train);
+  int have_batch = 0, have_rounds = 0, c;
+  alq_err err;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-    if (c == 'h')
-      return -1;
-    if (c == 'm' && !(kind = alq_model_kind_parse(optarg)))
-      return alq_error_set(ALQ_ERR_USAGE, "--model must be logreg or mlp, got '%s'", optarg);
-  }
-  alq_train_options_default(kind, &o->train);
-  int have_batch = 0, have_rounds = 0;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    if (alq_head_option(c, optarg, &o->train, &err)) {
+      ALQ_CHECK(err);
+      continue;
+    }
     switch (c) {
     case 'p': ALQ_CHECK(alq_arg_path("--pool", optarg, o->pool, sizeof o->pool)); break;
     case 's': ALQ_CHECK(parse_strategies(optarg, o)); break;
@@ -143,13 +138,6 @@ static int parse(int argc, char **argv, void *out) {
     case 'S': ALQ_CHECK(alq_arg_uint64("--seed", optarg, &o->seed)); break;
     case 'f': ALQ_CHECK(alq_arg_double("--test-fraction", optarg, 0.01, 0.9, &o->test_fraction)); break;
     case 'a': ALQ_CHECK(alq_arg_choice("--subpool", optarg, subpools, 2, &o->subpool)); break;
-    case 'm': break;
-    case 'H': ALQ_CHECK(alq_arg_int("--hidden", optarg, 1, 100000, &o->train.hidden)); break;
-    case 'd': ALQ_CHECK(alq_arg_double("--dropout", optarg, 0, 0.95, &o->train.dropout)); break;
-    case 'L': ALQ_CHECK(alq_arg_double("--l2", optarg, 0, 1e6, &o->train.l2)); break;
-    case 'r': ALQ_CHECK(alq_arg_double("--lr", optarg, 1e-9, 10, &o->train.lr)); break;
-    case 'e': ALQ_CHECK(alq_arg_int("--epochs", optarg, 1, 10000000, &o->train.epochs)); break;
-    case 'w': o->train.class_weights = 1; break;
     case 'T': ALQ_CHECK(alq_arg_int("--mc-samples", optarg, 0, 10000, &o->mc_samples)); break;
     case 'P': ALQ_CHECK(alq_arg_path("--plot", optarg, o->plot, sizeof o->plot)); break;
     case 'q': o->quiet = 1; break;

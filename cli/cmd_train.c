@@ -6,6 +6,7 @@
 
 #include "alq/model.h"
 #include "args.h"
+#include "head_options.h"
 #include "commands.h"
 
 static void usage(void) {
@@ -38,41 +39,30 @@ static void usage(void) {
 static int parse(int argc, char **argv, void *out) {
   alq_train_run_options *o = out;
   static const struct option longopts[] = {
-      {"pool", required_argument, 0, 'p'},   {"model", required_argument, 0, 'm'},
-      {"out", required_argument, 0, 'o'},    {"labeled", required_argument, 0, 'l'},
-      {"hidden", required_argument, 0, 'H'}, {"dropout", required_argument, 0, 'd'},
-      {"l2", required_argument, 0, 'L'},     {"lr", required_argument, 0, 'r'},
-      {"epochs", required_argument, 0, 'e'}, {"class-weights", no_argument, 0, 'w'},
-      {"seed", required_argument, 0, 'S'},   {"quiet", no_argument, 0, 'q'},
-      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+      ALQ_HEAD_LONGOPTS,
+      {"pool", required_argument, 0, 'p'},   {"out", required_argument, 0, 'o'},
+      {"labeled", required_argument, 0, 'l'}, {"seed", required_argument, 0, 'S'},
+      {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
   memset(o, 0, sizeof *o);
-  /* Two passes: the kind's defaults first, then every option over them. */
-  alq_model_kind kind = 0;
-  opterr = 0;
-  optind = 1;
-  int c;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-    if (c == 'h')
-      return -1;
-    if (c == 'm' && !(kind = alq_model_kind_parse(optarg)))
-      return alq_error_set(ALQ_ERR_USAGE, "--model must be logreg or mlp, got '%s'", optarg);
-  }
+  alq_model_kind kind;
+  int first = alq_head_kind_pass(argc, argv, longopts, &kind);
+  if (first)
+    return first;
   if (!kind)
     return alq_error_set(ALQ_ERR_USAGE, "alq train needs --model logreg|mlp");
   alq_train_options_default(kind, &o->train);
-  optind = 1;
+  int c;
+  alq_err err;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    if (alq_head_option(c, optarg, &o->train, &err)) {
+      ALQ_CHECK(err);
+      continue;
+    }
     switch (c) {
     case 'p': ALQ_CHECK(alq_arg_path("--pool", optarg, o->pool, sizeof o->pool)); break;
-    case 'm': break;
     case 'o': ALQ_CHECK(alq_arg_path("--out", optarg, o->out, sizeof o->out)); break;
     case 'l': ALQ_CHECK(alq_arg_path("--labeled", optarg, o->labeled, sizeof o->labeled)); break;
-    case 'H': ALQ_CHECK(alq_arg_int("--hidden", optarg, 1, 100000, &o->train.hidden)); break;
-    case 'd': ALQ_CHECK(alq_arg_double("--dropout", optarg, 0, 0.95, &o->train.dropout)); break;
-    case 'L': ALQ_CHECK(alq_arg_double("--l2", optarg, 0, 1e6, &o->train.l2)); break;
-    case 'r': ALQ_CHECK(alq_arg_double("--lr", optarg, 1e-9, 10, &o->train.lr)); break;
-    case 'e': ALQ_CHECK(alq_arg_int("--epochs", optarg, 1, 10000000, &o->train.epochs)); break;
-    case 'w': o->train.class_weights = 1; break;
     case 'S': ALQ_CHECK(alq_arg_uint64("--seed", optarg, &o->train.seed)); break;
     case 'q': o->quiet = 1; break;
     default: return alq_arg_unknown("train", optopt, argv[optind - 1]);

@@ -8,7 +8,9 @@
 - bad models and options fail with one line and the documented exit code;
 - import-idx reads idx files as written by numpy here.
 
-    model_cli.py --alq build/alq --mpiexec mpiexec --data ../shared/data --workdir DIR
+    model_cli.py --alq build/alq --mpiexec mpiexec --data tests/data --workdir DIR
+
+tests/data carries digits.csv.gz and wine.csv.gz whole (tests/data/README.md).
 """
 import argparse
 import gzip
@@ -84,6 +86,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--workdir", required=True)
     a = ap.parse_args()
+    a.data = os.path.abspath(a.data)  # alq runs in --workdir
     shutil.rmtree(a.workdir, ignore_errors=True)
     os.makedirs(a.workdir)
     w = a.workdir

@@ -1,8 +1,10 @@
-"""alq import: every real data set imports with the README's shape and class
-counts, --standardize z-scores columns, and malformed CSVs fail with exit 3 and
-one line naming the file and line."""
+"""alq import: every data set in --data (tests/data: small real subsets vendored
+in the repository; or ../shared/data, the full sets) imports with its README
+table's shape and class counts, --standardize z-scores columns, and malformed
+CSVs fail with exit 3 and one line naming the file and line."""
 import glob
 import gzip
+import hashlib
 import os
 import sys
 
@@ -21,15 +23,24 @@ if not os.path.isfile(readme) or not files:
     print(f"pool-import-cli: FAIL: no data sets (README.md and *.csv.gz) in {data}", file=sys.stderr)
     sys.exit(1)
 
-# | file | rows | features | classes | class counts | ... from the README table.
-table = {}
+# | file | rows | features | classes | class counts ... [| csv sha256 ...] from the
+# README table, columns found by their header (tests/data's table also gives the
+# SHA-256 of each uncompressed CSV, ../shared/data's does not).
+table, digests, cols = {}, {}, None
 for line in open(readme):
     cells = [c.strip() for c in line.strip().strip("|").split("|")]
-    if len(cells) >= 5 and cells[0].endswith(".csv.gz"):
-        table[cells[0]] = (int(cells[1]), int(cells[2]), int(cells[3]),
-                           [int(x) for x in cells[4].split(",")])
+    if cells[:2] == ["file", "rows"]:
+        cols = {name: next((i for i, c in enumerate(cells) if c.startswith(name)), None)
+                for name in ("rows", "features", "classes", "class counts", "csv sha256")}
+    elif cols and len(cells) > cols["class counts"] and cells[0].endswith(".csv.gz"):
+        table[cells[0]] = (int(cells[cols["rows"]]), int(cells[cols["features"]]), int(cells[cols["classes"]]),
+                           [int(x) for x in cells[cols["class counts"]].split(",")])
+        if cols["csv sha256"] is not None:
+            digests[cells[0]] = cells[cols["csv sha256"]]
 check(sorted(table) == sorted(os.path.basename(f) for f in files),
       f"README table {sorted(table)} lists the same files as {data}")
+# The checks below must meet a constant column somewhere (digits, optdigits, kddcup).
+constant_columns_seen = 0
 
 
 def load_csv(path):
@@ -46,6 +57,10 @@ for path in files:
     check(res.rc == 0, f"{name}: exit {res.rc}: {res.err.strip()}")
     if res.rc != 0:
         continue
+    if name in digests:
+        with gzip.open(path, "rb") as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        check(sha == digests[name], f"{name}: CSV sha256 {sha}, README {digests[name]} (file changed?)")
     x, y = load_csv(path)
     with h5py.File(pool, "r") as f:
         emb, labels = f["embeddings"][:], f["labels"][:]
@@ -68,6 +83,7 @@ for path in files:
         lids, llabels = f["labeled/ids"][:], f["labeled/labels"][:]
     sd = x.std(axis=0)
     constant = sd == 0
+    constant_columns_seen += int(constant.sum())
     check(np.abs(z.mean(axis=0)).max() < 1e-4, f"{name}: standardized column means {np.abs(z.mean(0)).max()}")
     check(np.abs(z[:, ~constant].std(axis=0) - 1).max() < 1e-4, f"{name}: standardized stds")
     check((z[:, constant] == 0).all(), f"{name}: constant columns are 0")
@@ -77,6 +93,8 @@ for path in files:
           f"{name}: labeled set sorted, labels are the CSV's")
     check(np.bincount(llabels, minlength=classes).tolist() == largest_remainder(counts, 30),
           f"{name}: labeled class counts {np.bincount(llabels, minlength=classes).tolist()}")
+
+check(constant_columns_seen > 0, "no data set has a constant column: the constant-column check never ran")
 
 # A plain (not gzip'd) CSV with CRLF line ends, blanks and a blank line.
 plain = os.path.join(work, "plain.csv")

@@ -9,7 +9,9 @@
 - the SVG is well-formed and draws one curve per strategy and panel;
 - bad input fails with one line and the documented exit code.
 
-    simulate_cli.py --alq build/alq --mpiexec mpiexec --data ../shared/data --workdir DIR
+    simulate_cli.py --alq build/alq --mpiexec mpiexec --data tests/data --workdir DIR
+
+tests/data carries digits.csv.gz whole (1797 rows; tests/data/README.md).
 """
 import argparse
 import csv
@@ -54,6 +56,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--workdir", required=True)
     a = ap.parse_args()
+    a.data = os.path.abspath(a.data)  # alq runs in --workdir
     shutil.rmtree(a.workdir, ignore_errors=True)
     os.makedirs(a.workdir)
     w, alq = a.workdir, a.alq

@@ -1,18 +1,18 @@
 /* model/model_apply.c: features -> class probabilities and embeddings.
  *
- * Why fixed 256-row blocks: OpenBLAS computes an SGEMM entry differently
- * depending on the shape of the call (small calls take other kernels), so a
- * chunk of 7 rows and a chunk of 700 rows would give the same item different
- * last bits, and the batch would change with the rank count.  Every SGEMM here
- * has the same shape (a tail block is padded with zero rows), and within a
- * full block a row's result does not depend on its position or its neighbours
- * (checked by unit-model-apply-determinism).  SGEMV is not used for the same
- * reason. */
-#include <cblas.h>
+ * Why no BLAS here: an item's probabilities and embedding decide the batch,
+ * and OpenBLAS gives an SGEMM entry other last bits by kernel, thread count
+ * and the row's position in the call, so the same item on another shard
+ * (another rank count, another --chunk-rows) or machine would score
+ * differently.  Every activation is alq_dot of the item's row with a weight
+ * row (alq/dot.h, one summation order everywhere): a function of the item
+ * and the model alone.  Rows are processed in blocks of APPLY_BLOCK only to
+ * bound the buffers. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alq/dot.h"
 #include "alq/hash.h"
 #include "alq/logview.h"
 #include "model_impl.h"
@@ -47,14 +47,19 @@ static void buffers_free(apply_buffers *b) {
   free(b->mean_entropy);
 }
 
-/* probs = softmax(act W2^T + b2) for a whole block. */
-static void output_layer(const alq_model *m, const float *act, apply_buffers *b) {
+/* out = in W^T (per row: alq_dot with each of W's n_out rows). */
+static void layer(int64_t rows, const float *in, int64_t n_in, const float *w, int64_t n_out, float *out) {
+  for (int64_t i = 0; i < rows; i++)
+    alq_dot_rows(in + i * n_in, w, n_out, n_in, out + i * n_out);
+  alq_log_flops(2 * rows * n_out * n_in);
+}
+
+/* probs = softmax(act W2^T + b2) for a block's rows. */
+static void output_layer(const alq_model *m, int64_t rows, const float *act, apply_buffers *b) {
   int64_t e = alq_model_embedding_dim(m), c = m->n_classes;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, APPLY_BLOCK, c, e, 1.0f, act, e, m->w2, e, 0.0f, b->logits,
-              c);
-  alq_model_add_bias(APPLY_BLOCK, c, m->b2, b->logits);
-  alq_model_softmax(APPLY_BLOCK, c, b->logits, b->probs, NULL, NULL);
-  alq_log_flops(2 * APPLY_BLOCK * c * e);
+  layer(rows, act, e, m->w2, c, b->logits);
+  alq_model_add_bias(rows, c, m->b2, b->logits);
+  alq_model_softmax(rows, c, b->logits, b->probs, NULL, NULL);
 }
 
 /* T dropout passes over a block's hidden activations: mean probabilities and
@@ -70,7 +75,7 @@ static void mc_passes(const alq_model *m, const alq_apply_options *ap, int64_t r
       for (int64_t j = 0; j < h; j++)
         b->dropped[i * h + j] = b->hidden[i * h + j] * alq_model_dropout_factor(ap->seed, ids[i], t, j, m->opt.dropout,
                                                                                   ALQ_PURPOSE_DROPOUT_MC);
-    output_layer(m, b->dropped, b);
+    output_layer(m, rows, b->dropped, b);
     for (int64_t i = 0; i < rows; i++) {
       double entropy = 0;
       for (int64_t k = 0; k < c; k++) {
@@ -92,16 +97,13 @@ alq_err alq_model_apply(const alq_model *m, const alq_apply_options *ap, int64_t
   const int64_t d = m->dim, h = m->hidden, c = m->n_classes, e = alq_model_embedding_dim(m);
   for (int64_t lo = 0; !err && lo < n; lo += APPLY_BLOCK) {
     int64_t rows = n - lo < APPLY_BLOCK ? n - lo : APPLY_BLOCK;
-    memset(b.z, 0, sizeof(float) * APPLY_BLOCK * d);
     alq_model_standardize(m, rows, x + lo * d, b.z);
     const float *emb = b.z;
     if (h > 0) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, APPLY_BLOCK, h, d, 1.0f, b.z, d, m->w1, d, 0.0f, b.hidden,
-                  h);
-      alq_model_add_bias(APPLY_BLOCK, h, m->b1, b.hidden);
-      for (int64_t i = 0; i < APPLY_BLOCK * h; i++)
+      layer(rows, b.z, d, m->w1, h, b.hidden);
+      alq_model_add_bias(rows, h, m->b1, b.hidden);
+      for (int64_t i = 0; i < rows * h; i++)
         b.hidden[i] = b.hidden[i] > 0 ? b.hidden[i] : 0.0f;
-      alq_log_flops(2 * APPLY_BLOCK * h * d);
       emb = b.hidden;
     }
     if (embeddings)
@@ -115,7 +117,7 @@ alq_err alq_model_apply(const alq_model *m, const alq_apply_options *ap, int64_t
       for (int64_t i = 0; expected_entropy && i < rows; i++)
         expected_entropy[lo + i] = (float)b.mean_entropy[i];
     } else {
-      output_layer(m, emb, &b);
+      output_layer(m, rows, emb, &b);
       if (probs)
         memcpy(probs + lo * c, b.probs, sizeof(float) * rows * c);
       for (int64_t i = 0; expected_entropy && i < rows; i++) {

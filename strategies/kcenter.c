@@ -8,23 +8,23 @@
  * are the first centers.
  *
  * The value: an item's distance to a center is ||x||^2 + ||c||^2 - 2 x.c with
- * x.c from one cblas_sdot of the two rows, so it depends on the two rows only,
- * never on where the row sits in a shard (an SGEMV would not: its kernels treat
- * tail rows differently).  That makes the batch the same at any rank count.
+ * every dot product from alq_dot (alq/dot.h), whose summation order is fixed,
+ * so it depends on the two rows only: never on where the row sits in a shard,
+ * the BLAS kernel or the CPU.  That makes the batch the same at any rank count
+ * and on every machine.
  *
  * Lazy evaluation (the default): most candidates can never be the farthest, so
  * their exact distances are not needed.  Each candidate keeps an upper bound on
  * its distance to the nearest center; candidates sit in a max-heap by bound,
  * and a step evaluates exactly (with the centers it has not seen yet) only the
  * candidates whose bound could still beat the best exact value found.  Bounds
- * are refreshed for every candidate at once with fixed-shape SGEMM blocks
- * (compute-bound) against each PEND new centers, instead of one streamed pass
- * per center.  SGEMM rounds differently from cblas_sdot, so a bound from it
- * carries an allowance for that (bound_tolerance); bounds only decide which
+ * are refreshed for every candidate at once with SGEMM (compute-bound)
+ * against each PEND new centers, instead of one streamed pass per center.
+ * SGEMM rounds differently from alq_dot, so a bound from it carries an
+ * allowance for that (bound_tolerance, alq/gemm.h); bounds only decide which
  * candidates get evaluated, never a value, so the batch is exactly the one an
  * eager pass over every candidate gives (--no-prune; tested).
  */
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "alq/comm.h"
+#include "alq/dot.h"
 #include "alq/gemm.h"
 #include "alq/hash.h"
 #include "alq/logview.h"
@@ -40,7 +41,8 @@
 /* New centers folded into every bound per SGEMM refresh: enough to make the
  * refresh compute-bound, few enough that bounds stay tight between refreshes. */
 #define PEND 64
-/* Centers per SGEMM block of a refresh (the same blocks on every rank). */
+/* A refresh's SGEMM block: candidates x centers, small enough for cache. */
+#define BLOCK_ROWS 256
 #define BLOCK_CENTERS 512
 
 typedef struct {
@@ -73,7 +75,7 @@ typedef struct {
   int64_t applied;
   int64_t *heap, heap_n; /* lazy: unselected candidates by (bound desc, id asc) */
   int64_t *popped;
-  float *block, *pad;  /* SGEMM scratch of a refresh */
+  float *block;        /* SGEMM scratch of a refresh */
   /* centers, identical on every rank: labeled first, then the batch so far */
   int64_t nc, cap;
   float *c, *cnorm, cmax;
@@ -81,14 +83,15 @@ typedef struct {
   int64_t evaluations, distances;
 } kstate;
 
-/* |SGEMM distance - cblas_sdot distance| <= 2 (d + 3) eps (||x||^2 + ||c||^2):
- * both dot products are within d eps (||x||^2 + ||c||^2) / 2 of the exact one. */
+/* |SGEMM distance - alq_dot distance| <= 2 (d + 3) eps (||x||^2 + ||c||^2):
+ * 2 |x.c error| <= 2 alq_gemm_allowance(d, ||x|| ||c||) <= 2 gamma_d
+ * (||x||^2 + ||c||^2), plus a few ulps for the sum of the norms. */
 static float bound_tolerance(const kstate *s, int64_t i) {
   return (float)(2.0 * (double)(s->d + 3) * FLT_EPSILON) * (s->xnorm[i] + s->cmax);
 }
 
 static float distance(const kstate *s, int64_t i, int64_t j) {
-  float d2 = s->xnorm[i] + s->cnorm[j] - 2.0f * cblas_sdot((int)s->d, s->x + i * s->d, 1, s->c + j * s->d, 1);
+  float d2 = s->xnorm[i] + s->cnorm[j] - 2.0f * alq_dot(s->x + i * s->d, s->c + j * s->d, s->d);
   return d2 > 0 ? d2 : 0;
 }
 
@@ -175,12 +178,11 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
     ALQ_CHECK(alq_malloc(&s->refreshed, sizeof(float) * n1, "k-center refreshed bounds"));
     ALQ_CHECK(alq_malloc(&s->heap, sizeof(int64_t) * n1, "k-center heap"));
     ALQ_CHECK(alq_malloc(&s->popped, sizeof(int64_t) * n1, "k-center evaluated list"));
-    ALQ_CHECK(alq_malloc_aligned(&s->block, sizeof(float) * ALQ_GEMM_ROWS * BLOCK_CENTERS, "k-center SGEMM block"));
-    ALQ_CHECK(alq_malloc_aligned(&s->pad, sizeof(float) * ALQ_GEMM_ROWS * s->d, "k-center padding block"));
+    ALQ_CHECK(alq_malloc_aligned(&s->block, sizeof(float) * BLOCK_ROWS * BLOCK_CENTERS, "k-center SGEMM block"));
   }
   for (int64_t i = 0; i < s->n; i++) {
     const float *xi = s->x + i * s->d;
-    s->xnorm[i] = cblas_sdot((int)s->d, xi, 1, xi, 1);
+    s->xnorm[i] = alq_dot(xi, xi, s->d);
     s->exact[i] = INFINITY;
     s->seen[i] = 0;
     if (lazy)
@@ -198,28 +200,27 @@ static void state_free(kstate *s) {
   free(s->heap);
   free(s->popped);
   free(s->block);
-  free(s->pad);
   free(s->c);
   free(s->cnorm);
 }
 
 static void add_center(kstate *s, const float *c) {
   memcpy(s->c + s->nc * s->d, c, sizeof(float) * s->d);
-  float cn = cblas_sdot((int)s->d, c, 1, c, 1);
+  float cn = alq_dot(c, c, s->d);
   s->cnorm[s->nc++] = cn;
   s->cmax = cn > s->cmax ? cn : s->cmax;
 }
 
-/* Lowers every candidate's bound with centers [applied, nc), in fixed-shape
- * SGEMM blocks, then rebuilds the heap.  Cannot fail: a failure on one rank
+/* Lowers every candidate's bound with centers [applied, nc), in SGEMM
+ * blocks, then rebuilds the heap.  Cannot fail: a failure on one rank
  * between two collectives would leave the others waiting. */
 static void refresh_bounds(kstate *s) {
   float *g = s->block;
-  for (int64_t i0 = 0; i0 < s->n; i0 += ALQ_GEMM_ROWS) {
-    int64_t bm = s->n - i0 < ALQ_GEMM_ROWS ? s->n - i0 : ALQ_GEMM_ROWS;
+  for (int64_t i0 = 0; i0 < s->n; i0 += BLOCK_ROWS) {
+    int64_t bm = s->n - i0 < BLOCK_ROWS ? s->n - i0 : BLOCK_ROWS;
     for (int64_t j0 = s->applied; j0 < s->nc; j0 += BLOCK_CENTERS) {
       int64_t bn = s->nc - j0 < BLOCK_CENTERS ? s->nc - j0 : BLOCK_CENTERS;
-      alq_sgemm_nt_block(s->x + i0 * s->d, bm, s->d, s->c + j0 * s->d, bn, g, s->pad);
+      alq_sgemm_nt(s->x + i0 * s->d, bm, s->d, s->c + j0 * s->d, bn, g);
       for (int64_t i = 0; i < bm; i++) {
         float m = s->refreshed[i0 + i];
         for (int64_t j = 0; j < bn; j++) {

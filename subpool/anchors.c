@@ -2,12 +2,12 @@
  *
  * Everything here is a pure function of the labeled set, its embeddings and the
  * seed, so every rank computes the same anchors without communicating. */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alq/anchoral.h"
+#include "alq/dot.h"
 #include "alq/hash.h"
 
 /* Squared distance between the L2-normalised x and y (2 - 2 cos). */
@@ -16,7 +16,7 @@ static double unit_dist2(const float *x, const float *y, double xn, double yn, i
     return xn == yn ? 0.0 : 1.0;
   if (x == y || memcmp(x, y, sizeof *x * (size_t)d) == 0)
     return 0.0; /* identical rows: cos can round to just below 1, and a copy would be drawn again */
-  double c = cblas_sdot((int)d, x, 1, y, 1) / (xn * yn);
+  double c = alq_dot(x, y, d) / (xn * yn);
   double d2 = 2.0 - 2.0 * c;
   return d2 > 0 ? d2 : 0;
 }
@@ -87,7 +87,7 @@ alq_err alq_anchoral_choose(const alq_labeled *labeled, const float *labeled_emb
   if (!err)
     err = alq_malloc(&keys, sizeof *keys * n, "anchor keys");
   for (int64_t i = 0; !err && i < n; i++)
-    norms[i] = sqrt((double)cblas_sdot((int)dim, labeled_emb + i * dim, 1, labeled_emb + i * dim, 1));
+    norms[i] = sqrt((double)alq_dot(labeled_emb + i * dim, labeled_emb + i * dim, dim));
   for (int32_t c = 0; !err && c <= max_label; c++) {
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++)

@@ -1,5 +1,5 @@
 /* subpool/retrieval.c: AnchorAL's distributed exact retrieval (alq/anchoral.h). */
-#include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,14 +7,15 @@
 
 #include "alq/anchoral.h"
 #include "alq/comm.h"
+#include "alq/dot.h"
 #include "alq/gemm.h"
 #include "alq/hash.h"
 #include "alq/logview.h"
 #include "alq/scored.h"
 
-/* Rows per SGEMM against all anchors: a fixed shape (alq/gemm.h), small
- * enough that the similarity block stays in cache. */
-#define BLOCK_ROWS ALQ_GEMM_ROWS
+/* Rows per SGEMM against all anchors: small enough that the similarity block
+ * stays in cache. */
+#define BLOCK_ROWS 256
 
 typedef struct {
   const alq_anchoral_options *opt;
@@ -25,12 +26,12 @@ typedef struct {
   alq_topk *heaps;
   float *sim;         /* BLOCK_ROWS x n_anchors */
   float *inv_norm;    /* BLOCK_ROWS */
-  float *pad;         /* BLOCK_ROWS x d: a short block padded to the fixed shape */
   float *floor;       /* per heap: its worst kept score once full, else -inf */
+  float tol;          /* |SGEMM similarity - exact similarity| <= tol */
   unsigned char *payload; /* one item's row: embedding, probs, label */
   int64_t payload_bytes;
   double sgemm_seconds;
-  int64_t flops;
+  int64_t flops, exact_evaluations;
 } retrieval;
 
 static void pack_row(const retrieval *r, const alq_rows *rows, int64_t i) {
@@ -48,65 +49,78 @@ static void pack_row(const retrieval *r, const alq_rows *rows, int64_t i) {
     memcpy(p, rows->labels + i, 4);
 }
 
+/* An item's similarity to anchor a is alq_dot(x, anchor_a) / ||x|| (alq/dot.h):
+ * a function of the two rows only.  SGEMM over the block gives approximate
+ * similarities within r->tol of those; only an anchor whose heap the
+ * approximate value could enter (>= floor - tol) gets the exact value, which
+ * alone decides (so the lists are the same on every shard, kernel and CPU). */
+static void offer_row(retrieval *r, const alq_rows *rows, int64_t row, const float *approx, float inv) {
+  const int64_t d = r->m->dim, A = r->n_anchors;
+  const float *fl = r->floor, tol = r->tol;
+  /* The common case: below every full heap's floor, the row enters no heap.
+   * A branch-free pass (vectorised) decides it. */
+  int any = 0;
+  for (int64_t a = 0; a < A; a++)
+    any |= approx[a] * inv >= fl[a] - tol;
+  if (!any)
+    return;
+  const float *x = rows->embeddings + row * d;
+  int packed = 0;
+  for (int64_t a = 0; a < A; a++) {
+    if (approx[a] * inv < fl[a] - tol)
+      continue;
+    float sa = alq_dot(x, r->anchors + a * d, d) * inv;
+    r->exact_evaluations++;
+    if (sa < fl[a])
+      continue;
+    alq_topk *h = &r->heaps[a];
+    alq_scored rec = {(double)sa, rows->ids[row]};
+    if (h->n == h->k && !alq_scored_before(&rec, &h->heap[0]))
+      continue; /* not among this anchor's best K */
+    if (!packed) {
+      pack_row(r, rows, row);
+      packed = 1;
+    }
+    alq_topk_push(h, rec, r->payload);
+    if (h->n == h->k)
+      r->floor[a] = (float)h->heap[0].score; /* exact: scores are floats */
+  }
+}
+
+/* Cold start (no anchors): one heap keyed by hash(seed, id). */
+static void offer_cold(retrieval *r, const alq_chunk_view *v) {
+  const alq_rows *rows = v->rows;
+  for (int64_t i = 0; i < v->count; i++) {
+    if (v->is_labeled[i])
+      continue;
+    alq_scored rec = {alq_hash_unit(r->opt->seed, (uint64_t)rows->ids[i], ALQ_PURPOSE_SUBPOOL_COLD), rows->ids[i]};
+    pack_row(r, rows, i);
+    alq_topk_push(&r->heaps[0], rec, r->payload);
+  }
+}
+
 static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
   retrieval *r = ctx;
   const alq_rows *rows = v->rows;
   const int64_t d = r->m->dim, A = r->n_anchors;
   alq_phase_begin(ALQ_PHASE_RETRIEVE);
-  for (int64_t b0 = 0; b0 < v->count; b0 += BLOCK_ROWS) {
+  if (A == 0)
+    offer_cold(r, v);
+  for (int64_t b0 = 0; A > 0 && b0 < v->count; b0 += BLOCK_ROWS) {
     int64_t br = v->count - b0 < BLOCK_ROWS ? v->count - b0 : BLOCK_ROWS;
-    if (A == 0) {
-      for (int64_t i = b0; i < b0 + br; i++) {
-        if (v->is_labeled[i])
-          continue;
-        alq_scored rec = {alq_hash_unit(r->opt->seed, (uint64_t)rows->ids[i], ALQ_PURPOSE_SUBPOOL_COLD), rows->ids[i]};
-        pack_row(r, rows, i);
-        alq_topk_push(&r->heaps[0], rec, r->payload);
-      }
-      continue;
-    }
     const float *x = rows->embeddings + b0 * d;
     for (int64_t i = 0; i < br; i++) {
-      float nn = cblas_sdot((int)d, x + i * d, 1, x + i * d, 1);
+      float nn = alq_dot(x + i * d, x + i * d, d);
       r->inv_norm[i] = nn > 0 ? 1.0f / sqrtf(nn) : 0.0f;
     }
     double t0 = MPI_Wtime();
-    alq_sgemm_nt_block(x, br, d, r->anchors, A, r->sim, r->pad);
+    alq_sgemm_nt(x, br, d, r->anchors, A, r->sim);
     r->sgemm_seconds += MPI_Wtime() - t0;
     r->flops += 2 * br * A * d;
     alq_log_flops(2 * br * A * d);
-    for (int64_t i = 0; i < br; i++) {
-      int64_t row = b0 + i;
-      if (v->is_labeled[row])
-        continue;
-      const float *s = r->sim + i * A, inv = r->inv_norm[i];
-      const float *fl = r->floor;
-      /* The common case: below every full heap's floor, the row enters no heap.
-       * A branch-free pass (vectorised) decides it; ties fall through to the
-       * exact test below. */
-      int any = 0;
-      for (int64_t a = 0; a < A; a++)
-        any |= s[a] * inv >= fl[a];
-      if (!any)
-        continue;
-      int packed = 0;
-      for (int64_t a = 0; a < A; a++) {
-        float sa = s[a] * inv;
-        if (sa < fl[a])
-          continue;
-        alq_topk *h = &r->heaps[a];
-        alq_scored rec = {(double)sa, rows->ids[row]};
-        if (h->n == h->k && !alq_scored_before(&rec, &h->heap[0]))
-          continue; /* not among this anchor's best K */
-        if (!packed) {
-          pack_row(r, rows, row);
-          packed = 1;
-        }
-        alq_topk_push(h, rec, r->payload);
-        if (h->n == h->k)
-          r->floor[a] = (float)h->heap[0].score; /* exact: scores are floats */
-      }
-    }
+    for (int64_t i = 0; i < br; i++)
+      if (!v->is_labeled[b0 + i])
+        offer_row(r, rows, b0 + i, r->sim + i * A, r->inv_norm[i]);
   }
   alq_phase_end(ALQ_PHASE_RETRIEVE);
   return ALQ_OK;
@@ -310,7 +324,6 @@ static void retrieval_free(retrieval *r) {
   free(r->anchors);
   free(r->sim);
   free(r->inv_norm);
-  free(r->pad);
   free(r->floor);
   free(r->payload);
 }
@@ -325,12 +338,20 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
   int64_t d = m->dim;
   r->n_anchors = n_anchors;
   ALQ_CHECK(alq_malloc_aligned(&r->anchors, sizeof(float) * d * (n_anchors ? n_anchors : 1), "anchor embeddings"));
+  double largest = 0;
   for (int64_t a = 0; a < n_anchors; a++) {
     const float *e = anchors + a * d;
-    float nn = cblas_sdot((int)d, e, 1, e, 1), inv = nn > 0 ? 1.0f / sqrtf(nn) : 0.0f;
+    float nn = alq_dot(e, e, d), inv = nn > 0 ? 1.0f / sqrtf(nn) : 0.0f;
     for (int64_t j = 0; j < d; j++)
       r->anchors[a * d + j] = e[j] * inv;
+    double n2 = 0;
+    for (int64_t j = 0; j < d; j++)
+      n2 += (double)r->anchors[a * d + j] * r->anchors[a * d + j];
+    largest = n2 > largest ? n2 : largest;
   }
+  /* The SGEMM dot is within alq_gemm_allowance of alq_dot's; scaled by
+   * 1/||x|| (||x|| / ||x|| = 1 to a few ulps) and rounded twice more. */
+  r->tol = 2.0f * (alq_gemm_allowance(d, sqrt(largest) * (1.0 + 1e-6)) + 4.0f * FLT_EPSILON);
   r->n_heaps = n_anchors ? n_anchors : 1;
   r->k = k;
   r->payload_bytes = keep_rows ? 4 * (d + (m->has_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0)) : 0;
@@ -339,7 +360,6 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
     ALQ_CHECK(alq_topk_init(&r->heaps[a], r->k, r->payload_bytes));
   ALQ_CHECK(alq_malloc(&r->sim, sizeof(float) * BLOCK_ROWS * (n_anchors ? n_anchors : 1), "similarities"));
   ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
-  ALQ_CHECK(alq_malloc_aligned(&r->pad, sizeof(float) * BLOCK_ROWS * d, "padding block"));
   ALQ_CHECK(alq_malloc(&r->floor, sizeof(float) * r->n_heaps, "heap floors"));
   for (int64_t a = 0; a < r->n_heaps; a++)
     r->floor[a] = -INFINITY;

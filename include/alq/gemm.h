@@ -1,21 +1,22 @@
-/* alq/gemm.h: SGEMM whose entries do not depend on where a row sits.
+/* alq/gemm.h: SGEMM for bounds, never for values that decide a batch.
  *
- * OpenBLAS picks its kernels by the shape of a call: with few rows, some
- * entries are computed with different rounding than in a tall call.  A row's
- * products with a fixed set of columns are bit-identical only across calls of
- * the same shape, and shard boundaries decide how many rows a rank's last
- * block has.  So alq multiplies blocks of exactly ALQ_GEMM_ROWS rows, padding a
- * short block with zero rows (tests/test_blas_determinism.c checks the result).
- */
+ * OpenBLAS rounds an entry of a product differently by kernel (CPU,
+ * OPENBLAS_CORETYPE), thread count, and the row's position in the call, so
+ * the same row gives other last bits on another shard or machine.  alq uses
+ * GEMM's speed only to decide which items need an exact evaluation: a GEMM
+ * entry is within alq_dot_error_bound(d) * ||x|| ||c|| of alq_dot's value
+ * twice over (both are within that of the exact product), and every value
+ * that decides a batch is then recomputed with alq_dot (alq/dot.h). */
 #ifndef ALQ_GEMM_H
 #define ALQ_GEMM_H
 #include <stdint.h>
 
-#define ALQ_GEMM_ROWS 256
+/* out[i][j] ~ x_i . c_j for i < rows, j < nc; x is rows x d, c is nc x d and
+ * out rows x nc (row-major).  Any rounding: see above. */
+void alq_sgemm_nt(const float *x, int64_t rows, int64_t d, const float *c, int64_t nc, float *out);
 
-/* out[i][j] = x_i . c_j for i < rows (<= ALQ_GEMM_ROWS), j < nc; x is rows x d,
- * c is nc x d (row-major).  `out` holds ALQ_GEMM_ROWS x nc floats (rows past
- * `rows` are scratch); `pad` holds ALQ_GEMM_ROWS x d floats of scratch. */
-void alq_sgemm_nt_block(const float *x, int64_t rows, int64_t d, const float *c, int64_t nc, float *out, float *pad);
+/* The largest |alq_sgemm_nt entry - alq_dot(x_i, c_j)| can be, given
+ * ||x_i|| ||c_j|| <= norm_product: twice the one-sided bound. */
+float alq_gemm_allowance(int64_t d, double norm_product);
 
 #endif

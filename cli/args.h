@@ -14,6 +14,9 @@ alq_err alq_arg_size(const char *option, const char *text, int64_t *out);
 alq_err alq_arg_choice(const char *option, const char *text, const char *const *names, int n, int *out);
 /* Copies a path, rejecting one that does not fit. */
 alq_err alq_arg_path(const char *option, const char *text, char *dst, size_t size);
+/* The pool's file for alq_paths_check_distinct: NULL for a generated pool
+ * ("gen:..."), which is not a file. */
+const char *alq_arg_pool_file(const char *pool);
 /* The one-line message for an option getopt_long rejected (optopt / argv). */
 alq_err alq_arg_unknown(const char *command, int optopt_value, const char *arg);
 

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "alq/batch.h"
+#include "alq/paths.h"
 #include "alq/payload.h"
 #include "alq/source.h"
 #include "args.h"
@@ -42,6 +42,15 @@ typedef struct {
   int payload_given;
 } export_options;
 
+/* The options' files and the pool the batch records, when that is the one read. */
+static alq_err check_paths(const export_options *o, const char *pool) {
+  const alq_path_use paths[] = {{"--batch", o->batch, ALQ_PATH_INPUT},
+                                {o->pool[0] ? "--pool" : "the batch's pool", alq_arg_pool_file(pool), ALQ_PATH_INPUT},
+                                {"--csv", o->csv, ALQ_PATH_OUTPUT},
+                                {"--json", o->json, ALQ_PATH_OUTPUT}};
+  return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
+}
+
 static int parse(int argc, char **argv, export_options *o) {
   static const struct option longopts[] = {{"batch", required_argument, 0, 'b'}, {"csv", required_argument, 0, 'c'},
                                            {"json", required_argument, 0, 'j'},  {"pool", required_argument, 0, 'p'},
@@ -71,7 +80,7 @@ static int parse(int argc, char **argv, export_options *o) {
     return alq_error_set(ALQ_ERR_USAGE, "alq export needs --batch FILE");
   if (!o->csv[0] && !o->json[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq export needs --csv FILE, --json FILE or both");
-  return ALQ_OK;
+  return check_paths(o, o->pool);
 }
 
 /* The payload columns to export: --payload's list, or every column of the pool. */
@@ -135,24 +144,42 @@ static int write_json(FILE *f, const alq_batch_file *b, const alq_payload_column
   return rc < 0 ? rc : fputs("\n]\n", f);
 }
 
-/* Writes through a temporary name and renames: a task file is whole or absent. */
-static alq_err write_file(const char *path, int json, const alq_batch_file *b, const alq_payload_column *cols,
-                          int64_t n_cols) {
-  char tmp[ALQ_PATH_MAX + 32];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+/* Writes the task file `path` to its temporary name `tmp` (renamed by export_batch). */
+static alq_err write_file(const char *tmp, const char *path, int json, const alq_batch_file *b,
+                          const alq_payload_column *cols, int64_t n_cols) {
   FILE *f = fopen(tmp, "w");
   if (!f)
     return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s: %s", path, strerror(errno));
   int rc = json ? write_json(f, b, cols, n_cols) : write_csv(f, b, cols, n_cols);
-  if (fclose(f) != 0 || rc < 0) {
-    unlink(tmp);
+  if (fclose(f) != 0 || rc < 0)
     return alq_error_set(ALQ_ERR_OUTPUT, "cannot write %s: %s", path, strerror(errno));
-  }
-  if (rename(tmp, path) != 0) {
-    unlink(tmp);
-    return alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-  }
   return ALQ_OK;
+}
+
+/* Both task files or neither, each whole: temporary names, renamed together. */
+static alq_err write_tasks(const export_options *o, const alq_batch_file *b, const alq_payload_column *cols,
+                           int64_t n_cols) {
+  char tmp_csv[ALQ_PATH_MAX + 32] = "", tmp_json[ALQ_PATH_MAX + 32] = "";
+  const char *tmp[2], *final_path[2];
+  int n = 0;
+  if (o->csv[0]) {
+    ALQ_CHECK(alq_paths_temp(o->csv, tmp_csv, sizeof tmp_csv));
+    tmp[n] = tmp_csv;
+    final_path[n++] = o->csv;
+  }
+  if (o->json[0]) {
+    ALQ_CHECK(alq_paths_temp(o->json, tmp_json, sizeof tmp_json));
+    tmp[n] = tmp_json;
+    final_path[n++] = o->json;
+  }
+  alq_err err = ALQ_OK;
+  for (int i = 0; i < n && !err; i++)
+    err = write_file(tmp[i], final_path[i], tmp[i] == tmp_json, b, cols, n_cols);
+  if (err) {
+    alq_paths_discard(tmp, n);
+    return err;
+  }
+  return alq_paths_commit(tmp, final_path, n);
 }
 
 static alq_err reserved_name(const char *name) {
@@ -166,11 +193,14 @@ static alq_err export_batch(const export_options *o) {
   alq_batch_file b;
   ALQ_CHECK(alq_batch_file_read(o->batch, &b));
   const char *pool = o->pool[0] ? o->pool : b.pool;
+  /* Without --pool, the pool read is known only now, and nothing is written yet. */
+  alq_err err = o->pool[0] ? ALQ_OK : check_paths(o, pool);
   alq_pool_meta meta;
   int64_t *rows = NULL, n_names = 0, n_cols = 0;
   char(*names)[ALQ_PAYLOAD_NAME_MAX] = NULL;
   alq_payload_column *cols = NULL;
-  alq_err err = alq_source_describe(pool, &meta);
+  if (!err)
+    err = alq_source_describe(pool, &meta);
   /* A generated pool (gen:...) has no file, so no payload. */
   int is_file = strncmp(pool, "gen:", 4) != 0;
   if (!err)
@@ -188,13 +218,8 @@ static alq_err export_batch(const export_options *o) {
     if (!err)
       err = alq_payload_read(&meta, names[n_cols], rows, b.n, &cols[n_cols]);
   }
-  int csv_written = 0;
-  if (!err && o->csv[0])
-    csv_written = !(err = write_file(o->csv, 0, &b, cols, n_cols));
-  if (!err && o->json[0])
-    err = write_file(o->json, 1, &b, cols, n_cols);
-  if (err && csv_written)
-    unlink(o->csv); /* both task files or neither */
+  if (!err)
+    err = write_tasks(o, &b, cols, n_cols);
   if (!err)
     fprintf(stderr, "alq: exported %lld task(s) with %lld payload column(s)%s%s%s%s\n", (long long)b.n,
             (long long)n_cols, o->csv[0] ? ": " : "", o->csv, o->json[0] ? (o->csv[0] ? ", " : ": ") : "", o->json);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "alq/paths.h"
 #include "alq/pool.h"
 #include "args.h"
 #include "commands.h"
@@ -91,7 +92,8 @@ static int parse_options(int argc, char **argv, import_options *o) {
                          argv[optind]);
   if (!o->csv[0] || !o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq import: --csv and --out are required (see alq import --help)");
-  return ALQ_OK;
+  const alq_path_use paths[] = {{"--csv", o->csv, ALQ_PATH_INPUT}, {"--out", o->out, ALQ_PATH_OUTPUT}};
+  return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
 /* Reads the next line, of any length, into r->line without its line ending.

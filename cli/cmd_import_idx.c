@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "alq/paths.h"
 #include "alq/pool.h"
 #include "args.h"
 #include "commands.h"
@@ -67,7 +68,10 @@ static int parse(int argc, char **argv, idx_options *o) {
     return alq_error_set(ALQ_ERR_USAGE, "alq import-idx: unexpected argument '%s'", argv[optind]);
   if (!o->images[0] || !o->labels[0] || !o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq import-idx needs --images, --labels and --out (see --help)");
-  return ALQ_OK;
+  const alq_path_use paths[] = {{"--images", o->images, ALQ_PATH_INPUT},
+                                {"--labels", o->labels, ALQ_PATH_INPUT},
+                                {"--out", o->out, ALQ_PATH_OUTPUT}};
+  return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
 /* Reads an idx header of `want_dims` dimensions; sizes[0] is the item count. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alq/paths.h"
 #include "alq/state.h"
 #include "args.h"
 #include "commands.h"
@@ -76,7 +77,8 @@ static int parse(int argc, char **argv, ingest_options *o) {
     return alq_error_set(ALQ_ERR_USAGE, "alq ingest needs --state FILE");
   if (!o->labels[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq ingest needs --labels FILE");
-  return ALQ_OK;
+  const alq_path_use paths[] = {{"--state", o->state, ALQ_PATH_UPDATE}, {"--labels", o->labels, ALQ_PATH_INPUT}};
+  return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
 /* A whole integer, blanks around it allowed. */

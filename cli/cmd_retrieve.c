@@ -20,6 +20,7 @@
 #include "alq/comm.h"
 #include "alq/h5_records.h"
 #include "alq/partition.h"
+#include "alq/paths.h"
 #include "alq/source.h"
 #include "alq/version.h"
 #include "alq/worker.h"
@@ -98,7 +99,10 @@ static int parse(int argc, char **argv, void *out) {
     return alq_error_set(ALQ_ERR_USAGE, "alq retrieve needs --neighbors K");
   if (!o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq retrieve needs --out FILE");
-  return ALQ_OK;
+  const alq_path_use paths[] = {
+      {"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT}, {"--anchors", o->anchors, ALQ_PATH_INPUT},
+      {"--labeled", o->labeled, ALQ_PATH_INPUT},              {"--out", o->out, ALQ_PATH_OUTPUT}};
+  return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
 /* Rank 0: /anchors as n x dim float32 rows, checked (shape, dtype, finite). */

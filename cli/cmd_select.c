@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alq/paths.h"
 #include "alq/select.h"
 #include "args.h"
 #include "commands.h"
@@ -129,7 +130,11 @@ static int parse(int argc, char **argv, void *out) {
     return alq_error_set(ALQ_ERR_USAGE, "alq select needs --out FILE");
   if (o->mc_samples && !o->model[0])
     return alq_error_set(ALQ_ERR_USAGE, "--mc-samples applies with --model FILE");
-  return ALQ_OK;
+  const alq_path_use paths[] = {
+      {"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT}, {"--labeled", o->labeled, ALQ_PATH_INPUT},
+      {"--model", o->model, ALQ_PATH_INPUT},                  {"--state", o->state, ALQ_PATH_UPDATE},
+      {"--out", o->out, ALQ_PATH_OUTPUT},                     {"--csv", o->csv, ALQ_PATH_OUTPUT}};
+  return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
 int alq_cmd_select(int argc, char **argv) {

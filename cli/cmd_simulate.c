@@ -19,6 +19,7 @@
 #include "alq/hash.h"
 #include "alq/model.h"
 #include "alq/partition.h"
+#include "alq/paths.h"
 #include "alq/select.h"
 #include "alq/worker.h"
 #include "args.h"
@@ -152,7 +153,10 @@ static int parse(int argc, char **argv, void *out) {
     o->subpools[k] = ALQ_SUBPOOL_ANCHORAL;
   if (o->mc_samples > 0 && o->train.kind != ALQ_MODEL_MLP)
     return alq_error_set(ALQ_ERR_USAGE, "--mc-samples needs --model mlp (dropout)");
-  return ALQ_OK;
+  const alq_path_use paths[] = {{"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT},
+                                {"--out", o->out, ALQ_PATH_OUTPUT},
+                                {"--plot", o->plot, ALQ_PATH_OUTPUT}};
+  return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
 /* The whole pool, on every rank. */
@@ -515,12 +519,11 @@ static alq_err run_strategy(MPI_Comm comm, const sim_options *o, const dataset *
   return err;
 }
 
-static alq_err write_csv(const char *path, const recorder *rec) {
-  char tmp[ALQ_PATH_MAX + 32];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+/* Writes the curve to `tmp`, the temporary name of `path`. */
+static alq_err write_csv(const char *tmp, const char *path, const recorder *rec) {
   FILE *f = fopen(tmp, "w");
   if (!f)
-    return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s", tmp);
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s (temporary file for %s)", tmp, path);
   fprintf(f, "strategy,seed,round,labeled,accuracy,macro_f1,rare_recall,train_seconds,select_seconds\n");
   for (int64_t i = 0; i < rec->n; i++) {
     const alq_curve_point *p = &rec->points[i];
@@ -528,11 +531,29 @@ static alq_err write_csv(const char *path, const recorder *rec) {
             (long long)p->round, (long long)p->labeled, p->accuracy, p->macro_f1, p->rare_recall, p->train_seconds,
             p->select_seconds);
   }
-  if (fclose(f) != 0 || rename(tmp, path) != 0) {
-    remove(tmp);
+  if (fclose(f) != 0)
     return alq_error_set(ALQ_ERR_OUTPUT, "cannot write %s", path);
-  }
   return ALQ_OK;
+}
+
+/* Rank 0: the CSV and the plot under temporary names, renamed together. */
+static alq_err write_outputs(const sim_options *o, const recorder *rec) {
+  char tmp_csv[ALQ_PATH_MAX + 32], tmp_plot[ALQ_PATH_MAX + 32] = "";
+  ALQ_CHECK(alq_paths_temp(o->out, tmp_csv, sizeof tmp_csv));
+  if (o->plot[0])
+    ALQ_CHECK(alq_paths_temp(o->plot, tmp_plot, sizeof tmp_plot));
+  const char *tmp[2] = {tmp_csv, tmp_plot}, *final_path[2] = {o->out, o->plot};
+  int n = o->plot[0] ? 2 : 1;
+  alq_err err = write_csv(tmp_csv, o->out, rec);
+  if (!err && o->plot[0]) {
+    const char *base = strrchr(o->pool, '/');
+    err = alq_curve_svg(tmp_plot, base ? base + 1 : o->pool, rec->points, rec->n);
+  }
+  if (err) {
+    alq_paths_discard(tmp, n);
+    return err;
+  }
+  return alq_paths_commit(tmp, final_path, n);
 }
 
 static alq_err simulate(MPI_Comm comm, const sim_options *o) {
@@ -551,13 +572,8 @@ static alq_err simulate(MPI_Comm comm, const sim_options *o) {
       err = run_strategy(comm, o, &d, &s, which, seed, &rec);
     split_free(&s);
   }
-  if (!err && rank == 0) {
-    err = write_csv(o->out, &rec);
-    if (!err && o->plot[0]) {
-      const char *base = strrchr(o->pool, '/');
-      err = alq_curve_svg(o->plot, base ? base + 1 : o->pool, rec.points, rec.n);
-    }
-  }
+  if (!err && rank == 0)
+    err = write_outputs(o, &rec);
   err = alq_agree(comm, err);
   if (!err && rank == 0 && !o->quiet)
     fprintf(stderr, "alq: simulated %d strategy(ies) x %lld seed(s) x %lld round(s) in %.1f s: %s%s%s\n",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alq/model.h"
+#include "alq/paths.h"
 #include "args.h"
 #include "head_options.h"
 #include "commands.h"
@@ -72,7 +73,10 @@ static int parse(int argc, char **argv, void *out) {
     return alq_error_set(ALQ_ERR_USAGE, "alq train: unexpected argument '%s'", argv[optind]);
   if (!o->pool[0] || !o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq train needs --pool FILE and --out FILE");
-  return ALQ_OK;
+  const alq_path_use paths[] = {{"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT},
+                                {"--labeled", o->labeled, ALQ_PATH_INPUT},
+                                {"--out", o->out, ALQ_PATH_OUTPUT}};
+  return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
 int alq_cmd_train(int argc, char **argv) {

@@ -1,6 +1,7 @@
 /* coordinator/output.c: the batch, as HDF5 for programs and CSV for people.
- * Both are written under temporary names and renamed only when complete, so a
- * failed run leaves no output (and never a half-written one). */
+ * Both are written under temporary names and renamed together only when
+ * complete (alq/paths.h), so a failed run leaves no new output, never a
+ * half-written one, and every file that existed before as it was. */
 #include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "alq/h5_records.h"
+#include "alq/paths.h"
 #include "alq/version.h"
 #include "coordinator.h"
 
@@ -53,24 +55,27 @@ static alq_err write_csv(const char *tmp, const char *final_path, const alq_batc
   return ALQ_OK;
 }
 
+alq_err alq_batch_temp_names(const alq_select_options *opt, char *tmp_h5, char *tmp_csv, size_t size) {
+  ALQ_CHECK(alq_paths_temp(opt->out, tmp_h5, size));
+  tmp_csv[0] = '\0';
+  return opt->csv[0] ? alq_paths_temp(opt->csv, tmp_csv, size) : ALQ_OK;
+}
+
 alq_err alq_batch_write(const alq_select_options *opt, const alq_request *req, int nranks, const alq_batch *batch,
                         const alq_manifest_bytes *manifest) {
   char tmp_h5[ALQ_PATH_MAX + 32], tmp_csv[ALQ_PATH_MAX + 32];
-  snprintf(tmp_h5, sizeof tmp_h5, "%s.tmp.%ld", opt->out, (long)getpid());
-  snprintf(tmp_csv, sizeof tmp_csv, "%s.tmp.%ld", opt->csv, (long)getpid());
+  ALQ_CHECK(alq_batch_temp_names(opt, tmp_h5, tmp_csv, sizeof tmp_h5));
+  const char *tmp[2] = {tmp_h5, tmp_csv}, *final_path[2] = {opt->out, opt->csv};
+  int n = opt->csv[0] ? 2 : 1;
   alq_err err = write_h5(tmp_h5, opt->out, opt, req, nranks, batch, manifest);
   if (!err && opt->csv[0])
     err = write_csv(tmp_csv, opt->csv, batch);
-  if (!err && rename(tmp_h5, opt->out) != 0)
-    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp_h5, opt->out, strerror(errno));
-  if (!err && opt->csv[0] && rename(tmp_csv, opt->csv) != 0) {
-    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp_csv, opt->csv, strerror(errno));
-    unlink(opt->out); /* both outputs or neither */
-  }
   if (err) {
-    unlink(tmp_h5);
-    if (opt->csv[0])
-      unlink(tmp_csv);
+    alq_paths_discard(tmp, n);
+    return err;
   }
-  return err;
+  /* With --state the batch and the state are renamed together, by
+   * alq_state_record_batch: a batch the state does not know of would be
+   * selected again next round. */
+  return opt->state[0] ? ALQ_OK : alq_paths_commit(tmp, final_path, n);
 }

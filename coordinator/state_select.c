@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "alq/paths.h"
 #include "alq/state.h"
 #include "coordinator.h"
 
@@ -40,8 +40,10 @@ alq_err alq_state_selection_exclusions(const alq_select_options *opt, const alq_
   return err;
 }
 
+/* Writes the state with this batch as its next round to `tmp_state`. */
 static alq_err record(const alq_select_options *opt, const alq_request *req, const alq_labeled *initial,
-                      const alq_batch *batch, const alq_manifest_bytes *manifest, int64_t *round) {
+                      const alq_batch *batch, const alq_manifest_bytes *manifest, const char *tmp_state,
+                      int64_t *round) {
   alq_state st;
   alq_pool_identity pool = identity_of(req);
   if (alq_state_exists(opt->state)) {
@@ -53,7 +55,7 @@ static alq_err record(const alq_select_options *opt, const alq_request *req, con
   if (!err)
     err = alq_state_add_round(&st, batch->ids, batch->n, opt->out, manifest, (int64_t)time(NULL));
   if (!err)
-    err = alq_state_write(opt->state, &st);
+    err = alq_state_write(tmp_state, &st);
   *round = st.n_rounds;
   alq_state_free(&st);
   return err;
@@ -61,21 +63,34 @@ static alq_err record(const alq_select_options *opt, const alq_request *req, con
 
 alq_err alq_state_record_batch(const alq_select_options *opt, const alq_request *req, const alq_labeled *initial,
                                const alq_batch *batch, const alq_manifest_bytes *manifest) {
+  char tmp_h5[ALQ_PATH_MAX + 32], tmp_csv[ALQ_PATH_MAX + 32], tmp_state[ALQ_PATH_MAX + 32] = "";
+  ALQ_CHECK(alq_batch_temp_names(opt, tmp_h5, tmp_csv, sizeof tmp_h5));
+  /* The batch files, then the state. */
+  const char *tmp[3] = {tmp_h5}, *final_path[3] = {opt->out};
+  int n_batch = 1;
+  if (opt->csv[0]) {
+    tmp[n_batch] = tmp_csv;
+    final_path[n_batch++] = opt->csv;
+  }
+  tmp[n_batch] = tmp_state;
+  final_path[n_batch] = opt->state;
   if (batch->n == 0) {
     if (!req->quiet)
       fprintf(stderr, "alq: note: nothing was selected, so %s records no new round\n", opt->state);
-    return ALQ_OK;
+    return alq_paths_commit(tmp, final_path, n_batch);
   }
   int64_t round = 0;
-  alq_err err = record(opt, req, initial, batch, manifest, &round);
-  if (err) {
-    /* A batch the state does not know of would be selected again next round:
-     * both outputs or neither. */
-    unlink(opt->out);
-    if (opt->csv[0])
-      unlink(opt->csv);
+  alq_err err = alq_paths_temp(opt->state, tmp_state, sizeof tmp_state);
+  if (!err)
+    err = record(opt, req, initial, batch, manifest, tmp_state, &round);
+  /* Both the batch and its round or neither: a batch the state does not know
+   * of would be selected again next round. */
+  if (!err)
+    err = alq_paths_commit(tmp, final_path, n_batch + 1);
+  else
+    alq_paths_discard(tmp, n_batch + 1);
+  if (err)
     return err;
-  }
   if (!req->quiet)
     fprintf(stderr, "alq: round %lld recorded in %s: %lld item(s) pending labels\n", (long long)round, opt->state,
             (long long)batch->n);

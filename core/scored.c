@@ -1,11 +1,13 @@
 /* core/scored.c: ordering, bounded top-k, and the exact global top-k reduction. */
 #include "alq/scored.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alq/comm.h"
+#include "alq/fault.h"
 
 static int cmp_scored(const void *pa, const void *pb) {
   const alq_scored *a = pa, *b = pb;
@@ -133,21 +135,41 @@ static void merge_blocks(void *in, void *inout, int *len, MPI_Datatype *type) {
   }
 }
 
+/* A block of k records as one MPI datatype: k records of 16 bytes, so the
+ * int count is k itself (up to 2^31-1 records, 32 GiB), never k x 16 bytes. */
+static alq_err block_type(int64_t k, MPI_Datatype *block) {
+  if (k > INT_MAX)
+    return alq_error_set(ALQ_ERR_INTERNAL, "a top-k block of %lld records exceeds MPI's int count", (long long)k);
+  MPI_Datatype record;
+  int rc = MPI_Type_contiguous((int)sizeof(alq_scored), MPI_BYTE, &record);
+  if (rc == MPI_SUCCESS) {
+    rc = MPI_Type_contiguous((int)k, record, block);
+    MPI_Type_free(&record);
+  }
+  if (rc == MPI_SUCCESS)
+    rc = MPI_Type_commit(block);
+  return rc == MPI_SUCCESS ? ALQ_OK : alq_error_set(ALQ_ERR_MPI, "cannot build the top-k block datatype");
+}
+
 alq_err alq_scored_global_topk_blocks(MPI_Comm comm, alq_scored *blocks, int64_t n_blocks, int64_t k) {
   if (n_blocks == 0 || k == 0)
     return ALQ_OK;
-  alq_err err = alq_agree(comm, alq_malloc(&merge_tmp, sizeof *merge_tmp * k, "top-k merge buffer"));
-  if (err)
-    return err;
-  MPI_Datatype block;
-  MPI_Op op;
-  MPI_Type_contiguous((int)(sizeof(alq_scored) * k), MPI_BYTE, &block);
-  MPI_Type_commit(&block);
-  MPI_Op_create(merge_blocks, 1, &op);
+  MPI_Datatype block = MPI_DATATYPE_NULL;
+  MPI_Op op = MPI_OP_NULL;
+  alq_err err = alq_malloc(&merge_tmp, sizeof *merge_tmp * k, "top-k merge buffer");
+  if (!err)
+    err = block_type(k, &block);
+  if (!err && MPI_Op_create(merge_blocks, 1, &op) != MPI_SUCCESS)
+    err = alq_error_set(ALQ_ERR_MPI, "cannot create the top-k merge operation");
+  err = alq_agree(comm, err);
   merge_k = k;
-  err = alq_allreduce(MPI_IN_PLACE, blocks, (int)n_blocks, block, op, comm);
-  MPI_Op_free(&op);
-  MPI_Type_free(&block);
+  /* In pieces of whole blocks (alq_allreduce): a block is merged as a unit. */
+  if (!err)
+    err = alq_allreduce(MPI_IN_PLACE, blocks, n_blocks, block, op, comm);
+  if (op != MPI_OP_NULL)
+    MPI_Op_free(&op);
+  if (block != MPI_DATATYPE_NULL)
+    MPI_Type_free(&block);
   free(merge_tmp);
   merge_tmp = NULL;
   return err;
@@ -159,12 +181,19 @@ alq_err alq_scored_global_topk(MPI_Comm comm, const alq_scored *local, int64_t n
   *n_out = 0;
   int64_t m = k < 1 ? 1 : k;
   alq_scored *all = NULL;
-  ALQ_CHECK(alq_agree(comm, alq_malloc(&all, sizeof *all * m, "top-k buffer")));
+  alq_err err = alq_fault_point("candidates");
+  if (!err)
+    err = alq_malloc(&all, sizeof *all * m, "top-k buffer");
+  err = alq_agree(comm, err);
+  if (err) {
+    free(all);
+    return err;
+  }
   int64_t n_copy = n_local < m ? n_local : m;
   memcpy(all, local, sizeof *all * n_copy);
   for (int64_t i = n_copy; i < m; i++)
     all[i] = alq_scored_none();
-  alq_err err = alq_scored_global_topk_blocks(comm, all, 1, m);
+  err = alq_scored_global_topk_blocks(comm, all, 1, m);
   if (err) {
     free(all);
     return err;

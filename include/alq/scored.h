@@ -55,7 +55,9 @@ alq_err alq_scored_global_topk(MPI_Comm comm, const alq_scored *local, int64_t n
  * order and padded with alq_scored_none(); on return (every rank) each block
  * holds the global first k records of that block across ranks.  One
  * MPI_Allreduce with a merging MPI_Op: a tree reduction, O(n_blocks k log P)
- * traffic per rank. */
+ * traffic per rank.  A block travels as one derived datatype of k records, so
+ * k may reach 2^31-1 (32 GiB blocks); the blocks go in pieces of whole blocks
+ * within the message limit (alq/comm.h). */
 alq_err alq_scored_global_topk_blocks(MPI_Comm comm, alq_scored *blocks, int64_t n_blocks, int64_t k);
 
 #endif

@@ -1,0 +1,37 @@
+/* alq/fault.h: failure injection, for testing that every failure is agreed on.
+ *
+ * With the environment variable ALQ_FAIL_AT=<phase>:<rank> set, rank <rank>
+ * fails with an internal error (exit code 1) whenever it reaches the
+ * fault point of <phase>; the others run on and must learn of it at the next
+ * alq_agree().  The phases are the boundaries of `alq select`, in order:
+ *
+ *   prepare             rank 0 checked the options, inspected the pool, read the labeled set
+ *   broadcast           the request reached every rank
+ *   labeled             the labeled ids and labels reached every rank
+ *   pool-open           every rank opened the pool (or the model over it)
+ *   labeled-embeddings  rank 0 fetched the labeled items' embeddings
+ *   anchoral-retrieve   AnchorAL: the retrieval pass is done, before merging the anchor lists
+ *   anchoral-merge      AnchorAL: the anchor lists are merged
+ *   stream              a streaming pass over a shard is done
+ *   score               the scored candidates are kept
+ *   candidates          the global top candidates by score are gathered
+ *   kcenter             the exact k-center set up its state
+ *   hier-leaf           hierarchical k-center: the leaves are reduced
+ *   hier-merge          hierarchical k-center: a tree level's messages are sized and buffered
+ *   manifest            the manifest is built
+ *   write               before rank 0 writes the batch
+ *   report              the per-rank reports are packed
+ *
+ * docs/reliability.md describes the test that reaches each of them.
+ */
+#ifndef ALQ_FAULT_H
+#define ALQ_FAULT_H
+#include "alq/error.h"
+
+/* ALQ_OK unless ALQ_FAIL_AT names `phase` and this rank of MPI_COMM_WORLD.
+ * A malformed ALQ_FAIL_AT (unknown phase, bad rank) is a usage error on every
+ * rank at the first fault point.  The variable is read once: with it unset a
+ * fault point costs one branch. */
+alq_err alq_fault_point(const char *phase);
+
+#endif

@@ -43,13 +43,13 @@ alq_err alq_paths_check_distinct(const alq_path_use *uses, int n);
  * file systems.  Usage error when it does not fit in `size` bytes. */
 alq_err alq_paths_temp(const char *final_path, char *tmp, size_t size);
 
-/* Renames tmp[i] over final[i] for i in [0, n), all or nothing: a final file
- * that exists is first hard-linked to "<final>.old.<pid>", and when a later
- * rename fails the earlier ones are undone (the old file is put back, a new
- * one removed).  Every tmp[i] is gone on return.  On a file system without
- * hard links a replaced file cannot be put back; the rename that fails there
- * is still the only one that can fail, in practice, as each tmp was just
- * created beside its final name.  Output error naming the file on failure. */
+/* Renames tmp[i] over final_path[i] for i in [0, n), n <= 8, all or nothing:
+ * with several files, each final file that exists is first hard-linked to
+ * "<final>.old.<pid>", and when a rename fails the earlier ones are undone
+ * (the old version put back, a file this call created removed).  Every tmp[i]
+ * is gone on return.  Where the file system has no hard links the old
+ * versions cannot be kept; each rename then still replaces a file whole.
+ * Output error naming the files on failure. */
 alq_err alq_paths_commit(const char *const *tmp, const char *const *final_path, int n);
 
 /* Removes the temporary files tmp[0..n) (NULL or "" entries skipped): the

@@ -1,87 +1,146 @@
 /* core/dot.c: the fixed-order dot product (alq/dot.h).
  *
- * Written with GCC vector types of 16 floats: each operation on them is the
- * lane-wise IEEE operation, whatever instructions the target lowers them to,
- * so the AVX-512, AVX2, AVX and SSE2 paths below give bit-identical results;
- * the fastest one the CPU supports is used (tests/test_dot.c runs each one
- * against a scalar reference). */
+ * Written with GCC vector types: each operation on them is the lane-wise
+ * IEEE operation, whatever instructions implement it, so the AVX-512, AVX2,
+ * AVX and SSE2 paths below give bit-identical results; the fastest one the
+ * CPU supports is used (tests/test_dot.c runs each one against a scalar
+ * reference).
+ *
+ * Each path keeps the 32 lanes in 32/W native vectors of W floats (lane l in
+ * vector l / W at position l % W), so GCC maps them to that instruction set's
+ * registers.  The halving tree adds whole vectors while w >= W (lanes l and
+ * l + w sit at the same position of vectors l / W and (l + w) / W), then
+ * halves of the last vector, then its last four lanes one by one. */
 #include "alq/dot.h"
 
 #include <string.h>
 
-/* Every function taking or returning v16 is inlined into a path below, so
- * GCC's note that a 64-byte vector's calling convention differs between
- * targets does not apply. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float v16 __attribute__((vector_size(64)));
+#pragma GCC diagnostic ignored "-Wpsabi" /* vectors never cross a call: everything below is inlined */
 
-static inline v16 load16(const float *p) {
-  v16 v;
-  memcpy(&v, p, sizeof v); /* unaligned load */
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+
+#if defined(__x86_64__)
+#define DOT_ATTR(T) __attribute__((target(T)))
+#else
+#define DOT_ATTR(T)
+#endif
+
+/* lane[0, w) += lane[w, 2w): one vector add of w floats (VT holds w). */
+#define DOT_HALVE(lane, VT, w)              \
+  do {                                      \
+    VT lo_, hi_;                            \
+    memcpy(&lo_, (lane), sizeof lo_);       \
+    memcpy(&hi_, (lane) + (w), sizeof hi_); \
+    lo_ = lo_ + hi_;                        \
+    memcpy((lane), &lo_, sizeof lo_);       \
+  } while (0)
+
+/* partial_NAME(p, r): the vector of W elements at p of which only the first
+ * r (< W) exist, the rest +0 (masked loads, which never touch the missing
+ * elements).  A lane that adds +0 * +0 = +0 is unchanged (a lane starts at +0
+ * and never becomes -0 under round-to-nearest), so padding equals skipping. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+DOT_ATTR("avx512f") static inline __m512 partial_avx512f(const float *p, int64_t r) {
+  return _mm512_maskz_loadu_ps((__mmask16)((1u << r) - 1), p);
+}
+
+/* Lane i of the mask at ones + 8 - r is set for i < r. */
+static const int32_t mask_ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+DOT_ATTR("avx") static inline __m256 partial_avx(const float *p, int64_t r) {
+  return _mm256_maskload_ps(p, _mm256_loadu_si256((const __m256i *)(mask_ones + 8 - r)));
+}
+
+DOT_ATTR("avx2") static inline __m256 partial_avx2(const float *p, int64_t r) {
+  return _mm256_maskload_ps(p, _mm256_loadu_si256((const __m256i *)(mask_ones + 8 - r)));
+}
+#endif
+
+/* SSE2 has no masked load: through a zeroed buffer. */
+static inline v4 partial_buffered(const float *p, int64_t r) {
+  float b[4] = {0};
+  memcpy(b, p, sizeof(float) * (size_t)r);
+  v4 v;
+  memcpy(&v, b, sizeof v);
   return v;
 }
+#define partial_sse2 partial_buffered
+#define partial_generic partial_buffered
 
-/* The last d % 32 elements, zero-padded: a padded lane adds +0 * +0 = +0,
- * which leaves a lane unchanged (a lane that starts at +0 never becomes -0
- * under round-to-nearest), so padding is the same as skipping. */
-static inline void load_tail(const float *x, const float *y, int64_t r, v16 *xa, v16 *xb, v16 *ya, v16 *yb) {
-  float bx[32] = {0}, by[32] = {0};
-  memcpy(bx, x, sizeof(float) * (size_t)r);
-  memcpy(by, y, sizeof(float) * (size_t)r);
-  *xa = load16(bx);
-  *xb = load16(bx + 16);
-  *ya = load16(by);
-  *yb = load16(by + 16);
-}
-
-static inline float reduce(v16 a, v16 b) {
-  float lane[32];
-  v16 s = a + b; /* w = 16 */
-  memcpy(lane, &s, sizeof s);
-  for (int w = 8; w >= 1; w /= 2)
-    for (int l = 0; l < w; l++)
-      lane[l] = lane[l] + lane[l + w];
-  return lane[0];
-}
-
-static inline float dot_body(const float *x, const float *y, int64_t d) {
-  v16 a = {0}, b = {0};
-  int64_t k = 0;
-  for (; k + 32 <= d; k += 32) {
-    a = a + load16(x + k) * load16(y + k);
-    b = b + load16(x + k + 16) * load16(y + k + 16);
+#define DOT_PATH(NAME, TARGET, W, ROWS)                                                                         \
+  typedef float vec_##NAME __attribute__((vector_size(4 * (W))));                                         \
+  DOT_ATTR(TARGET) __attribute__((always_inline)) static inline vec_##NAME load_##NAME(const float *p) { \
+    vec_##NAME v;                                                                                         \
+    memcpy(&v, p, sizeof v);                                                                              \
+    return v;                                                                                             \
+  }                                                                                                       \
+  /* The 32 lanes of x . c_q for q < R at once: x's loads are shared and the  \
+   * R x N chains are independent, while each c_q's lanes take exactly the    \
+   * order of a single dot product. */                                         \
+  DOT_ATTR(TARGET) __attribute__((always_inline)) static inline void lanes_##NAME(                        \
+      const float *x, const float *c, int64_t d, int R, vec_##NAME acc[][32 / (W)]) {                     \
+    enum { N = 32 / (W) };                                                                                \
+    for (int q = 0; q < R; q++)                                                                           \
+      for (int j = 0; j < N; j++)                                                                         \
+        acc[q][j] = (vec_##NAME){0};                                                                      \
+    int64_t k = 0;                                                                                        \
+    for (; k + 32 <= d; k += 32)                                                                          \
+      for (int j = 0; j < N; j++) {                                                                       \
+        vec_##NAME xv = load_##NAME(x + k + j * (W));                                                     \
+        for (int q = 0; q < R; q++)                                                                       \
+          acc[q][j] = acc[q][j] + xv * load_##NAME(c + q * d + k + j * (W));                              \
+      }                                                                                                   \
+    for (int j = 0; j < N && k + j * (W) < d; j++) {                                                      \
+      int64_t at = k + j * (W), r = d - at;                                                               \
+      vec_##NAME xv = r >= (W) ? load_##NAME(x + at) : (vec_##NAME)partial_##NAME(x + at, r);             \
+      for (int q = 0; q < R; q++)                                                                         \
+        acc[q][j] = acc[q][j] + xv * (r >= (W) ? load_##NAME(c + q * d + at)                              \
+                                               : (vec_##NAME)partial_##NAME(c + q * d + at, r));          \
+    }                                                                                                     \
+  }                                                                                                       \
+  DOT_ATTR(TARGET) __attribute__((always_inline)) static inline float reduce_##NAME(vec_##NAME *acc) {    \
+    enum { N = 32 / (W) };                                                                                \
+    for (int n = N / 2; n >= 1; n /= 2)                                                                   \
+      for (int j = 0; j < n; j++)                                                                         \
+        acc[j] = acc[j] + acc[j + n];                                                                     \
+    float lane[W];                                                                                        \
+    memcpy(lane, &acc[0], sizeof lane);                                                                   \
+    if ((W) >= 16)                                                                                        \
+      DOT_HALVE(lane, v8, 8);                                                                             \
+    if ((W) >= 8)                                                                                         \
+      DOT_HALVE(lane, v4, 4);                                                                             \
+    return (lane[0] + lane[2]) + (lane[1] + lane[3]);                                                     \
+  }                                                                                                       \
+  DOT_ATTR(TARGET) static float dot_##NAME(const float *x, const float *y, int64_t d) {                   \
+    vec_##NAME acc[1][32 / (W)];                                                                          \
+    lanes_##NAME(x, y, d, 1, acc);                                                                        \
+    return reduce_##NAME(acc[0]);                                                                         \
+  }                                                                                                       \
+  DOT_ATTR(TARGET) static void rows_##NAME(const float *x, const float *c, int64_t nc, int64_t d,         \
+                                           float *out) {                                                  \
+    vec_##NAME acc[ROWS][32 / (W)];                                                                       \
+    int64_t j = 0;                                                                                        \
+    for (; j + ROWS <= nc; j += ROWS) {                                                                   \
+      lanes_##NAME(x, c + j * d, d, ROWS, acc);                                                           \
+      for (int q = 0; q < ROWS; q++)                                                                      \
+        out[j + q] = reduce_##NAME(acc[q]);                                                               \
+    }                                                                                                     \
+    for (; j < nc; j++) {                                                                                 \
+      lanes_##NAME(x, c + j * d, d, 1, acc);                                                              \
+      out[j] = reduce_##NAME(acc[0]);                                                                     \
+    }                                                                                                     \
   }
-  if (k < d) {
-    v16 xa, xb, ya, yb;
-    load_tail(x + k, y + k, d - k, &xa, &xb, &ya, &yb);
-    a = a + xa * ya;
-    b = b + xb * yb;
-  }
-  return reduce(a, b);
-}
 
-/* One function pair per instruction set; the attribute only changes which
- * instructions implement the lane-wise operations, never their results. */
-#define DOT_PATH(NAME, TARGET)                                                                        \
-  __attribute__((target(TARGET))) static float dot_##NAME(const float *x, const float *y, int64_t d) { \
-    return dot_body(x, y, d);                                                                         \
-  }                                                                                                   \
-  __attribute__((target(TARGET))) static void rows_##NAME(const float *x, const float *c, int64_t nc,  \
-                                                          int64_t d, float *out) {                    \
-    for (int64_t j = 0; j < nc; j++)                                                                  \
-      out[j] = dot_body(x, c + j * d, d);                                                             \
-  }
 #if defined(__x86_64__)
-DOT_PATH(avx512f, "avx512f")
-DOT_PATH(avx2, "avx2")
-DOT_PATH(avx, "avx")
-DOT_PATH(sse2, "sse2")
+DOT_PATH(avx512f, "avx512f", 16, 4)
+DOT_PATH(avx2, "avx2", 8, 2)
+DOT_PATH(avx, "avx", 8, 2)
+DOT_PATH(sse2, "sse2", 4, 1)
 #else
-static float dot_generic(const float *x, const float *y, int64_t d) { return dot_body(x, y, d); }
-static void rows_generic(const float *x, const float *c, int64_t nc, int64_t d, float *out) {
-  for (int64_t j = 0; j < nc; j++)
-    out[j] = dot_body(x, c + j * d, d);
-}
+DOT_PATH(generic, "", 4, 1)
 #endif
 
 typedef struct {

@@ -8,6 +8,7 @@
 
 #include "alq.pb-c.h"
 #include "alq/comm.h"
+#include "alq/fault.h"
 #include "alq/logview.h"
 #include "alq/manifest.h"
 #include "alq/version.h"
@@ -134,6 +135,8 @@ alq_err alq_manifest_build(MPI_Comm comm, const alq_select_options *opt, const a
   for (int p = 0; p < ALQ_PHASE_COUNT; p++)
     tmin[p] = -ext[ALQ_PHASE_COUNT + p];
   alq_err err = rank == 0 ? pack(opt, req, size, batch, ext, tmin, bytes, out) : ALQ_OK;
+  if (!err)
+    err = alq_fault_point("manifest");
   return alq_agree(comm, err);
 }
 

@@ -6,6 +6,7 @@
 
 #include "alq.pb-c.h"
 #include "alq/comm.h"
+#include "alq/fault.h"
 #include "alq/logview.h"
 #include "coordinator.h"
 
@@ -73,7 +74,14 @@ alq_err alq_report_gather(MPI_Comm comm, const alq_request *req, const alq_rank_
   MPI_Comm_size(comm, &size);
   uint8_t *mine = NULL;
   int len = 0;
-  ALQ_CHECK(alq_agree(comm, pack_report(rank, facts, &mine, &len)));
+  alq_err perr = pack_report(rank, facts, &mine, &len);
+  if (!perr)
+    perr = alq_fault_point("report");
+  perr = alq_agree(comm, perr);
+  if (perr) {
+    free(mine);
+    return perr;
+  }
   unsigned char *all = NULL;
   int *counts = NULL, *displs = NULL;
   alq_err err = alq_gatherv_bytes(mine, len, 0, comm, &all, &counts, &displs);

@@ -5,6 +5,7 @@
 
 #include "alq.pb-c.h"
 #include "alq/comm.h"
+#include "alq/fault.h"
 #include "coordinator.h"
 
 static alq_err pack(const alq_request *r, uint8_t **buf, int64_t *len) {
@@ -99,6 +100,8 @@ alq_err alq_request_broadcast(MPI_Comm comm, alq_request *req) {
     err = alq_bcast(buf, len, 0, comm);
   if (!err && rank != 0)
     err = unpack(buf, len, req);
+  if (!err)
+    err = alq_fault_point("broadcast");
   free(buf);
   return alq_agree(comm, err);
 }

@@ -6,6 +6,7 @@
 
 #include "alq/anchoral.h"
 #include "alq/comm.h"
+#include "alq/fault.h"
 #include "alq/logview.h"
 #include "alq/partition.h"
 #include "alq/scored.h"
@@ -82,6 +83,7 @@ static alq_err labeled_embeddings(MPI_Comm comm, alq_source *src, const alq_labe
     alq_rows rows = {NULL, emb, NULL, NULL};
     err = alq_source_fetch(src, labeled->ids, labeled->n, ALQ_FIELD_EMBEDDINGS, &rows);
   }
+  err = err ? err : alq_fault_point("labeled-embeddings");
   err = alq_agree(comm, err);
   if (!err) {
     alq_phase_begin(ALQ_PHASE_REDUCE);

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alq/comm.h"
+#include "alq/fault.h"
 #include "alq/logview.h"
 #include "alq/model.h"
 #include "alq/select.h"
@@ -19,6 +21,7 @@ alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
   alq_labeled labeled = {0};
   memset(&req, 0, sizeof req);
   alq_err err = rank == 0 ? alq_coordinator_prepare(opt, &req, &labeled) : ALQ_OK;
+  err = err ? err : alq_fault_point("prepare");
   ALQ_CHECK(alq_agree(comm, err));
   ALQ_CHECK(alq_request_broadcast(comm, &req));
   if (rank != 0)
@@ -26,6 +29,7 @@ alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
   err = alq_agree(comm, err);
   if (!err && rank != 0)
     err = alq_malloc(&labeled.labels, sizeof(int32_t) * (req.n_labeled ? req.n_labeled : 1), "labeled labels");
+  err = err ? err : alq_fault_point("labeled");
   err = alq_agree(comm, err);
   if (!err)
     err = alq_bcast(labeled.ids, sizeof(int64_t) * req.n_labeled, 0, comm);
@@ -37,6 +41,8 @@ alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
   if (!err)
     err = req.model[0] ? alq_source_open_model(comm, &req.meta, req.model, req.mc_samples, req.seed, &src)
                        : alq_agree(comm, alq_source_open(comm, &req.meta, &src));
+  if (!err)
+    err = alq_agree(comm, alq_fault_point("pool-open"));
   alq_batch batch = {0};
   alq_rank_facts facts = {0};
   if (!err)
@@ -46,6 +52,10 @@ alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
   alq_manifest_bytes manifest = {0};
   if (!err)
     err = alq_manifest_build(comm, opt, &req, &batch, &manifest);
+  /* Agreed before rank 0 writes: a rank that failed here leaves no batch. */
+  if (!err)
+    err = alq_agree(comm, alq_fault_point("write"));
+  int wrote = 0;
   if (!err) {
     alq_phase_begin(ALQ_PHASE_WRITE);
     alq_err werr = rank == 0 ? alq_batch_write(opt, &req, size, &batch, &manifest) : ALQ_OK;
@@ -53,10 +63,17 @@ alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
       werr = alq_state_record_batch(opt, &req, &labeled, &batch, &manifest);
     alq_phase_end(ALQ_PHASE_WRITE);
     err = alq_agree(comm, werr);
+    wrote = !err;
   }
   alq_manifest_bytes_free(&manifest);
   if (!err)
     err = alq_report_gather(comm, &req, &facts);
+  /* A failure after the write leaves no batch behind either. */
+  if (err && wrote && rank == 0) {
+    unlink(opt->out);
+    if (opt->csv[0])
+      unlink(opt->csv);
+  }
   if (!err && rank == 0 && !req.quiet)
     fprintf(stderr, "alq: selected %lld item(s) with %s on %d rank(s): %s%s%s\n", (long long)batch.n, req.strategy,
             size, opt->out, opt->csv[0] ? ", " : "", opt->csv);

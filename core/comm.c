@@ -8,8 +8,9 @@
 
 #include "alq/logview.h"
 
-/* --log-view counts messages between ranks: calls on MPI_COMM_SELF (the
- * hierarchical k-center's per-node greedy) move nothing and are not counted. */
+/* --log-view counts messages between ranks, one per MPI call (so a transfer
+ * in pieces counts each piece): calls on MPI_COMM_SELF (the hierarchical
+ * k-center's per-node greedy) move nothing and are not counted. */
 static void count_call(MPI_Comm comm, int64_t bytes) {
   if (comm != MPI_COMM_SELF)
     alq_log_message(bytes);
@@ -91,9 +92,9 @@ alq_err alq_bcast(void *buf, int64_t bytes, int root, MPI_Comm comm) {
   int64_t limit = alq_comm_max_message_bytes();
   if (limit == 0)
     return ALQ_ERR_USAGE;
-  count_call(comm, bytes);
   for (int64_t off = 0; off < bytes; off += limit) {
     int64_t n = bytes - off < limit ? bytes - off : limit;
+    count_call(comm, n);
     int rc = MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, root, comm);
     if (rc != MPI_SUCCESS)
       return mpi_failed(rc, "MPI_Bcast");
@@ -106,9 +107,9 @@ alq_err alq_allreduce(const void *send, void *recv, int64_t count, MPI_Datatype 
   int64_t per = 0, elem = 0;
   MPI_Aint extent = 0;
   ALQ_CHECK(piece_elements(type, &per, &extent, &elem));
-  count_call(comm, count * elem);
   for (int64_t at = 0; at < count; at += per) {
     int n = (int)(count - at < per ? count - at : per);
+    count_call(comm, n * elem);
     const void *s = send == MPI_IN_PLACE ? MPI_IN_PLACE : (const char *)send + at * extent;
     int rc = MPI_Allreduce(s, (char *)recv + at * extent, n, type, op, comm);
     if (rc != MPI_SUCCESS)
@@ -124,9 +125,9 @@ alq_err alq_reduce(const void *send, void *recv, int64_t count, MPI_Datatype typ
   int64_t per = 0, elem = 0;
   MPI_Aint extent = 0;
   ALQ_CHECK(piece_elements(type, &per, &extent, &elem));
-  count_call(comm, count * elem);
   for (int64_t at = 0; at < count; at += per) {
     int n = (int)(count - at < per ? count - at : per);
+    count_call(comm, n * elem);
     void *r = rank == root ? (char *)recv + at * extent : NULL;
     int rc = MPI_Reduce((const char *)send + at * extent, r, n, type, op, root, comm);
     if (rc != MPI_SUCCESS)
@@ -306,10 +307,10 @@ static alq_err post_pieces(void *buf, int64_t bytes, int peer, int tag, MPI_Comm
     return ALQ_ERR_USAGE;
   if (r->n + alq_message_pieces(bytes) > r->cap)
     return alq_error_set(ALQ_ERR_INTERNAL, "more MPI requests than reserved (%lld)", (long long)r->cap);
-  if (send)
-    count_call(comm, bytes);
   for (int64_t off = 0; off < bytes; off += limit) {
     int n = (int)(bytes - off < limit ? bytes - off : limit);
+    if (send)
+      count_call(comm, n);
     char *p = (char *)buf + off;
     int rc = send ? MPI_Isend(p, n, MPI_BYTE, peer, tag, comm, &r->req[r->n])
                   : MPI_Irecv(p, n, MPI_BYTE, peer, tag, comm, &r->req[r->n]);

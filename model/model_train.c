@@ -29,7 +29,7 @@ alq_err alq_feature_stats(MPI_Comm comm, int64_t dim, const double *acc, float *
   double *sum = NULL;
   alq_err err = alq_agree(comm, alq_malloc(&sum, sizeof *sum * (2 * dim + 1), "feature sums"));
   if (!err)
-    err = alq_allreduce(acc, sum, (int)(2 * dim + 1), MPI_DOUBLE, MPI_SUM, comm);
+    err = alq_allreduce(acc, sum, 2 * dim + 1, MPI_DOUBLE, MPI_SUM, comm);
   if (!err && sum[0] < 1)
     err = alq_error_set(ALQ_ERR_INPUT, "no rows to compute feature statistics from");
   for (int64_t j = 0; !err && j < dim; j++) {
@@ -156,7 +156,7 @@ static alq_err class_weights(MPI_Comm comm, alq_model *m, const alq_train_rows *
   }
   err = alq_agree(comm, err);
   if (!err)
-    err = alq_allreduce(local, count, (int)m->n_classes, MPI_INT64_T, MPI_SUM, comm);
+    err = alq_allreduce(local, count, m->n_classes, MPI_INT64_T, MPI_SUM, comm);
   int64_t n = 0, present = 0;
   for (int64_t k = 0; !err && k < m->n_classes; k++)
     n += count[k], present += count[k] > 0;
@@ -293,7 +293,7 @@ alq_err alq_model_loss(MPI_Comm comm, const alq_model *m, const alq_train_rows *
   if (!err) {
     alq_model_standardize(m, rows->n, rows->x, b.z);
     local_pass(m, rows, &b, weight_total, -1, local, &data_local);
-    err = alq_allreduce(local, sum, (int)total, MPI_FLOAT, MPI_SUM, comm);
+    err = alq_allreduce(local, sum, total, MPI_FLOAT, MPI_SUM, comm);
   }
   if (!err)
     err = alq_allreduce(&data_local, &data, 1, MPI_DOUBLE, MPI_SUM, comm);
@@ -346,7 +346,7 @@ alq_err alq_model_train(MPI_Comm comm, const alq_train_options *opt, int64_t dim
   for (int64_t epoch = 0; !err && epoch < opt->epochs; epoch++) {
     double loss = 0;
     local_pass(&m, rows, &b, weight_total, epoch, local, &loss);
-    err = alq_allreduce(local, grad, (int)total, MPI_FLOAT, MPI_SUM, comm);
+    err = alq_allreduce(local, grad, total, MPI_FLOAT, MPI_SUM, comm);
     if (!err) {
       add_l2(&m, grad);
       adam_step(&m, grad, mom, vel, epoch + 1);

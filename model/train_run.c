@@ -129,7 +129,7 @@ static alq_err check_found(MPI_Comm comm, const alq_train_run_options *opt, cons
   unsigned char *all = NULL;
   alq_err err = alq_agree(comm, alq_malloc(&all, set->n ? set->n : 1, "labeled flags"));
   if (!err)
-    err = alq_allreduce(found, all, (int)set->n, MPI_UNSIGNED_CHAR, MPI_BOR, comm);
+    err = alq_allreduce(found, all, set->n, MPI_UNSIGNED_CHAR, MPI_BOR, comm);
   for (int64_t k = 0; !err && k < set->n; k++)
     if (!all[k])
       err = alq_error_set(ALQ_ERR_INPUT, "%s: /labeled/ids holds id %lld, which is not an id of pool %s",

@@ -33,6 +33,7 @@
 
 #include "alq/comm.h"
 #include "alq/dot.h"
+#include "alq/fault.h"
 #include "alq/gemm.h"
 #include "alq/hash.h"
 #include "alq/logview.h"
@@ -306,15 +307,15 @@ typedef struct {
   int64_t eager_bytes, steps;
 } kstats;
 
-static void print_stats(const kstats *st, const kstate *s, MPI_Comm comm) {
+static alq_err print_stats(const kstats *st, const kstate *s, MPI_Comm comm) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   int64_t local[4] = {s->evaluations, s->distances, st->eager_bytes, s->n}, sum[4];
   double t[2] = {st->seconds, st->eager_seconds}, tmax[2];
-  MPI_Reduce(local, sum, 4, MPI_INT64_T, MPI_SUM, 0, comm);
-  MPI_Reduce(t, tmax, 2, MPI_DOUBLE, MPI_MAX, 0, comm);
+  ALQ_CHECK(alq_reduce(local, sum, 4, MPI_INT64_T, MPI_SUM, 0, comm));
+  ALQ_CHECK(alq_reduce(t, tmax, 2, MPI_DOUBLE, MPI_MAX, 0, comm));
   if (rank != 0)
-    return;
+    return ALQ_OK;
   /* Row visits an eager pass would make: every unselected candidate per step. */
   double visits = 0;
   for (int64_t k = 0; k < st->steps; k++)
@@ -325,6 +326,17 @@ static void print_stats(const kstats *st, const kstate *s, MPI_Comm comm) {
           (long long)st->steps, (long long)sum[3], (long long)s->d, tmax[0],
           (long long)(sum[0] * s->d * (int64_t)sizeof(float)), tmax[1], (long long)sum[2],
           visits > 0 ? 1.0 - (double)sum[0] / visits : 0.0, (long long)sum[0], (long long)sum[1]);
+  return ALQ_OK;
+}
+
+/* The proposal as one MPI datatype, and the MAXLOC-like operation on it. */
+static alq_err proposal_ops(MPI_Datatype *type, MPI_Op *op) {
+  int rc = MPI_Type_contiguous(sizeof(proposal), MPI_BYTE, type);
+  if (rc == MPI_SUCCESS)
+    rc = MPI_Type_commit(type);
+  if (rc == MPI_SUCCESS)
+    rc = MPI_Op_create(proposal_max, 1, op);
+  return rc == MPI_SUCCESS ? ALQ_OK : alq_error_set(ALQ_ERR_MPI, "cannot build the k-center proposal operation");
 }
 
 alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
@@ -348,16 +360,20 @@ alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand
     add_center(&s, labeled->embeddings + j * s.d);
   if (!err && lazy)
     refresh_bounds(&s);
+  MPI_Datatype ptype = MPI_DATATYPE_NULL;
+  MPI_Op pmax = MPI_OP_NULL;
+  if (!err)
+    err = proposal_ops(&ptype, &pmax);
+  /* The greedy inside the hierarchical reduction runs on MPI_COMM_SELF: not this phase. */
+  if (!err && ctx->comm != MPI_COMM_SELF)
+    err = alq_fault_point("kcenter");
   err = alq_agree(ctx->comm, err);
 
-  MPI_Datatype ptype;
-  MPI_Op pmax;
-  MPI_Type_contiguous(sizeof(proposal), MPI_BYTE, &ptype);
-  MPI_Type_commit(&ptype);
-  MPI_Op_create(proposal_max, 1, &pmax);
   kstats st = {0};
   double t0 = MPI_Wtime();
-  proposal mine = !s.nc ? first_draw(&s, ctx->seed, rank) : lazy ? farthest_lazy(&s, rank) : farthest_eager(&s, rank);
+  proposal mine = {0};
+  if (!err)
+    mine = !s.nc ? first_draw(&s, ctx->seed, rank) : lazy ? farthest_lazy(&s, rank) : farthest_eager(&s, rank);
   st.seconds += MPI_Wtime() - t0;
   int64_t t = 0;
   for (; !err && t < ctx->budget; t++) {
@@ -388,10 +404,12 @@ alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand
   }
   batch->n = t;
   st.steps = t;
-  MPI_Op_free(&pmax);
-  MPI_Type_free(&ptype);
+  if (pmax != MPI_OP_NULL)
+    MPI_Op_free(&pmax);
+  if (ptype != MPI_DATATYPE_NULL)
+    MPI_Type_free(&ptype);
   if (!err && ctx->log_view)
-    print_stats(&st, &s, ctx->comm);
+    err = print_stats(&st, &s, ctx->comm);
   state_free(&s);
   free(center);
   if (err)

@@ -7,6 +7,7 @@
 
 #include "alq/anchoral.h"
 #include "alq/comm.h"
+#include "alq/fault.h"
 #include "alq/dot.h"
 #include "alq/gemm.h"
 #include "alq/hash.h"
@@ -129,21 +130,24 @@ static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
 /* Per-anchor lists merged across ranks: every rank gets every anchor's global top K. */
 static alq_err merge_heaps(MPI_Comm comm, retrieval *r, alq_scored **lists, double *seconds) {
   alq_scored *all = NULL;
-  ALQ_CHECK(alq_agree(comm, alq_malloc(&all, sizeof *all * r->n_heaps * r->k, "anchor lists")));
-  for (int64_t a = 0; a < r->n_heaps; a++) {
-    alq_err err = alq_topk_sort(&r->heaps[a]);
-    if (err) {
-      free(all);
-      return alq_agree(comm, err);
-    }
-    for (int64_t j = 0; j < r->k; j++)
+  /* Sorting can fail on one rank: agree once, before the reduction. */
+  alq_err err = alq_fault_point("anchoral-retrieve");
+  if (!err)
+    err = alq_malloc(&all, sizeof *all * r->n_heaps * r->k, "anchor lists");
+  for (int64_t a = 0; !err && a < r->n_heaps; a++) {
+    err = alq_topk_sort(&r->heaps[a]);
+    for (int64_t j = 0; !err && j < r->k; j++)
       all[a * r->k + j] = j < r->heaps[a].n ? r->heaps[a].heap[j] : alq_scored_none();
   }
+  err = alq_agree(comm, err);
   double t0 = MPI_Wtime();
   alq_phase_begin(ALQ_PHASE_REDUCE);
-  alq_err err = alq_scored_global_topk_blocks(comm, all, r->n_heaps, r->k);
+  if (!err)
+    err = alq_scored_global_topk_blocks(comm, all, r->n_heaps, r->k);
   alq_phase_end(ALQ_PHASE_REDUCE);
   *seconds = MPI_Wtime() - t0;
+  if (!err)
+    err = alq_agree(comm, alq_fault_point("anchoral-merge"));
   if (err) {
     free(all);
     return err;
@@ -276,23 +280,30 @@ static alq_err take_local_rows(const retrieval *r, const int64_t *sub, int64_t n
   return err;
 }
 
-/* --log-view: the retrieval's counters and the subpool's class mix. */
-static void report(MPI_Comm comm, const retrieval *r, const alq_pool_data *local, int64_t n_sub, double merge_s) {
+/* --log-view: the retrieval's counters and the subpool's class mix.  Every
+ * rank joins every reduction: allocations are agreed on first. */
+static alq_err report(MPI_Comm comm, const retrieval *r, const alq_pool_data *local, int64_t n_sub, double merge_s) {
   int rank;
   MPI_Comm_rank(comm, &rank);
-  double sg[2] = {r->sgemm_seconds, 0}, sgmax[2];
+  double sg[2] = {r->sgemm_seconds, 0}, sgmax[2] = {0, 0};
   int64_t flops = r->flops, flops_sum = 0;
-  MPI_Reduce(sg, sgmax, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
-  MPI_Reduce(&flops, &flops_sum, 1, MPI_INT64_T, MPI_SUM, 0, comm);
   int64_t C = r->m->n_classes > 0 ? r->m->n_classes : 0;
-  int64_t *counts = calloc(C ? C : 1, sizeof *counts), *total = calloc(C ? C : 1, sizeof *total);
-  if (counts && total && r->m->has_labels)
+  int64_t *counts = NULL, *total = NULL;
+  alq_err err = alq_calloc(&counts, C ? C : 1, sizeof *counts, "subpool class counts");
+  if (!err)
+    err = alq_calloc(&total, C ? C : 1, sizeof *total, "subpool class counts");
+  err = alq_agree(comm, err);
+  if (!err && r->m->has_labels)
     for (int64_t i = 0; i < local->n_items; i++)
       if (local->labels[i] >= 0 && local->labels[i] < C)
         counts[local->labels[i]]++;
-  if (counts && total && C)
-    MPI_Reduce(counts, total, (int)C, MPI_INT64_T, MPI_SUM, 0, comm);
-  if (rank == 0) {
+  if (!err)
+    err = alq_reduce(sg, sgmax, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
+  if (!err)
+    err = alq_reduce(&flops, &flops_sum, 1, MPI_INT64_T, MPI_SUM, 0, comm);
+  if (!err && C)
+    err = alq_reduce(counts, total, C, MPI_INT64_T, MPI_SUM, 0, comm);
+  if (!err && rank == 0) {
     fprintf(stderr,
             "anchoral: anchors=%lld neighbors=%lld subpool=%lld sgemm_seconds=%.4f sgemm_gflops=%.2f "
             "merge_seconds=%.4f merge_bytes=%lld\n",
@@ -315,6 +326,7 @@ static void report(MPI_Comm comm, const retrieval *r, const alq_pool_data *local
   }
   free(counts);
   free(total);
+  return err;
 }
 
 static void retrieval_free(retrieval *r) {
@@ -441,7 +453,7 @@ alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchora
   if (!err)
     err = alq_agree(comm, take_local_rows(&r, sub, n_sub, local));
   if (!err && opt->log_view)
-    report(comm, &r, local, n_sub, merge_s);
+    err = report(comm, &r, local, n_sub, merge_s);
   free(lists);
   free(sub);
   retrieval_free(&r);

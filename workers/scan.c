@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "alq/comm.h"
+#include "alq/fault.h"
 #include "alq/scored.h"
 #include "alq/worker.h"
 
@@ -41,6 +42,7 @@ static alq_err score_and_keep(void *ctx, const alq_chunk_view *v) {
 
 /* Moves the sorted keeper into the candidate arrays. */
 static alq_err take_candidates(alq_topk *kept, int64_t dim, alq_candidates *c) {
+  ALQ_CHECK(alq_fault_point("score"));
   ALQ_CHECK(alq_topk_sort(kept));
   c->n = kept->n;
   c->dim = dim;

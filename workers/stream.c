@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "alq/comm.h"
+#include "alq/fault.h"
 #include "alq/hash.h"
 #include "alq/logview.h"
 #include "alq/worker.h"
@@ -117,7 +118,7 @@ static alq_err reduce_found(const alq_stream_request *req, alq_stream_result *re
   unsigned char *all = NULL;
   alq_err err = alq_agree(req->comm, alq_malloc(&all, req->n_labeled, "labeled flags"));
   if (!err)
-    err = alq_allreduce(res->labeled_found, all, (int)req->n_labeled, MPI_UNSIGNED_CHAR, MPI_BOR, req->comm);
+    err = alq_allreduce(res->labeled_found, all, req->n_labeled, MPI_UNSIGNED_CHAR, MPI_BOR, req->comm);
   if (err) {
     free(all);
     return err;
@@ -167,6 +168,7 @@ alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer cons
     alq_progress_update(&progress, (double)(c + 1) / (double)n_chunks);
   }
   alq_progress_finish(&progress);
+  local = local ? local : alq_fault_point("stream");
   if (!err)
     err = alq_agree(req->comm, local);
   if (!err)

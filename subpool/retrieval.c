@@ -21,7 +21,7 @@
 typedef struct {
   const alq_anchoral_options *opt;
   const alq_pool_meta *m;
-  int64_t n_anchors;  /* 0: cold start, one heap keyed by hash(seed, id) */
+  int64_t n_anchors;  /* >= 1 */
   int64_t n_heaps, k; /* heaps and their size */
   float *anchors;     /* n_anchors x d, L2-normalised */
   alq_topk *heaps;
@@ -88,26 +88,12 @@ static void offer_row(retrieval *r, const alq_rows *rows, int64_t row, const flo
   }
 }
 
-/* Cold start (no anchors): one heap keyed by hash(seed, id). */
-static void offer_cold(retrieval *r, const alq_chunk_view *v) {
-  const alq_rows *rows = v->rows;
-  for (int64_t i = 0; i < v->count; i++) {
-    if (v->is_labeled[i])
-      continue;
-    alq_scored rec = {alq_hash_unit(r->opt->seed, (uint64_t)rows->ids[i], ALQ_PURPOSE_SUBPOOL_COLD), rows->ids[i]};
-    pack_row(r, rows, i);
-    alq_topk_push(&r->heaps[0], rec, r->payload);
-  }
-}
-
 static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
   retrieval *r = ctx;
   const alq_rows *rows = v->rows;
   const int64_t d = r->m->dim, A = r->n_anchors;
   alq_phase_begin(ALQ_PHASE_RETRIEVE);
-  if (A == 0)
-    offer_cold(r, v);
-  for (int64_t b0 = 0; A > 0 && b0 < v->count; b0 += BLOCK_ROWS) {
+  for (int64_t b0 = 0; b0 < v->count; b0 += BLOCK_ROWS) {
     int64_t br = v->count - b0 < BLOCK_ROWS ? v->count - b0 : BLOCK_ROWS;
     const float *x = rows->embeddings + b0 * d;
     for (int64_t i = 0; i < br; i++) {
@@ -178,16 +164,6 @@ static int cmp_id(const void *pa, const void *pb) {
  * score is its mean similarity over the anchors whose global top K holds it. */
 static alq_err group_subpool(const retrieval *r, const alq_scored *lists, int64_t **ids, int64_t *n_ids) {
   int64_t total = r->n_heaps * r->k, n = 0, M = r->opt->subpool_size;
-  if (r->n_anchors == 0) {
-    /* cold start: the single list already is the global top M by hash */
-    ALQ_CHECK(alq_malloc(ids, sizeof **ids * (total ? total : 1), "subpool ids"));
-    for (int64_t j = 0; j < total; j++)
-      if (!alq_scored_is_none(&lists[j]))
-        (*ids)[n++] = lists[j].id;
-    qsort(*ids, n, sizeof **ids, cmp_id);
-    *n_ids = n;
-    return ALQ_OK;
-  }
   hit *hits = NULL;
   alq_scored *scored = NULL;
   ALQ_CHECK(alq_malloc(&hits, sizeof *hits * (total ? total : 1), "anchor hits"));
@@ -340,11 +316,13 @@ static void retrieval_free(retrieval *r) {
   free(r->payload);
 }
 
-/* `anchors` (n_anchors x d) are copied and L2-normalised; with none, one heap
- * of `k` keyed by hash(seed, id).  keep_rows: heaps carry each item's row. */
+/* `anchors` (n_anchors >= 1 rows of d) are copied and L2-normalised; one heap
+ * of `k` per anchor.  keep_rows: heaps carry each item's row. */
 static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, const alq_pool_meta *m,
                               const float *anchors, int64_t n_anchors, int64_t k, int keep_rows) {
   memset(r, 0, sizeof *r);
+  if (n_anchors < 1)
+    return alq_error_set(ALQ_ERR_USAGE, "the retrieval needs at least one anchor");
   r->opt = opt;
   r->m = m;
   int64_t d = m->dim;
@@ -364,7 +342,7 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
   /* The SGEMM dot is within alq_gemm_allowance of alq_dot's; scaled by
    * 1/||x|| (||x|| / ||x|| = 1 to a few ulps) and rounded twice more. */
   r->tol = 2.0f * (alq_gemm_allowance(d, sqrt(largest) * (1.0 + 1e-6)) + 4.0f * FLT_EPSILON);
-  r->n_heaps = n_anchors ? n_anchors : 1;
+  r->n_heaps = n_anchors;
   r->k = k;
   r->payload_bytes = keep_rows ? 4 * (d + (m->has_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0)) : 0;
   ALQ_CHECK(alq_calloc(&r->heaps, r->n_heaps, sizeof *r->heaps, "anchor heaps"));
@@ -440,7 +418,7 @@ alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchora
   retrieval r;
   memset(&r, 0, sizeof r);
   if (!err)
-    err = retrieval_init(&r, opt, m, anchor_rows, n_anchors, n_anchors ? opt->neighbors : opt->subpool_size, 1);
+    err = retrieval_init(&r, opt, m, anchor_rows, n_anchors, opt->neighbors, 1);
   free(anchor_rows);
   err = alq_agree(comm, err);
   alq_scored *lists = NULL;

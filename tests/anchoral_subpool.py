@@ -10,12 +10,16 @@ Cases (each on mpiexec -n 1..4, small --chunk-rows so shards span many reads):
   * k-means++ anchors and random anchors on an imbalanced `alq gen` pool:
     `--strategy margin` must equal the margin top-B (scores from /probs in
     numpy) over the reference subpool, ids and scores exactly;
-  * cold start (a pool without a labeled set): the subpool is the M items with
-    the largest hash(seed, id, 12);
+  * cold start (a pool without a labeled set): a random batch of B, as the
+    reference does (the B items with the largest hash(seed, id, 1)), for every
+    strategy, with a note on stderr;
+  * a pool whose unlabeled items fit in --subpool-size: the strategy's batch
+    on the whole pool (margin: the numpy top-B; kcenter: `alq select`
+    without --subpool), with a note on stderr;
   * tiny classes (--labeled FILE): a class with one labeled item, a class with
     none;
   * kcenter and margin-kcenter with --subpool anchoral (k-means++ and random
-    anchors, and cold start): identical batches across rank counts, every
+    anchors): identical batches across rank counts, every
     item in the reference subpool, no labeled item;
   * --log-view prints the `anchoral:` lines: the anchor count and the
     subpool's class counts (from /labels) equal the reference's.
@@ -108,6 +112,44 @@ def check_log_view(R, wd, tag, pool_path, P, sub, extra=()):
     U.check(got == counts.tolist(), f"{tag}: log-view class counts {got}, reference {counts.tolist()}")
 
 
+def check_cold_start(R, wd, pool_path, P):
+    want_ids, want_scores = U.random_batch(P["ids"], P["lids"], SEED, B)
+    for strategy in ("margin", "kcenter", "margin-kcenter"):
+        got = same_across_ranks(R, wd, "cold", pool_path, strategy)
+        if got is not None:
+            U.check(np.array_equal(got[0], want_ids), f"cold {strategy}: batch {got[0][:8]}... is not the random "
+                                                      f"batch {want_ids[:8]}...")
+            U.check(np.array_equal(got[1], want_scores), f"cold {strategy}: scores are not the random batch's")
+    p = R.mpi(2, "select", "--pool", pool_path, "--budget", B, "--strategy", "margin", "--subpool", "anchoral",
+              "--seed", SEED, "--out", os.path.join(wd, "cold-note.h5"))
+    U.check("no labeled items" in p.stderr and "random batch" in p.stderr,
+            f"cold start: no note on stderr: {p.stderr!r}")
+
+
+def check_pool_fits_subpool(R, wd, pool_path, P):
+    """--subpool-size 100000 --neighbors 5 on 1960 unlabeled items: the whole pool."""
+    big = ("--subpool-size", 100000, "--neighbors", 5)
+    row_of = {int(i): r for r, i in enumerate(P["ids"])}
+    unl = np.array([i for i in P["ids"] if int(i) not in set(P["lids"].tolist())], dtype=np.int64)
+    want_ids, want_scores = U.top_b(unl, U.margin_scores(P["probs"][[row_of[int(i)] for i in unl]]), B)
+    got = same_across_ranks(R, wd, "fits", pool_path, "margin", big)
+    if got is not None:
+        U.check(np.array_equal(got[0], want_ids) and np.array_equal(got[1], want_scores),
+                "pool within --subpool-size: margin batch is not the whole-pool margin batch")
+    whole = os.path.join(wd, "fits-kcenter-whole.h5")
+    p = R.mpi(2, "select", "--pool", pool_path, "--budget", B, "--strategy", "kcenter", "--seed", SEED,
+              "--out", whole, "--quiet")
+    got = same_across_ranks(R, wd, "fits", pool_path, "kcenter", big)
+    if U.check(p.returncode == 0, f"whole-pool kcenter: {p.stderr.strip()}") and got is not None:
+        w = U.read_batch(whole)
+        U.check(np.array_equal(got[0], w[0]) and np.array_equal(got[1], w[1]),
+                "pool within --subpool-size: kcenter batch is not the whole-pool kcenter batch")
+    out = os.path.join(wd, "fits-note.h5")
+    p = R.mpi(1, "select", "--pool", pool_path, "--budget", B, "--strategy", "margin", "--subpool", "anchoral",
+              *big, "--out", out)
+    U.check("fit in --subpool-size" in p.stderr, f"pool within --subpool-size: no note on stderr: {p.stderr!r}")
+
+
 def main():
     a = U.parse_args()
     R = U.Runner(a.alq, a.mpiexec)
@@ -127,10 +169,12 @@ def main():
     # (d) cold start: no labeled set at all
     cold = os.path.join(wd, "cold.h5")
     R.serial("gen", "--out", cold, "--items", 3000, "--dim", 16, "--classes", 5, "--seed", 9)
-    CP = U.read_pool(cold)
-    sub = check_case(R, wd, "cold", cold, CP, diversity=("kcenter",))
-    if sub is not None:
-        check_log_view(R, wd, "cold", cold, CP, sub)
+    check_cold_start(R, wd, cold, U.read_pool(cold))
+
+    # (e) the unlabeled items fit in the subpool
+    small = os.path.join(wd, "small.h5")
+    R.serial("gen", "--out", small, "--items", 2000, "--dim", 16, "--classes", 5, "--labeled", 40, "--seed", 4)
+    check_pool_fits_subpool(R, wd, small, U.read_pool(small))
 
     # (d) tiny classes: class 0 has one labeled item, class 5 none, the others 2..12
     rng = np.random.default_rng(5)

@@ -71,7 +71,7 @@ class Runner:
 M64 = (1 << 64) - 1
 PURPOSE_ANCHOR = 10
 PURPOSE_ANCHOR_RANDOM = 11
-PURPOSE_SUBPOOL_COLD = 12
+PURPOSE_RANDOM_SCORE = 1
 
 
 def mix64(z):
@@ -196,18 +196,18 @@ def group(ids, sims, M):
     return items[:M], scores, items
 
 
-def cold_subpool(pool_ids, excluded_ids, seed, M):
-    cand = [int(i) for i in pool_ids if i not in set(excluded_ids.tolist())]
-    keyed = sorted(cand, key=lambda i: (-hash_unit(seed, i, PURPOSE_SUBPOOL_COLD), i))
-    return keyed[:M]
+def random_batch(pool_ids, excluded_ids, seed, B):
+    """The `random` strategy: the B unlabeled items with the largest hash_unit(seed, id, 1)."""
+    excluded = set(excluded_ids.tolist())
+    cand = [int(i) for i in pool_ids if int(i) not in excluded]
+    keyed = sorted(cand, key=lambda i: (-hash_unit(seed, i, PURPOSE_RANDOM_SCORE), i))[:B]
+    return np.array(keyed, dtype=np.int64), np.array([hash_unit(seed, i, PURPOSE_RANDOM_SCORE) for i in keyed])
 
 
 def reference_subpool(pool, A, K, M, seed, random_anchors=False, tol=1e-5):
     """The subpool (ids) by the reference, and a list of near-ties (within tol)
     at any boundary that float32 arithmetic could decide differently."""
     lids, llab = pool["lids"], pool["llab"]
-    if len(lids) == 0:
-        return cold_subpool(pool["ids"], lids, seed, M), []
     row_of = {int(i): r for r, i in enumerate(pool["ids"])}
     lemb = pool["emb"][[row_of[int(i)] for i in lids]]
     chosen = choose_anchors(lids, llab, lemb, A, seed, random_anchors)

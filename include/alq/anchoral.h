@@ -4,14 +4,17 @@
  * Anchors: for each class in sorted order, A labeled items chosen by k-means++
  * (D^2) seeding over the class's L2-normalised labeled embeddings, driven by the
  * seed; a class with at most A labeled items uses all of them.
- * Retrieval: every worker streams its shard, scores each chunk against all
- * anchors with one SGEMM (cosine similarity), and keeps per anchor its K most
- * similar unlabeled items in a bounded heap.  The per-anchor lists are merged
+ * Retrieval: every worker streams its shard, bounds each chunk's cosine
+ * similarities to all anchors with one SGEMM, computes exactly (alq_dot) those
+ * that could enter an anchor's heap, and keeps per anchor its K most similar
+ * unlabeled items in a bounded heap.  The per-anchor lists are merged
  * across ranks by a reduction into each anchor's global top K.  An item's score
  * is the mean similarity over the anchors whose global top K holds it; the
- * subpool is the top M items by that score (ties: lower id).  With no labeled
- * items the subpool is the M items with the largest hash(seed, id).
- * The subpool stays on the ranks that own its items.
+ * subpool is the top M items by that score (ties: lower id).  The subpool
+ * stays on the ranks that own its items.  With no labeled items there are no
+ * anchors: `alq select` then takes a random batch, and when the unlabeled
+ * items fit in M it runs the strategy on the whole pool (as the reference
+ * does; coordinator/select_pool.c), so the subpool always has anchors.
  */
 #ifndef ALQ_ANCHORAL_H
 #define ALQ_ANCHORAL_H
@@ -39,7 +42,8 @@ alq_err alq_anchoral_choose(const alq_labeled *labeled, const float *labeled_emb
  * ids, embeddings, and probabilities and labels when the pool has them are
  * read) and returns this rank's share of the subpool as rows sorted by id in
  * `local` (free with alq_pool_data_free), and the pool's ids checksum
- * (alq_stream_result.ids_checksum) in *ids_checksum. */
+ * (alq_stream_result.ids_checksum) in *ids_checksum.  The labeled set must
+ * not be empty (anchors come from it). */
 alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchoral_options *opt,
                              const alq_labeled *labeled, const float *labeled_emb, alq_pool_data *local,
                              uint64_t *ids_checksum);

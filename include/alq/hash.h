@@ -21,11 +21,12 @@ enum {
   ALQ_PURPOSE_GEN_LOGIT = 9,    /* synthetic pools: noise on the model's logits */
   ALQ_PURPOSE_ANCHOR = 10,      /* AnchorAL: k-means++ draws (id = class << 32 | step) */
   ALQ_PURPOSE_ANCHOR_RANDOM = 11, /* AnchorAL: random anchors' keys */
-  ALQ_PURPOSE_SUBPOOL_COLD = 12,  /* AnchorAL with nothing labeled: the subpool's keys */
+  /* 12: retired (AnchorAL's old cold-start subpool keys); not to be reused */
   ALQ_PURPOSE_MODEL_INIT = 20,   /* model heads: initial weights (id = parameter index) */
   ALQ_PURPOSE_DROPOUT_TRAIN = 21, /* model heads: dropout masks while training */
   ALQ_PURPOSE_DROPOUT_MC = 22,    /* model heads: dropout masks of MC passes when applied */
   ALQ_PURPOSE_TEST_SPLIT = 23,    /* alq simulate: the held-out test split */
+  ALQ_PURPOSE_FIT_SAMPLE = 30,    /* geometry: the rows a covariance fit reads (--fit-sample) */
 };
 
 /* 64 well-mixed bits from (seed, id, purpose). */

@@ -7,17 +7,18 @@
  *
  *   prepare             rank 0 checked the options, inspected the pool, read the labeled set
  *   broadcast           the request reached every rank
- *   labeled             the labeled ids and labels reached every rank
+ *   labeled             the labeled set's buffers are ready on every rank, before its broadcast
  *   pool-open           every rank opened the pool (or the model over it)
  *   labeled-embeddings  rank 0 fetched the labeled items' embeddings
  *   anchoral-retrieve   AnchorAL: the retrieval pass is done, before merging the anchor lists
  *   anchoral-merge      AnchorAL: the anchor lists are merged
  *   stream              a streaming pass over a shard is done
  *   score               the scored candidates are kept
- *   candidates          the global top candidates by score are gathered
+ *   candidates          before the global top candidates by score are gathered
  *   kcenter             the exact k-center set up its state
  *   hier-leaf           hierarchical k-center: the leaves are reduced
- *   hier-merge          hierarchical k-center: a tree level's messages are sized and buffered
+ *   hier-merge          hierarchical k-center: a level's message sizes are known, before its
+ *                       receive buffers are allocated
  *   manifest            the manifest is built
  *   write               before rank 0 writes the batch
  *   report              the per-rank reports are packed

@@ -26,7 +26,7 @@ static void usage(void) {
          "                     record this batch as the next round; created when missing\n"
          "  --candidates M     margin-kcenter: k-center among the M most uncertain (default 10 x B)\n"
          "  --chunk-rows R     rows per worker read (default: about 8 MiB, whole HDF5 chunks)\n"
-         "  --memory-per-rank S  bound on a rank's candidate set, e.g. 2G; too small fails up front\n"
+         "  --memory-per-rank S  bound on all a rank allocates, e.g. 2G; too small fails up front\n"
          "subpool (AnchorAL):\n"
          "  --subpool all|anchoral   run the strategy on the whole pool (default) or on the AnchorAL subpool\n"
          "  --anchors-per-class A    labeled anchors per class (default 10)\n"

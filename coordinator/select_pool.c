@@ -8,6 +8,8 @@
 #include "alq/comm.h"
 #include "alq/fault.h"
 #include "alq/logview.h"
+#include "alq/memory_plan.h"
+#include "alq/model.h"
 #include "alq/partition.h"
 #include "alq/scored.h"
 #include "alq/select.h"
@@ -98,27 +100,65 @@ static alq_err labeled_embeddings(MPI_Comm comm, alq_source *src, const alq_labe
   return ALQ_OK;
 }
 
-/* The candidate set must fit --memory-per-rank: fail before streaming, not
- * with an out-of-memory kill halfway. */
-static alq_err check_memory(const alq_request *req, int64_t shard_rows, int keep_embeddings) {
-  if (req->memory_per_rank <= 0)
-    return ALQ_OK;
-  int64_t keep = req->diversity == ALQ_DIVERSITY_NONE ? req->budget : req->candidates;
-  if (keep < 0 || keep > shard_rows)
-    keep = shard_rows;
-  /* With AnchorAL the strategy only ever sees (its share of) the subpool. */
-  if (req->subpool == ALQ_SUBPOOL_ANCHORAL && keep > req->subpool_size)
-    keep = req->subpool_size;
-  /* record (16) + k-center state (36: norm, distance, seen count, bound,
-   * refreshed bound, heap and evaluation slots) + the embedding row */
-  int64_t per_item = 52 + (keep_embeddings ? 4 * req->meta.dim : 0);
-  int64_t need = keep * per_item;
-  if (need > req->memory_per_rank)
-    return alq_error_set(ALQ_ERR_MEMORY,
-                         "the candidate set needs %lld bytes on a rank (%lld candidates x %lld bytes), more than "
-                         "--memory-per-rank %lld: lower --candidates, use --subpool anchoral, or add ranks",
-                         (long long)need, (long long)keep, (long long)per_item, (long long)req->memory_per_rank);
+/* --model: the model's input width and hidden units, which the request does
+ * not carry; rank 0 reads them from the model file for every rank. */
+static alq_err model_shape(MPI_Comm comm, const alq_request *req, alq_memory_model *shape) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  int64_t dims[2] = {0, 0};
+  alq_err err = ALQ_OK;
+  if (rank == 0 && req->model[0]) {
+    alq_model m;
+    err = alq_model_load(req->model, &m);
+    if (!err) {
+      dims[0] = m.dim;
+      dims[1] = m.hidden;
+      alq_model_free(&m);
+    }
+  }
+  ALQ_CHECK(alq_agree(comm, err));
+  ALQ_CHECK(alq_bcast(dims, sizeof dims, 0, comm));
+  *shape = (alq_memory_model){dims[0], dims[1]};
   return ALQ_OK;
+}
+
+/* Everything a rank allocates for the selection must fit --memory-per-rank:
+ * fail before streaming, on every rank, not with an out-of-memory kill
+ * halfway.  The plan is of the pipeline that runs (`s`, `anchoral`,
+ * `diverse`: AnchorAL may have stepped aside).  Every rank computes every
+ * rank's plan (pure arithmetic), so all reach the same verdict on the
+ * largest; --log-view prints that plan. */
+static alq_err check_memory(MPI_Comm comm, const alq_request *req, const alq_strategy *s, int anchoral, int diverse,
+                            int64_t align) {
+  if (req->memory_per_rank <= 0 && !req->log_view)
+    return ALQ_OK;
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  alq_memory_model shape;
+  ALQ_CHECK(model_shape(comm, req, &shape));
+  alq_request runs = *req;
+  runs.subpool = anchoral ? ALQ_SUBPOOL_ANCHORAL : ALQ_SUBPOOL_ALL;
+  snprintf(runs.strategy, sizeof runs.strategy, "%s", s->name);
+  if (!diverse) {
+    runs.diversity = ALQ_DIVERSITY_NONE;
+    runs.candidates = req->budget;
+  }
+  alq_memory_plan worst, plan;
+  for (int r = 0; r < size; r++) {
+    alq_range sh = alq_partition_rows(req->meta.n_items, align, size, r);
+    alq_memory_plan_compute(&runs, size, r, sh.hi - sh.lo, &shape, &plan);
+    if (r == 0 || plan.total > worst.total)
+      worst = plan;
+  }
+  if (req->log_view && rank == 0) {
+    char line[1024], phases[512];
+    alq_memory_plan_format(&worst, line, sizeof line);
+    alq_memory_plan_format_phases(&worst, phases, sizeof phases);
+    fprintf(stderr, "memory: rank %d of %d needs at most %lld bytes = %s; phases: %s\n", worst.rank, size,
+            (long long)worst.total, line, phases);
+  }
+  return alq_agree(comm, alq_memory_plan_check(&worst, req->memory_per_rank));
 }
 
 alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, const alq_labeled *labeled,
@@ -134,7 +174,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   int diverse = req->diversity != ALQ_DIVERSITY_NONE;
   int64_t align = alq_partition_align(req->meta.n_items, req->meta.chunk_rows, size);
   alq_range shard = alq_partition_rows(req->meta.n_items, align, size, rank);
-  ALQ_CHECK(alq_agree(comm, check_memory(req, shard.hi - shard.lo, diverse)));
+  ALQ_CHECK(check_memory(comm, req, s, req->subpool == ALQ_SUBPOOL_ANCHORAL, diverse, align));
   alq_stream_request whole = {comm,       &req->meta, src, shard, align, req->chunk_rows, 0, labeled->ids,
                               labeled->n, !req->quiet};
 

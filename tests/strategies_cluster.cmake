@@ -1,0 +1,14 @@
+# --- clustering strategies (BADGE, TypiClust, Cluster-Margin) and cluster/ ---
+# cluster-kmeans-nP: distributed k-means / k-means++ / D^2 draws at P ranks,
+# bit for bit against the one-rank result and against a float64 reference
+# (tests/test_cluster.c).  strategy-*: alq select against independent numpy
+# references and identical batches at 1-4 ranks (tests/strategies_cluster.py).
+set(ALQ_CLU_ENV "OPENBLAS_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+set(ALQ_CLU_MPIEXEC ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe)
+add_executable(test_cluster test_cluster.c)
+target_link_libraries(test_cluster PRIVATE alqcore PkgConfig::CMOCKA m)
+foreach(p 1 2 3 4)
+  add_test(NAME cluster-kmeans-n${p} COMMAND ${ALQ_CLU_MPIEXEC} -n ${p} $<TARGET_FILE:test_cluster>)
+  set_tests_properties(cluster-kmeans-n${p} PROPERTIES TIMEOUT 60 ENVIRONMENT "${ALQ_CLU_ENV}")
+endforeach()
+# --- end clustering strategies ---

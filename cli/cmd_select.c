@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alq/geometry.h"
 #include "alq/paths.h"
 #include "alq/select.h"
 #include "args.h"
@@ -41,6 +42,10 @@ static void usage(void) {
          "  --model FILE       compute /probs and /embeddings from the pool's features with a model\n"
          "                     from alq train (the pool's own /probs are not read)\n"
          "  --mc-samples T     mlp: average T dropout passes (MC dropout; default 0 = one exact pass)\n"
+         "projection (docs/geometry.md): AnchorAL and k-center on projected embeddings, probabilities untouched\n"
+         "  --projection FILE  a PCA projection from alq project (the same space every round)\n"
+         "  --project SPEC     fit pca:K or pca-whiten:K on the pool now (ScaLAPACK) and use it\n"
+         "  --fit-sample S     --project: fit on about S rows (hash of seed and id; default every row)\n"
          "  --no-prune         k-center: evaluate every candidate at every step instead of lazily\n"
          "                     (same batch, slower; the bandwidth benchmark)\n"
          "  --log-view         print a per-phase table (time, bytes, messages) on rank 0\n"
@@ -66,7 +71,9 @@ static int parse(int argc, char **argv, void *out) {
       {"subpool-size", required_argument, 0, 4},  {"anchor-strategy", required_argument, 0, 5},
       {"diversity", required_argument, 0, 6},     {"fan-in", required_argument, 0, 7},
       {"memory-per-rank", required_argument, 0, 8}, {"model", required_argument, 0, 30},
-      {"mc-samples", required_argument, 0, 31},   {0, 0, 0, 0}};
+      {"mc-samples", required_argument, 0, 31},   {"project", required_argument, 0, 40},
+      {"projection", required_argument, 0, 41},  {"fit-sample", required_argument, 0, 42},
+      {0, 0, 0, 0}};
   static const char *const subpools[] = {"all", "anchoral"};
   static const char *const anchor_kinds[] = {"kmeanspp", "random"};
   static const char *const diversities[] = {"none", "exact", "hier"};
@@ -74,6 +81,8 @@ static int parse(int argc, char **argv, void *out) {
   memset(o, 0, sizeof *o);
   o->prune = 1;
   int have_budget = 0;
+  int64_t fit_sample = 0, project_k = 0;
+  int whiten = 0;
   opterr = 0;
   optind = 1;
   int c;
@@ -115,6 +124,12 @@ static int parse(int argc, char **argv, void *out) {
     case 8: ALQ_CHECK(alq_arg_size("--memory-per-rank", optarg, &o->memory_per_rank)); break;
     case 30: ALQ_CHECK(alq_arg_path("--model", optarg, o->model, sizeof o->model)); break;
     case 31: ALQ_CHECK(alq_arg_int("--mc-samples", optarg, 0, 10000, &o->mc_samples)); break;
+    case 40:
+      ALQ_CHECK(alq_projection_parse(optarg, &whiten, &project_k)); /* checked here, fitted later */
+      snprintf(o->project, sizeof o->project, "%s", optarg);
+      break;
+    case 41: ALQ_CHECK(alq_arg_path("--projection", optarg, o->projection, sizeof o->projection)); break;
+    case 42: ALQ_CHECK(alq_arg_int("--fit-sample", optarg, 2, INT64_MAX, &fit_sample)); break;
     default: return alq_arg_unknown("select", optopt, argv[optind - 1]);
     }
   }
@@ -128,11 +143,15 @@ static int parse(int argc, char **argv, void *out) {
     return alq_error_set(ALQ_ERR_USAGE, "alq select needs --strategy NAME");
   if (!o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq select needs --out FILE");
+  if (fit_sample && !o->project[0])
+    return alq_error_set(ALQ_ERR_USAGE, "--fit-sample applies with --project pca:K");
+  o->fit_sample = fit_sample;
   if (o->mc_samples && !o->model[0])
     return alq_error_set(ALQ_ERR_USAGE, "--mc-samples applies with --model FILE");
   const alq_path_use paths[] = {
       {"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT}, {"--labeled", o->labeled, ALQ_PATH_INPUT},
       {"--model", o->model, ALQ_PATH_INPUT},                  {"--state", o->state, ALQ_PATH_UPDATE},
+      {"--projection", o->projection, ALQ_PATH_INPUT},
       {"--out", o->out, ALQ_PATH_OUTPUT},                     {"--csv", o->csv, ALQ_PATH_OUTPUT}};
   return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }

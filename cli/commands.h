@@ -12,6 +12,8 @@ int alq_cmd_select(int argc, char **argv);     /* collective */
 int alq_cmd_train(int argc, char **argv);      /* collective */
 int alq_cmd_retrieve(int argc, char **argv);   /* collective */
 int alq_cmd_simulate(int argc, char **argv);   /* collective */
+int alq_cmd_project(int argc, char **argv);    /* collective */
+int alq_cmd_score(int argc, char **argv);      /* collective */
 int alq_cmd_import_idx(int argc, char **argv); /* serial */
 int alq_cmd_gen(int argc, char **argv);        /* serial */
 int alq_cmd_import(int argc, char **argv);     /* serial */

@@ -20,6 +20,8 @@ static const command commands[] = {
     {"retrieve", alq_cmd_retrieve, 1, "AnchorAL retrieval alone: each anchor's K most similar unlabeled items"},
     {"train", alq_cmd_train, 1, "train a classifier head (logreg, mlp) on a pool's labeled items"},
     {"simulate", alq_cmd_simulate, 1, "replay active learning with the pool's labels as annotator; learning curves"},
+    {"project", alq_cmd_project, 1, "fit a PCA projection of the embeddings across ranks (ScaLAPACK), for select"},
+    {"score", alq_cmd_score, 1, "score every item: Mahalanobis distance to the labeled classes (ScaLAPACK)"},
     {"import-idx", alq_cmd_import_idx, 0, "turn idx image/label files (MNIST, Fashion-MNIST) into a pool"},
     {"gen", alq_cmd_gen, 0, "write a synthetic pool (Gaussian mixture, imbalanced classes)"},
     {"import", alq_cmd_import, 0, "turn a CSV or CSV.gz of features and labels into a pool"},

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alq/geometry.h"
 #include "alq/select.h"
 #include "alq/manifest.h"
 #include "alq/model.h"
@@ -41,6 +42,7 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
     ALQ_CHECK(alq_model_serves(opt->model, opt->mc_samples, &req->meta));
   snprintf(req->model, sizeof req->model, "%s", opt->model);
   req->mc_samples = opt->mc_samples;
+  ALQ_CHECK(alq_projection_prepare(opt, req));
   /* A generated pool has no file to hold a labeled set: only --labeled gives one. */
   int pool_is_file = strncmp(opt->pool, "gen:", 4) != 0;
   const char *lpath = opt->labeled[0] ? opt->labeled : opt->pool;

@@ -40,6 +40,11 @@ static alq_err pack(const alq_request *r, uint8_t **buf, int64_t *len) {
   m.memory_per_rank = r->memory_per_rank;
   m.model = (char *)r->model;
   m.mc_samples = r->mc_samples;
+  m.project = (char *)r->project;
+  m.projection = (char *)r->projection;
+  m.fit_sample = r->fit_sample;
+  m.pool_dim = r->pool_dim;
+  m.projection_ids_checksum = r->projection_ids_checksum;
   *len = (int64_t)alq__select_request__get_packed_size(&m);
   ALQ_CHECK(alq_malloc(buf, *len, "request message"));
   alq__select_request__pack(&m, *buf);
@@ -80,6 +85,11 @@ static alq_err unpack(const uint8_t *buf, int64_t len, alq_request *r) {
   r->memory_per_rank = m->memory_per_rank;
   snprintf(r->model, sizeof r->model, "%s", m->model);
   r->mc_samples = m->mc_samples;
+  snprintf(r->project, sizeof r->project, "%s", m->project);
+  snprintf(r->projection, sizeof r->projection, "%s", m->projection);
+  r->fit_sample = m->fit_sample;
+  r->pool_dim = m->pool_dim;
+  r->projection_ids_checksum = m->projection_ids_checksum;
   alq__select_request__free_unpacked(m, NULL);
   return ALQ_OK;
 }

@@ -7,6 +7,7 @@
 
 #include "alq/comm.h"
 #include "alq/fault.h"
+#include "alq/geometry.h"
 #include "alq/logview.h"
 #include "alq/model.h"
 #include "alq/select.h"
@@ -38,7 +39,9 @@ alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
   labeled.n = req.n_labeled;
 
   alq_source *src = NULL;
-  if (!err)
+  if (!err && (req.project[0] || req.projection[0]))
+    err = alq_projection_source_open(comm, &req, &src);
+  else if (!err)
     err = req.model[0] ? alq_source_open_model(comm, &req.meta, req.model, req.mc_samples, req.seed, &src)
                        : alq_agree(comm, alq_source_open(comm, &req.meta, &src));
   if (!err)
@@ -47,6 +50,8 @@ alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
   alq_rank_facts facts = {0};
   if (!err)
     err = alq_select_pool(comm, &req, src, &labeled, &batch, &facts);
+  if (!err)
+    err = alq_projection_check_pool(&req, facts.ids_checksum); /* the same on every rank */
   alq_source_close(src);
   req.ids_checksum = facts.ids_checksum;
   alq_manifest_bytes manifest = {0};

@@ -280,7 +280,7 @@ alq_err alq_mahalanobis_fit_labeled(MPI_Comm comm, alq_source *src, const alq_la
   float *x = NULL;
   alq_err err = alq_malloc_aligned(&x, sizeof(float) * d * (n ? n : 1), "labeled embeddings");
   if (!err && rank == 0) {
-    alq_rows rows = {NULL, x, NULL, NULL};
+    alq_rows rows = {.embeddings = x};
     err = alq_source_fetch(src, labeled->ids, n, ALQ_FIELD_EMBEDDINGS, &rows);
     if (!err)
       err = alq_rows_validate(&src->meta, &rows, 0, n, ALQ_FIELD_EMBEDDINGS);

@@ -10,20 +10,6 @@
 #include "geometry_impl.h"
 #include "scalapack.h"
 
-alq_err alq_projection_parse(const char *spec, int *whiten, int64_t *k) {
-  const char *num = NULL;
-  if (strncmp(spec, "pca:", 4) == 0)
-    num = spec + 4, *whiten = 0;
-  else if (strncmp(spec, "pca-whiten:", 11) == 0)
-    num = spec + 11, *whiten = 1;
-  char *end = NULL;
-  long long v = num ? strtoll(num, &end, 10) : 0;
-  if (!num || end == num || *end != '\0' || v < 1 || v > 65536)
-    return alq_error_set(ALQ_ERR_USAGE, "--project '%s': expected pca:K or pca-whiten:K with K in [1, 65536]", spec);
-  *k = v;
-  return ALQ_OK;
-}
-
 /* Every eigenpair of the covariance on the solver grid (PDSYEVD destroys its
  * input, so the covariance is copied there first).  w: every eigenvalue,
  * ascending, on every rank. */

@@ -53,7 +53,8 @@ static alq_err projection_read(alq_source *s, int64_t lo, int64_t count, unsigne
   alq_err err = reserve(ps, count > 0 ? count : 1);
   int64_t n = err ? 0 : count;
   int emb = (fields & ALQ_FIELD_EMBEDDINGS) != 0;
-  alq_rows in = {dst->ids, emb ? ps->rows : NULL, dst->probs, dst->labels};
+  alq_rows in = *dst; /* everything but the embeddings passes through */
+  in.embeddings = emb ? ps->rows : NULL;
   alq_err e = alq_source_read(ps->inner, lo, n, fields, &in);
   err = err ? err : e;
   if (!err && emb)
@@ -68,7 +69,8 @@ static alq_err projection_fetch(alq_source *s, const int64_t *ids, int64_t n, un
   projection_source *ps = s->impl;
   ALQ_CHECK(reserve(ps, n > 0 ? n : 1));
   int emb = (fields & ALQ_FIELD_EMBEDDINGS) != 0;
-  alq_rows in = {dst->ids, emb ? ps->rows : NULL, dst->probs, dst->labels};
+  alq_rows in = *dst; /* everything but the embeddings passes through */
+  in.embeddings = emb ? ps->rows : NULL;
   ALQ_CHECK(alq_source_fetch(ps->inner, ids, n, fields, &in));
   if (emb)
     project(ps, n, dst->embeddings);

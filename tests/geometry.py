@@ -181,12 +181,128 @@ def main():
         sys.exit(1)
 
 
+def batch_ids(path):
+    with h5py.File(path) as f:
+        return f["selected/ids"][:]
+
+
+def proj_arrays(path):
+    with h5py.File(path) as f:
+        g = f["projection"]
+        return {k: g[k][:] for k in ("matrix", "mean", "eigenvalues")}
+
+
 def part_select(args):
-    raise NotImplementedError
+    w = args.workdir
+    pool = os.path.join(w, "pool.h5")
+    x, _, _ = low_rank_pool(pool, 96, 6000, 12, labeled=60)
+    projs = {}
+    for p in (1, 3):
+        out = os.path.join(w, "proj-n%d.h5" % p)
+        run(args, [args.alq, "project", "--pool", pool, "--project", "pca:16", "--out", out, "--quiet"], ranks=p)
+        projs[p] = proj_arrays(out)
+    check(all(np.array_equal(projs[1][k], projs[3][k]) for k in projs[1]),
+          "alq project: the projection file's arrays are the same bits at 1 and 3 ranks")
+    w_ref, v_ref = numpy_pca(x)
+    m = projs[1]["matrix"].astype(np.float64)
+    ref = v_ref[:, :16].T * np.sign(v_ref[np.abs(v_ref[:, :16]).argmax(0), range(16)])[:, None]
+    check(np.abs(m - ref).max() < 1e-5 and np.abs(projs[1]["eigenvalues"] - w_ref).max() < 1e-9 * w_ref[0],
+          "alq project vs numpy: sign-fixed axes within %.2g, eigenvalues within %.2g of the largest"
+          % (np.abs(m - ref).max(), np.abs(projs[1]["eigenvalues"] - w_ref).max() / w_ref[0]))
+    proj = os.path.join(w, "proj-n1.h5")
+    common = ["--pool", pool, "--budget", "20", "--seed", "4", "--quiet", "--subpool", "anchoral",
+              "--anchors-per-class", "3", "--neighbors", "40", "--subpool-size", "400"]
+    for strategy, extra in [("margin-kcenter", ["--projection", proj]), ("kcenter", ["--projection", proj]),
+                            ("kcenter", ["--project", "pca:16"]), ("kcenter", ["--project", "pca-whiten:8",
+                                                                               "--fit-sample", "3000"])]:
+        batches = {}
+        for p in (1, 2, 3, 4):
+            out = os.path.join(w, "b-%s-%s-n%d.h5" % (strategy, extra[1].replace("/", "_")[-12:], p))
+            r = run(args, [args.alq, "select", "--strategy", strategy, "--out", out] + common + extra
+                    + ["--chunk-rows", str(97 * p)], ranks=p)
+            if r.returncode == 0:
+                batches[p] = batch_ids(out)
+        same = len(batches) == 4 and all(np.array_equal(batches[1], b) for b in batches.values())
+        check(same, "select %s %s: the same batch at 1-4 ranks (chunk rows 97 x P)" % (strategy, " ".join(extra)))
+    # --project fits the same projection alq project writes: the same batch as --projection
+    a = batch_ids(os.path.join(w, "b-kcenter-%s-n1.h5" % proj.replace("/", "_")[-12:]))
+    b = batch_ids(os.path.join(w, "b-kcenter-pca:16-n1.h5"))
+    check(np.array_equal(a, b), "select --project pca:16 gives the batch of --projection (same fit)")
+    # a projection fitted on another pool: refused after the pass, no batch left
+    other = os.path.join(w, "other.h5")
+    low_rank_pool(other, 96, 6000, 12, labeled=60, seed=5)
+    with h5py.File(other, "a") as f:
+        f["ids"] = np.arange(6000, dtype=np.int64) * 2
+        labeled = f["labeled/ids"][:] * 2
+        del f["labeled/ids"]
+        f["labeled/ids"] = labeled
+    out = os.path.join(w, "bad.h5")
+    r = run(args, [args.alq, "select", "--pool", other, "--budget", "5", "--strategy", "kcenter", "--out", out,
+                   "--projection", proj, "--quiet"], ranks=2, expect=3)
+    check("other ids" in r.stderr and not os.path.exists(out) and r.stderr.count("alq: error:") == 1,
+          "select --projection from another pool: exit 3, one line, no batch (%s)" % r.stderr.strip()[:100])
+    small = os.path.join(w, "small.h5")
+    low_rank_pool(small, 50, 500, 5, labeled=20)
+    r = run(args, [args.alq, "select", "--pool", small, "--budget", "5", "--strategy", "kcenter", "--out", out,
+                   "--projection", proj, "--quiet"], ranks=2, expect=3)
+    check("expects 96 columns" in r.stderr and not os.path.exists(out),
+          "select --projection of another dimension: exit 3 (%s)" % r.stderr.strip()[:100])
+    r = run(args, [args.alq, "select", "--pool", pool, "--budget", "5", "--strategy", "kcenter", "--out", out,
+                   "--projection", proj, "--project", "pca:4"], ranks=1, expect=2)
+    check(not os.path.exists(out), "select --project with --projection: exit 2")
 
 
 def part_cli(args):
-    raise NotImplementedError
+    w = args.workdir
+    pool = os.path.join(w, "pool.h5")
+    x, lab, li = low_rank_pool(pool, 40, 3000, 6, labeled=80)
+    for cmd in ("project", "score"):
+        r = run(args, [args.alq, cmd, "--help"])
+        check(r.stdout.startswith("usage:") and "exit codes" in r.stdout, "alq %s --help" % cmd)
+    ref, _ = numpy_mahalanobis(x, li, lab[li])
+    outs = []
+    for p, g in [(1, "1x1"), (2, "1x2"), (3, "1x1")]:
+        out = os.path.join(w, "scores-n%d.h5" % p)
+        run(args, [args.alq, "score", "--pool", pool, "--mahalanobis", "--out", out, "--grid", g, "--quiet"],
+            ranks=p)
+        with h5py.File(out) as f:
+            ids, dist = f["scores/ids"][:], f["scores/mahalanobis"][:]
+            check(f["scores/mahalanobis"].dtype == np.float64 and np.array_equal(ids, np.arange(3000)),
+                  "alq score %d rank(s): /scores/ids (row order), /scores/mahalanobis float64" % p)
+        err = (np.abs(dist - ref) / ref).max()
+        check(err <= 1e-9, "alq score %d rank(s) grid %s vs numpy: %.2g" % (p, g, err))
+        outs.append(dist)
+    check(np.array_equal(outs[0], outs[2]), "alq score: the same bits at 1 and 3 ranks (grid 1x1)")
+    out = os.path.join(w, "never.h5")
+    nolab = os.path.join(w, "nolab.h5")
+    with h5py.File(nolab, "w") as f:
+        f["embeddings"] = x
+    few = os.path.join(w, "few.h5")
+    with h5py.File(few, "w") as f:
+        f["embeddings"] = x
+        f["labeled/ids"] = np.arange(3, dtype=np.int64)
+        f["labeled/labels"] = np.arange(3, dtype=np.int32)
+    cases = [
+        (["score", "--pool", nolab, "--mahalanobis", "--out", out], 2, 3, "/labeled"),
+        (["score", "--pool", few, "--mahalanobis", "--out", out], 2, 3, "more labeled items than classes"),
+        (["score", "--pool", pool, "--out", out], 1, 2, "--mahalanobis"),
+        (["score", "--pool", pool, "--mahalanobis", "--out", out, "--grid", "2x2"], 2, 2, "2x2"),
+        (["score", "--pool", pool, "--mahalanobis", "--out", pool], 1, 2, "--out"),
+        (["project", "--pool", pool, "--project", "pca:41", "--out", out], 2, 2, "K = 41"),
+        (["project", "--pool", pool, "--project", "pcb:4", "--out", out], 1, 2, "pcb:4"),
+        (["project", "--pool", pool, "--project", "pca:4", "--out", out, "--grid", "1x"], 1, 2, "1x"),
+        (["project", "--pool", os.path.join(w, "missing.h5"), "--project", "pca:4", "--out", out], 2, 3,
+         "missing.h5"),
+        (["project", "--pool", pool, "--project", "pca:4", "--out", os.path.join(w, "no/such/dir.h5")], 2, 4,
+         "dir.h5"),
+    ]
+    for cmd, p, code, needle in cases:
+        r = run(args, [args.alq] + cmd, ranks=p, expect=code)
+        lines = [l for l in r.stderr.splitlines() if l.startswith("alq: error:")]
+        check(len(lines) == 1 and needle in lines[0] and not os.path.exists(out)
+              and not any(n.startswith("never.h5.tmp") for n in os.listdir(w)),
+              "alq %s: exit %d, one line naming %r, no output (%s)" % (" ".join(cmd[:1]), code, needle,
+                                                                      lines[0] if lines else r.stderr[-200:]))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@
 
 #include "alq/error.h"
 #include "alq/pool.h"
+#include "alq/select.h"
 #include "alq/source.h"
 
 /* How a fit reads the pool and where it solves. */
@@ -34,6 +35,8 @@ typedef struct {
 
 /* "pca:K" or "pca-whiten:K" (1 <= K): usage error naming the text otherwise. */
 alq_err alq_projection_parse(const char *spec, int *whiten, int64_t *k);
+/* "RxC" (R, C >= 1) for a grid option; usage error naming the option otherwise. */
+alq_err alq_fit_grid_parse(const char *option, const char *text, int *rows, int *cols);
 
 /* A fitted projection y = matrix (x - mean), K x d, with what it was fitted on. */
 typedef struct {
@@ -81,6 +84,20 @@ alq_err alq_source_with_projection(alq_source *inner, alq_projection *p, alq_sou
  * wraps it in the projection (moved into the source; *p is zeroed). */
 alq_err alq_source_open_projected(MPI_Comm comm, const alq_pool_meta *pool_meta, alq_projection *p,
                                   alq_source **out);
+
+/* The projection stage of alq select (--project SPEC, --projection FILE).
+ * Rank 0, from alq_coordinator_prepare: checks the options against the pool
+ * (a projection file must match its dimension and item count; not with
+ * --model) and sets req->meta.dim to the projected K, req->pool_dim to the
+ * pool's own.  Without either option only sets pool_dim. */
+alq_err alq_projection_prepare(const alq_select_options *opt, alq_request *req);
+/* Collective: the source the selection streams: the pool through the
+ * projection read from req->projection, or fitted now (req->project, on
+ * req->fit_sample rows with req->seed, grid 1x1). */
+alq_err alq_projection_source_open(MPI_Comm comm, const alq_request *req, alq_source **out);
+/* After the streaming pass: the pool's ids checksum must be the one the
+ * projection file records (input error naming both files otherwise). */
+alq_err alq_projection_check_pool(const alq_request *req, uint64_t ids_checksum);
 
 /* Mahalanobis distances to the labeled classes. */
 typedef struct {

@@ -42,6 +42,10 @@ typedef struct {
   /* model stage (alq/model.h): probabilities and embeddings from a trained head */
   char model[ALQ_PATH_MAX];   /* "" = the pool's own /probs and /embeddings */
   int64_t mc_samples;         /* MLP dropout passes averaged; 0 = one deterministic pass */
+  /* projection stage (alq/geometry.h): AnchorAL and k-center see projected embeddings */
+  char project[64];           /* "" or pca:K / pca-whiten:K, fitted in this run */
+  char projection[ALQ_PATH_MAX]; /* "" or a file from alq project */
+  int64_t fit_sample;         /* --project: fit on about this many rows; 0 = every row */
 } alq_select_options;
 
 enum { ALQ_SUBPOOL_ALL = 0, ALQ_SUBPOOL_ANCHORAL = 1 };
@@ -69,6 +73,10 @@ typedef struct {
   int64_t memory_per_rank;
   char model[ALQ_PATH_MAX]; /* "" = none; else meta describes what the model serves */
   int64_t mc_samples;
+  char project[64], projection[ALQ_PATH_MAX]; /* as in the options; meta.dim is then the projected K */
+  int64_t fit_sample;
+  int64_t pool_dim;                   /* the pool's own /embeddings columns */
+  uint64_t projection_ids_checksum;   /* the pool identity the projection file records */
 } alq_request;
 
 /* What one rank did, for its report. */

@@ -12,6 +12,24 @@
 #include "alq/worker.h"
 #include "coordinator.h"
 
+/* A strategy on T stochastic passes (BALD) needs T >= 2 of them (one pass
+ * has no disagreement to measure): --mc-samples with --model, else the pool's
+ * /mc_probs.  The AnchorAL subpool keeps embeddings, probabilities and labels
+ * of its rows only, not their expected entropies, so it cannot feed one yet. */
+static alq_err check_passes(const alq_select_options *opt, const alq_strategy *s, const alq_pool_meta *meta) {
+  if (opt->subpool == ALQ_SUBPOOL_ANCHORAL)
+    return alq_error_set(ALQ_ERR_USAGE, "strategy %s cannot run on --subpool anchoral yet: the subpool does not keep "
+                         "its rows' expected entropies", s->name);
+  if (opt->model[0] && opt->mc_samples < 2)
+    return alq_error_set(ALQ_ERR_USAGE, "strategy %s with --model needs --mc-samples T with T >= 2, got %lld", s->name,
+                         (long long)opt->mc_samples);
+  if (!opt->model[0] && meta->mc_passes < 2)
+    return alq_error_set(ALQ_ERR_INPUT, "%s: strategy %s needs dataset /mc_probs [T][N][C] with T >= 2 (%s), or "
+                         "--model with --mc-samples", opt->pool, s->name,
+                         meta->mc_passes ? "it has 1 pass" : "it is missing");
+  return ALQ_OK;
+}
+
 alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req, alq_labeled *labeled) {
   memset(req, 0, sizeof *req);
   memset(labeled, 0, sizeof *labeled);
@@ -34,13 +52,16 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
     return alq_error_set(ALQ_ERR_USAGE, "--candidates %lld is smaller than --budget %lld", (long long)opt->candidates,
                          (long long)opt->budget);
   ALQ_CHECK(alq_source_describe(opt->pool, &req->meta));
-  if ((s->needs & ALQ_NEEDS_PROBS) && !req->meta.has_probs && !opt->model[0])
+  if ((s->needs & ALQ_NEEDS_PROBS) && !(s->needs & ALQ_NEEDS_EXPECTED_ENTROPY) && !req->meta.has_probs &&
+      !opt->model[0])
     return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /probs is missing, and strategy %s needs class probabilities",
                          opt->pool, s->name);
   /* With a model, the workers see what it computes from the pool's features. */
   if (opt->model[0])
     ALQ_CHECK(alq_model_serves(opt->model, opt->mc_samples, &req->meta));
   snprintf(req->model, sizeof req->model, "%s", opt->model);
+  if (s->needs & ALQ_NEEDS_EXPECTED_ENTROPY)
+    ALQ_CHECK(check_passes(opt, s, &req->meta));
   req->mc_samples = opt->mc_samples;
   ALQ_CHECK(alq_projection_prepare(opt, req));
   /* A generated pool has no file to hold a labeled set: only --labeled gives one. */

@@ -18,6 +18,7 @@ static alq_err pack(const alq_request *r, uint8_t **buf, int64_t *len) {
   pm.has_ids = r->meta.has_ids;
   pm.has_labels = r->meta.has_labels;
   pm.chunk_rows = r->meta.chunk_rows;
+  pm.mc_passes = r->meta.mc_passes;
   Alq__SelectRequest m = ALQ__SELECT_REQUEST__INIT;
   m.pool = &pm;
   m.strategy = (char *)r->strategy;
@@ -64,6 +65,7 @@ static alq_err unpack(const uint8_t *buf, int64_t len, alq_request *r) {
   r->meta.has_ids = m->pool->has_ids;
   r->meta.has_labels = m->pool->has_labels;
   r->meta.chunk_rows = m->pool->chunk_rows;
+  r->meta.mc_passes = m->pool->mc_passes;
   r->meta.n_labeled = m->n_labeled;
   snprintf(r->strategy, sizeof r->strategy, "%s", m->strategy);
   snprintf(r->labeled_path, sizeof r->labeled_path, "%s", m->labeled_path);

@@ -35,22 +35,27 @@ static alq_err reserve(model_source *ms, int64_t rows) {
   return ALQ_OK;
 }
 
+/* What the model computes: probabilities, embeddings and, for BALD, the mean
+ * of the MC passes' entropies (alq_model_apply). */
+#define MODEL_OUTPUTS (ALQ_FIELD_EMBEDDINGS | ALQ_FIELD_PROBS | ALQ_FIELD_EXPECTED_ENTROPY)
+
 /* What to ask the inner source for: the features whenever an output is
  * wanted, and always the ids (dropout masks are hashed from them). */
 static unsigned inner_fields(unsigned fields) {
   unsigned f = ALQ_FIELD_IDS | (fields & ALQ_FIELD_LABELS);
-  if (fields & (ALQ_FIELD_EMBEDDINGS | ALQ_FIELD_PROBS))
+  if (fields & MODEL_OUTPUTS)
     f |= ALQ_FIELD_EMBEDDINGS;
   return f;
 }
 
 static alq_err compute(model_source *ms, int64_t count, unsigned fields, alq_rows *dst) {
-  if (count == 0 || !(fields & (ALQ_FIELD_EMBEDDINGS | ALQ_FIELD_PROBS)))
+  if (count == 0 || !(fields & MODEL_OUTPUTS))
     return ALQ_OK;
   alq_phase_begin(ALQ_PHASE_SCORE);
   alq_err err = alq_model_apply(ms->model, &ms->apply, count, ms->features, ms->ids,
                                 (fields & ALQ_FIELD_PROBS) ? dst->probs : NULL,
-                                (fields & ALQ_FIELD_EMBEDDINGS) ? dst->embeddings : NULL, NULL);
+                                (fields & ALQ_FIELD_EMBEDDINGS) ? dst->embeddings : NULL,
+                                (fields & ALQ_FIELD_EXPECTED_ENTROPY) ? dst->expected_entropy : NULL);
   alq_phase_end(ALQ_PHASE_SCORE);
   return err;
 }
@@ -60,10 +65,10 @@ static alq_err model_read(alq_source *s, int64_t lo, int64_t count, unsigned fie
   /* A collective inner source must be called even by a rank that failed here. */
   alq_err err = reserve(ms, count > 0 ? count : 1);
   int64_t n = err ? 0 : count;
-  alq_rows in = {ms->ids, ms->features, NULL, dst->labels};
+  alq_rows in = {ms->ids, ms->features, NULL, dst->labels, NULL};
   alq_err e = alq_source_read(ms->inner, lo, n, inner_fields(fields), &in);
   err = err ? err : e;
-  if (!err && (fields & (ALQ_FIELD_EMBEDDINGS | ALQ_FIELD_PROBS)))
+  if (!err && (fields & MODEL_OUTPUTS))
     err = alq_rows_validate(&ms->inner->meta, &in, lo, n, ALQ_FIELD_EMBEDDINGS);
   if (!err)
     err = compute(ms, n, fields, dst);
@@ -76,7 +81,7 @@ static alq_err model_read(alq_source *s, int64_t lo, int64_t count, unsigned fie
 static alq_err model_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
   model_source *ms = s->impl;
   ALQ_CHECK(reserve(ms, n > 0 ? n : 1));
-  alq_rows in = {ms->ids, ms->features, NULL, dst->labels};
+  alq_rows in = {ms->ids, ms->features, NULL, dst->labels, NULL};
   ALQ_CHECK(alq_source_fetch(ms->inner, ids, n, inner_fields(fields), &in));
   ALQ_CHECK(compute(ms, n, fields, dst));
   if (fields & ALQ_FIELD_IDS)
@@ -122,6 +127,7 @@ alq_err alq_source_with_model(alq_source *inner, const alq_model *model, const a
   s->meta.dim = alq_model_embedding_dim(model);
   s->meta.n_classes = model->n_classes;
   s->meta.has_probs = 1;
+  s->meta.mc_passes = ap->mc_samples; /* the passes behind its expected entropies */
   s->impl = ms;
   s->wraps = 1;
   *out = s;
@@ -141,6 +147,7 @@ alq_err alq_model_serves(const char *model_path, int64_t mc_samples, alq_pool_me
     meta->dim = alq_model_embedding_dim(&m);
     meta->n_classes = m.n_classes;
     meta->has_probs = 1;
+    meta->mc_passes = mc_samples;
   }
   alq_model_free(&m);
   return err;
@@ -159,6 +166,7 @@ alq_err alq_source_open_model(MPI_Comm comm, const alq_pool_meta *served, const 
   if (!err) {
     input.dim = model->dim;
     input.has_probs = 0;
+    input.mc_passes = 0; /* nor /mc_probs: the model's own passes replace them */
   }
   alq_source *inner = NULL;
   if (!err)

@@ -86,6 +86,29 @@ static alq_err check_rows(const char *path, const char *name, hsize_t rows, int6
   return ALQ_OK;
 }
 
+/* /mc_probs [T][N][C]: T passes over the pool's N rows; C must agree with
+ * /probs or the "classes" attribute when either is present. */
+static alq_err inspect_mc_probs(hid_t file, const char *path, alq_pool_meta *meta) {
+  meta->mc_passes = 0;
+  if (!alq_h5_exists(file, "/mc_probs"))
+    return ALQ_OK;
+  hsize_t dims[3] = {0, 0, 0};
+  /* dims has room for the 3 extents the rank check admits. */
+  ALQ_CHECK(alq_h5_check_dataset(file, path, "/mc_probs", 3, H5T_FLOAT, 4, 1, dims));
+  if (dims[0] < 1)
+    return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /mc_probs has 0 passes", path);
+  ALQ_CHECK(check_rows(path, "/mc_probs (its second dimension)", dims[1], meta->n_items));
+  if (dims[2] < 2)
+    return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /mc_probs has %llu class column(s), need at least 2", path,
+                         (unsigned long long)dims[2]);
+  if (meta->n_classes > 0 && (int64_t)dims[2] != meta->n_classes)
+    return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /mc_probs has %llu classes but the pool has %lld", path,
+                         (unsigned long long)dims[2], (long long)meta->n_classes);
+  meta->n_classes = (int64_t)dims[2];
+  meta->mc_passes = (int64_t)dims[0];
+  return ALQ_OK;
+}
+
 static alq_err inspect_open(hid_t file, const char *path, alq_pool_meta *meta) {
   hsize_t dims[2] = {0, 0};
   if (!alq_h5_exists(file, "/embeddings"))
@@ -138,6 +161,7 @@ static alq_err inspect_open(hid_t file, const char *path, alq_pool_meta *meta) {
     ALQ_CHECK(alq_h5_check_dataset(file, path, "/labels", 1, H5T_INTEGER, 4, 1, dims));
     ALQ_CHECK(check_rows(path, "/labels", dims[0], meta->n_items));
   }
+  ALQ_CHECK(inspect_mc_probs(file, path, meta));
   meta->n_labeled = 0;
   if (alq_h5_exists(file, "/labeled/ids")) {
     ALQ_CHECK(alq_h5_check_dataset(file, path, "/labeled/ids", 1, H5T_INTEGER, 8, 1, dims));

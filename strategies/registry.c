@@ -6,10 +6,12 @@
 
 extern const alq_strategy alq_strategy_random, alq_strategy_least_confidence, alq_strategy_margin,
     alq_strategy_entropy, alq_strategy_kcenter, alq_strategy_margin_kcenter;
+extern const alq_strategy alq_strategy_bald;
 
 static const alq_strategy *const registry[] = {
     &alq_strategy_random, &alq_strategy_least_confidence, &alq_strategy_margin,
     &alq_strategy_entropy, &alq_strategy_kcenter, &alq_strategy_margin_kcenter,
+    &alq_strategy_bald,
 };
 
 const alq_strategy *alq_strategy_find(const char *name) {

@@ -13,6 +13,8 @@ unsigned alq_strategy_fields(const alq_strategy *s) {
     fields |= ALQ_FIELD_PROBS;
   if (s->needs & ALQ_NEEDS_EMBEDDINGS)
     fields |= ALQ_FIELD_EMBEDDINGS;
+  if (s->needs & ALQ_NEEDS_EXPECTED_ENTROPY)
+    fields |= ALQ_FIELD_EXPECTED_ENTROPY;
   return fields;
 }
 
@@ -28,7 +30,8 @@ static alq_err score_and_keep(void *ctx, const alq_chunk_view *v) {
   const alq_pool_meta *m = req->stream.meta;
   const alq_rows *r = v->rows;
   if (req->strategy->score) {
-    alq_chunk chunk = {v->count, r->ids, r->probs, r->embeddings, m->n_classes, m->dim, req->seed};
+    alq_chunk chunk = {v->count, r->ids, r->probs, r->embeddings, m->n_classes, m->dim, req->seed,
+                       r->expected_entropy};
     ALQ_CHECK(req->strategy->score(&chunk, st->scores));
   } else {
     memset(st->scores, 0, sizeof(double) * v->count);

@@ -32,6 +32,8 @@ static alq_err chunk_alloc(chunk_buffers *b, const alq_pool_meta *m, int64_t row
     ALQ_CHECK(alq_malloc(&b->rows.probs, sizeof(float) * rows * m->n_classes, "chunk probabilities"));
   if (fields & ALQ_FIELD_LABELS)
     ALQ_CHECK(alq_malloc(&b->rows.labels, sizeof(int32_t) * rows, "chunk labels"));
+  if (fields & ALQ_FIELD_EXPECTED_ENTROPY)
+    ALQ_CHECK(alq_malloc(&b->rows.expected_entropy, sizeof(float) * rows, "chunk expected entropies"));
   return ALQ_OK;
 }
 
@@ -40,6 +42,7 @@ static void chunk_free(chunk_buffers *b) {
   free(b->rows.embeddings);
   free(b->rows.probs);
   free(b->rows.labels);
+  free(b->rows.expected_entropy);
   free(b->is_labeled);
 }
 

@@ -7,6 +7,7 @@
  *   /labels          int32   [N]      optional ground truth, -1 = unknown
  *   /labeled/ids     int64   [L]      optional initial labeled set (or a separate file)
  *   /labeled/labels  int32   [L]
+ *   /mc_probs        float32 [T][N][C] optional: T stochastic forward passes (BALD)
  *   attribute "classes" (int64) on the root group: C when /probs is absent.
  */
 #ifndef ALQ_POOL_H
@@ -26,6 +27,7 @@ typedef struct {
   int has_labels;
   int64_t n_labeled;  /* rows of /labeled/ids in this file (0 when absent) */
   int64_t chunk_rows; /* rows per HDF5 chunk of /embeddings; 1 when contiguous */
+  int64_t mc_passes;  /* T: passes in /mc_probs [T][N][C]; 0 when absent */
 } alq_pool_meta;
 
 /* Opens `path` serially and checks that every present dataset has the
@@ -52,6 +54,10 @@ enum {
   ALQ_FIELD_EMBEDDINGS = 1u << 1,
   ALQ_FIELD_PROBS = 1u << 2,
   ALQ_FIELD_LABELS = 1u << 3,
+  /* The mean over T stochastic passes of each pass's predictive entropy
+   * (BALD's second term).  A source that serves it serves PROBS as the mean
+   * of the same passes: from /mc_probs, or a model's MC dropout. */
+  ALQ_FIELD_EXPECTED_ENTROPY = 1u << 4,
 };
 
 /* Destination rows of a read; a field's buffer must hold count rows. */
@@ -60,6 +66,7 @@ typedef struct {
   float *embeddings; /* count * d */
   float *probs;      /* count * C */
   int32_t *labels;   /* count */
+  float *expected_entropy; /* count */
 } alq_rows;
 
 /* Checks rows read from the pool: finite embeddings; probabilities finite,

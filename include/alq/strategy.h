@@ -23,6 +23,9 @@
 enum {
   ALQ_NEEDS_PROBS = 1u << 0,
   ALQ_NEEDS_EMBEDDINGS = 1u << 1,
+  /* The mean over T stochastic passes of each pass's entropy (BALD), with
+   * probs then the mean of the same passes: /mc_probs or --mc-samples. */
+  ALQ_NEEDS_EXPECTED_ENTROPY = 1u << 2,
 };
 
 /* One chunk of a worker's shard.  Labeled rows are included (their scores are
@@ -35,6 +38,7 @@ typedef struct {
   int64_t n_classes;
   int64_t dim;
   uint64_t seed;
+  const float *expected_entropy; /* n (ALQ_NEEDS_EXPECTED_ENTROPY), or NULL */
 } alq_chunk;
 
 /* This rank's candidates for the select stage. */

@@ -1,0 +1,289 @@
+#!/usr/bin/python3
+"""tests/strategies_bayes.py: BALD, VeSSAL and ProbCover against independent
+numpy references, and the same batch at 1, 2, 3 and 4 ranks.
+
+Run with Debian's /usr/bin/python3 (numpy, h5py):
+    strategies_bayes.py --part bald-mc-probs|bald-model|bald-errors|vessal|probcover
+                        --alq build/alq --mpiexec mpiexec --workdir DIR
+
+Each part writes its pools with h5py (odd sizes so shards are uneven), runs
+`alq select` under mpiexec -n 1..4, and requires identical /selected/ids and
+/selected/scores at every rank count, then checks the batch against a
+reference computed here from the pool's arrays in float64.  Near-ties
+(scores within a stated tolerance of the batch boundary) may order either
+way; the checks allow exactly that and nothing else.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+RANKS = [1, 2, 3, 4]
+RUN_TIMEOUT = 120
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL: " + msg, flush=True)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    return cond
+
+
+# ---- the documented counter hash (core/hash.c), ported
+M64 = (1 << 64) - 1
+
+
+def mix64(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def hash3(seed, ident, purpose):
+    h = mix64((seed + 0x9E3779B97F4A7C15) & M64)
+    h = mix64(h ^ ((ident + 0x632BE59BD9B4E019) & M64))
+    return mix64(h ^ ((purpose * 0x9E3779B97F4A7C15 + 0x85157AF5) & M64))
+
+
+def hash_unit(seed, ident, purpose):
+    return float(hash3(seed, ident & M64, purpose) >> 11) * 2.0 ** -53
+
+
+class Runner:
+    def __init__(self, alq, mpiexec, workdir):
+        self.alq, self.mpiexec, self.workdir = alq, mpiexec, workdir
+        self.env = dict(os.environ)
+        self.env.update(OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
+                        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+
+    def run(self, ranks, args):
+        cmd = ["timeout", str(RUN_TIMEOUT), self.mpiexec, "-n", str(ranks), self.alq] + args
+        p = subprocess.run(cmd, cwd=self.workdir, env=self.env, capture_output=True, text=True)
+        return p.returncode, p.stdout, p.stderr
+
+    def select(self, ranks, args, out):
+        rc, _, err = self.run(ranks, ["select", "--quiet", "--out", out] + args)
+        if not check(rc == 0, "%d ranks: alq select %s exited %d: %s" % (ranks, " ".join(args), rc, err.strip())):
+            return None
+        with h5py.File(os.path.join(self.workdir, out), "r") as f:
+            return f["selected/ids"][:], f["selected/scores"][:]
+
+    def same_at_every_rank_count(self, args, what):
+        """The batch at 1..4 ranks; None unless all ran and are bit-identical."""
+        batches = [self.select(r, args, "b%d.h5" % r) for r in RANKS]
+        if any(b is None for b in batches):
+            return None
+        ok = True
+        for r, b in zip(RANKS[1:], batches[1:]):
+            ok &= check(np.array_equal(b[0], batches[0][0]) and
+                        np.array_equal(b[1].view(np.uint64), batches[0][1].view(np.uint64)),
+                        "%s: %d ranks gave another batch than 1 rank" % (what, r))
+        return batches[0] if ok else None
+
+
+def check_top(ids, scores, ref, unlabeled, budget, tol, what):
+    """ids/scores: alq's batch; ref: reference score per row (id = row).
+    The batch must be the top `budget` unlabeled items by ref score, higher
+    first, lower id on ties, except where scores are within tol."""
+    check(len(ids) == min(budget, len(unlabeled)), "%s: %d items, expected %d" % (what, len(ids), budget))
+    check(len(set(ids.tolist())) == len(ids), "%s: duplicate ids" % what)
+    check(set(ids.tolist()) <= set(unlabeled.tolist()), "%s: a labeled or unknown id was picked" % what)
+    check(np.all(np.abs(scores - ref[ids]) <= tol), "%s: scores differ from the reference by %g" %
+          (what, np.max(np.abs(scores - ref[ids]))))
+    check(np.all(np.diff(scores) <= 0), "%s: scores not in decreasing order" % what)
+    rest = np.setdiff1d(unlabeled, ids)
+    if len(rest):
+        check(ref[rest].max() <= ref[ids].min() + tol,
+              "%s: unpicked item %d scores %.9g above the batch's lowest %.9g" %
+              (what, rest[np.argmax(ref[rest])], ref[rest].max(), ref[ids].min()))
+    order = sorted(unlabeled.tolist(), key=lambda i: (-ref[i], i))[:budget]
+    exact = [i for i in order if ref[i] > ref[ids].min() + tol]
+    check(set(exact) <= set(ids.tolist()), "%s: clear winners missing from the batch" % what)
+
+
+def entropy(p):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0).sum(axis=-1)
+
+
+def write_pool(path, emb, probs=None, mc=None, labeled=(), labels=None, chunk=None, classes=None):
+    with h5py.File(path, "w") as f:
+        if classes:
+            f.attrs["classes"] = np.int64(classes)
+        f.create_dataset("embeddings", data=emb.astype(np.float32), chunks=(chunk, emb.shape[1]) if chunk else None)
+        if probs is not None:
+            f.create_dataset("probs", data=probs.astype(np.float32))
+        if mc is not None:
+            f.create_dataset("mc_probs", data=mc.astype(np.float32))
+        if labels is not None:
+            f.create_dataset("labels", data=labels.astype(np.int32))
+        if len(labeled):
+            lab = np.asarray(labeled, dtype=np.int64)
+            f.create_dataset("labeled/ids", data=lab)
+            f.create_dataset("labeled/labels", data=(labels[lab] if labels is not None else lab % 2).astype(np.int32))
+
+
+def softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# ---- BALD
+def bald_reference(mc32):
+    """BALD from float32 passes as documented: mean and mean entropy in float64
+    over the passes in order, rounded to float32 as served."""
+    mean = mc32.astype(np.float64).sum(axis=0) / mc32.shape[0]
+    expected = entropy(mc32.astype(np.float64)).sum(axis=0) / mc32.shape[0]
+    return entropy(mean.astype(np.float32).astype(np.float64)) - expected.astype(np.float32).astype(np.float64)
+
+
+def part_bald_mc_probs(r):
+    rng = np.random.default_rng(5)
+    n, d, c, t = 1237, 6, 5, 7
+    emb = rng.normal(size=(n, d))
+    # Items differ in how much the passes disagree: a shared logit per item
+    # plus pass noise of an item-specific size.
+    base = rng.normal(size=(n, c)) * 2
+    spread = rng.uniform(0, 2, size=(n, 1))
+    mc = softmax(base[None] + spread[None] * rng.normal(size=(t, n, c))).astype(np.float32)
+    probs = softmax(rng.normal(size=(n, c)))  # deliberately unrelated: BALD must not read /probs
+    labeled = sorted(rng.choice(n, 40, replace=False).tolist())
+    write_pool(os.path.join(r.workdir, "mc.h5"), emb, probs=probs, mc=mc, labeled=labeled, chunk=64)
+    ref = bald_reference(mc)
+    unlabeled = np.setdiff1d(np.arange(n), labeled)
+    args = ["--pool", "mc.h5", "--strategy", "bald", "--budget", "25", "--seed", "3"]
+    b = r.same_at_every_rank_count(args, "bald /mc_probs")
+    if b is not None:
+        check_top(b[0], b[1], ref, unlabeled, 25, 1e-6, "bald /mc_probs")
+        # 7-row chunks cut the passes' reads anywhere: the same batch.
+        c7 = r.select(3, args + ["--chunk-rows", "7"], "c7.h5")
+        check(c7 is not None and np.array_equal(c7[0], b[0]) and np.array_equal(c7[1], b[1]),
+              "bald /mc_probs: --chunk-rows 7 changed the batch")
+    # The entropy strategy on the same pool reads /probs: a different batch.
+    ent = r.select(1, ["--pool", "mc.h5", "--strategy", "entropy", "--budget", "25"], "e.h5")
+    b = r.select(1, ["--pool", "mc.h5", "--strategy", "bald", "--budget", "25"], "e2.h5")
+    if ent is not None and b is not None:
+        check(not np.array_equal(ent[0], b[0]), "bald gave the entropy batch: did it read /probs?")
+    # With a diversity stage: k-center among the top M by BALD.
+    for div in ("exact", "hier"):
+        b = r.same_at_every_rank_count(["--pool", "mc.h5", "--strategy", "bald", "--budget", "12", "--diversity", div,
+                                        "--candidates", "60"], "bald --diversity %s" % div)
+        if b is not None:
+            top = sorted(unlabeled.tolist(), key=lambda i: (-ref[i], i))
+            cut = ref[top[59]]
+            check(all(ref[i] >= cut - 1e-6 for i in b[0]), "bald --diversity %s: picked outside the top 60" % div)
+            check(len(b[0]) == 12, "bald --diversity %s: %d items" % (div, len(b[0])))
+    # A pool without /probs but with /mc_probs is enough.
+    write_pool(os.path.join(r.workdir, "mc_only.h5"), emb, mc=mc, labeled=labeled)
+    b = r.same_at_every_rank_count(["--pool", "mc_only.h5", "--strategy", "bald", "--budget", "25", "--seed", "3"],
+                                   "bald without /probs")
+    if b is not None:
+        check_top(b[0], b[1], ref, unlabeled, 25, 1e-6, "bald without /probs")
+
+
+def mlp_mc_reference(model, x, ids, seed, passes):
+    """Mean probabilities and mean entropy of T dropout passes, in float64,
+    with the documented masks (docs/models.md)."""
+    with h5py.File(model, "r") as f:
+        mean = f["standardize/mean"][:].astype(np.float64)
+        std = f["standardize/std"][:].astype(np.float64)
+        w1, b1 = f["hidden/weights"][:].astype(np.float64), f["hidden/bias"][:].astype(np.float64)
+        w2, b2 = f["output/weights"][:].astype(np.float64), f["output/bias"][:].astype(np.float64)
+        rate = float(f.attrs["dropout"])
+    h = np.maximum(((x.astype(np.float64) - mean) / std) @ w1.T + b1, 0)
+    n, hidden = h.shape
+    keys = [hash3(seed, int(i), 22) for i in ids]
+    mean_p = np.zeros((n, w2.shape[0]))
+    mean_h = np.zeros(n)
+    for t in range(passes):
+        mask = np.array([[0.0 if hash_unit(k, (t << 32) + j, 22) < rate else 1.0 / (1.0 - rate)
+                          for j in range(hidden)] for k in keys])
+        p = softmax((h * mask) @ w2.T + b2)
+        mean_p += p / passes
+        mean_h += entropy(p) / passes
+    return entropy(mean_p) - mean_h
+
+
+def part_bald_model(r):
+    rng = np.random.default_rng(11)
+    n, d, c = 613, 5, 3
+    centers = rng.normal(size=(c, d)) * 2
+    labels = rng.integers(0, c, size=n)
+    emb = centers[labels] + rng.normal(size=(n, d))
+    labeled = sorted(rng.choice(n, 30, replace=False).tolist())
+    write_pool(os.path.join(r.workdir, "pool.h5"), emb, labeled=labeled, labels=labels, classes=c)
+    rc, _, err = r.run(2, ["train", "--pool", "pool.h5", "--model", "mlp", "--hidden", "16", "--out", "mlp.h5",
+                           "--seed", "2", "--quiet"])
+    if not check(rc == 0, "alq train exited %d: %s" % (rc, err.strip())):
+        return
+    b = r.same_at_every_rank_count(["--pool", "pool.h5", "--model", "mlp.h5", "--mc-samples", "6", "--strategy", "bald",
+                                    "--budget", "20", "--seed", "9"], "bald --model --mc-samples 6")
+    if b is None:
+        return
+    with h5py.File(os.path.join(r.workdir, "pool.h5"), "r") as f:
+        x = f["embeddings"][:]
+    ref = mlp_mc_reference(os.path.join(r.workdir, "mlp.h5"), x, np.arange(n), 9, 6)
+    check_top(b[0], b[1], ref, np.setdiff1d(np.arange(n), labeled), 20, 2e-5, "bald --model --mc-samples 6")
+
+
+def part_bald_errors(r):
+    rng = np.random.default_rng(3)
+    n, d, c, t = 101, 4, 3, 4
+    emb = rng.normal(size=(n, d))
+    mc = softmax(rng.normal(size=(t, n, c)))
+    write_pool(os.path.join(r.workdir, "plain.h5"), emb, probs=mc[0], labeled=[1, 2])
+    write_pool(os.path.join(r.workdir, "short.h5"), emb, mc=mc[:, :50], labeled=[1, 2])
+    one = mc[:1]
+    write_pool(os.path.join(r.workdir, "one.h5"), emb, mc=one, labeled=[1, 2])
+    bad = mc.copy()
+    bad[2, 77, 1] = np.nan
+    write_pool(os.path.join(r.workdir, "nan.h5"), emb, mc=bad, labeled=[1, 2])
+    write_pool(os.path.join(r.workdir, "ok.h5"), emb, mc=mc, labeled=[1, 2])
+    cases = [
+        (["--pool", "plain.h5"], 3, "/mc_probs"),
+        (["--pool", "short.h5"], 3, "/mc_probs"),
+        (["--pool", "one.h5"], 3, "1 pass"),
+        (["--pool", "nan.h5"], 3, "pass 2 row 77"),
+        (["--pool", "ok.h5", "--subpool", "anchoral"], 2, "anchoral"),
+    ]
+    for args, code, needle in cases:
+        for ranks in (2,):
+            rc, _, err = r.run(ranks, ["select", "--strategy", "bald", "--budget", "5", "--out", "x.h5"] + args)
+            lines = [l for l in err.splitlines() if l.startswith("alq: error")]
+            check(rc == code and len(lines) == 1 and needle in lines[0],
+                  "%s on %d ranks: exit %d (want %d), stderr %r" % (" ".join(args), ranks, rc, code, err.strip()))
+            check(not os.path.exists(os.path.join(r.workdir, "x.h5")), "%s: an output was left behind" % args)
+
+
+PARTS = {"bald-mc-probs": part_bald_mc_probs, "bald-model": part_bald_model, "bald-errors": part_bald_errors}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", required=True, choices=sorted(PARTS))
+    ap.add_argument("--alq", required=True)
+    ap.add_argument("--mpiexec", required=True)
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args()
+    shutil.rmtree(a.workdir, ignore_errors=True)
+    os.makedirs(a.workdir)
+    PARTS[a.part](Runner(os.path.abspath(a.alq), a.mpiexec, a.workdir))
+    if failures:
+        print("%d failure(s)" % len(failures))
+        return 1
+    print("ok: %s" % a.part)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -265,7 +265,94 @@ def part_bald_errors(r):
             check(not os.path.exists(os.path.join(r.workdir, "x.h5")), "%s: an output was left behind" % args)
 
 
-PARTS = {"bald-mc-probs": part_bald_mc_probs, "bald-model": part_bald_model, "bald-errors": part_bald_errors}
+# ---- VeSSAL
+PURPOSE_VESSAL = 40
+
+
+def vessal_reference(emb, ids, budget, seed):
+    """The authors' streaming_sampler (penultimate embeddings, rank 1) in
+    float64, with the acceptance draw hash_unit(seed, id, 40) instead of
+    np.random, early stop at the budget, then the random-key fill.
+    Returns (ids, probabilities, margins): margins[k] = |draw - p| of the
+    k-th decision that accepted, for the near-tie allowance."""
+    d = emb.shape[1]
+    ainv = 100.0 * np.eye(d)
+    sigma = np.zeros((d, d))
+    n = len(ids)
+    chosen, probs, margins, prob_of = [], [], [], {}
+    for i in range(n):
+        u = emb[i].astype(np.float64)
+        q = u @ ainv @ u
+        rate = (budget - len(chosen)) / (n - i)
+        sigma = (i / (i + 1)) * sigma + (1 / (i + 1)) * np.outer(u, u)
+        p = abs(rate / np.trace(sigma @ ainv)) * q
+        prob_of[int(ids[i])] = p
+        draw = hash_unit(seed, int(ids[i]), PURPOSE_VESSAL)
+        margins.append(abs(draw - p))
+        if draw < p:
+            chosen.append(int(ids[i]))
+            probs.append(p)
+            w = ainv @ u
+            ainv = ainv - np.outer(w, w) / (1 + q)
+            if len(chosen) == budget:
+                break
+    if len(chosen) < budget:
+        rest = sorted((i for i in ids.tolist() if i not in set(chosen)),
+                      key=lambda i: (-hash_unit(seed, i, 1), i))[:budget - len(chosen)]
+        chosen += rest
+        probs += [prob_of[i] for i in rest]
+    return np.array(chosen), np.array(probs), np.array(margins)
+
+
+def check_vessal(b, emb, unlabeled, budget, seed, what):
+    ids, probs, margins = vessal_reference(emb[unlabeled], unlabeled, budget, seed)
+    got = b[0].tolist()
+    k = 0
+    while k < min(len(got), len(ids)) and got[k] == ids[k]:
+        k += 1
+    if k < budget:
+        # The first difference must be an acceptance decision within rounding.
+        first = min(got[k] if k < len(got) else 1 << 62, ids[k])
+        pos = int(np.searchsorted(unlabeled, first))
+        near = pos < len(margins) and margins[pos] < 1e-5
+        check(near, "%s: batch differs from the reference at pick %d (alq %s, reference %s)" %
+              (what, k, got[k:k + 3], ids[k:k + 3].tolist()))
+    check(np.allclose(b[1][:k], probs[:k], rtol=1e-4, atol=1e-9), "%s: probabilities differ" % what)
+    check(len(got) == budget and len(set(got)) == budget, "%s: %d distinct items, expected %d" %
+          (what, len(set(got)), budget))
+    return k
+
+
+def part_vessal(r):
+    rng = np.random.default_rng(21)
+    n, d = 1999, 6
+    # Clusters of very different sizes: volume sampling should not follow the mass.
+    sizes = [1500, 300, 150, 49]
+    emb = np.concatenate([rng.normal(size=(m, d)) * 0.3 + rng.normal(size=d) * 3 for m in sizes])
+    labeled = sorted(rng.choice(n, 25, replace=False).tolist())
+    write_pool(os.path.join(r.workdir, "v.h5"), emb, labeled=labeled, chunk=97)
+    unlabeled = np.setdiff1d(np.arange(n), labeled)
+    emb32 = emb.astype(np.float32)
+    for budget, seed in ((30, 4), (400, 5)):
+        what = "vessal B=%d" % budget
+        b = r.same_at_every_rank_count(["--pool", "v.h5", "--strategy", "vessal", "--budget", str(budget),
+                                        "--seed", str(seed)], what)
+        if b is not None:
+            check_vessal(b, emb32, unlabeled, budget, seed, what)
+    # AnchorAL in front: the same batch at every rank count, from the subpool.
+    labels = np.repeat(np.arange(4), sizes)
+    write_pool(os.path.join(r.workdir, "va.h5"), emb, labeled=labeled, labels=labels, classes=4)
+    b = r.same_at_every_rank_count(["--pool", "va.h5", "--strategy", "vessal", "--budget", "20", "--subpool",
+                                    "anchoral", "--subpool-size", "600", "--neighbors", "200"], "vessal anchoral")
+    if b is not None:
+        check(len(b[0]) == 20, "vessal anchoral: %d items" % len(b[0]))
+    # --diversity exact replaces VeSSAL's pass by k-center over the same candidates.
+    b = r.same_at_every_rank_count(["--pool", "v.h5", "--strategy", "vessal", "--budget", "10", "--diversity",
+                                    "exact"], "vessal --diversity exact")
+
+
+PARTS = {"bald-mc-probs": part_bald_mc_probs, "bald-model": part_bald_model, "bald-errors": part_bald_errors,
+         "vessal": part_vessal}
 
 
 def main():

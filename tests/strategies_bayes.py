@@ -266,12 +266,12 @@ def part_bald_errors(r):
 
 
 # ---- VeSSAL
-PURPOSE_VESSAL = 40
+PURPOSE_VESSAL = 50
 
 
 def vessal_reference(emb, ids, budget, seed):
     """The authors' streaming_sampler (penultimate embeddings, rank 1) in
-    float64, with the acceptance draw hash_unit(seed, id, 40) instead of
+    float64, with the acceptance draw hash_unit(seed, id, 50) instead of
     np.random, early stop at the budget, then the random-key fill.
     Returns (ids, probabilities, margins): margins[k] = |draw - p| of the
     k-th decision that accepted, for the near-tie allowance."""

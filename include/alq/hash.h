@@ -27,8 +27,8 @@ enum {
   ALQ_PURPOSE_DROPOUT_MC = 22,    /* model heads: dropout masks of MC passes when applied */
   ALQ_PURPOSE_TEST_SPLIT = 23,    /* alq simulate: the held-out test split */
   ALQ_PURPOSE_FIT_SAMPLE = 30,    /* geometry: the rows a covariance fit reads (--fit-sample) */
-  ALQ_PURPOSE_VESSAL = 40,        /* VeSSAL: an item's acceptance draw */
-  ALQ_PURPOSE_PROBCOVER = 41,     /* ProbCover: the purity sample's keys */
+  ALQ_PURPOSE_VESSAL = 50,        /* VeSSAL: an item's acceptance draw (40-43: alq/cluster.h) */
+  ALQ_PURPOSE_PROBCOVER = 51,     /* ProbCover: the purity sample's keys */
 };
 
 /* 64 well-mixed bits from (seed, id, purpose). */

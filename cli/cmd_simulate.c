@@ -402,7 +402,7 @@ static alq_err select_round(MPI_Comm comm, const sim_options *o, const dataset *
   req.meta = src->meta;
   snprintf(req.strategy, sizeof req.strategy, "%s", strategy);
   req.budget = o->batch;
-  req.diversity = st->select ? ALQ_DIVERSITY_EXACT : ALQ_DIVERSITY_NONE;
+  req.diversity = st->select ? ALQ_DIVERSITY_DEFAULT : ALQ_DIVERSITY_NONE; /* its own stage */
   req.candidates = req.diversity == ALQ_DIVERSITY_NONE ? o->batch : !st->score ? -1 : 10 * o->batch;
   req.subpool = subpool;
   req.anchors_per_class = 10;

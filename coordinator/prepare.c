@@ -39,7 +39,8 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
   if (opt->budget < 1)
     return alq_error_set(ALQ_ERR_USAGE, "--budget must be a positive integer, got %lld", (long long)opt->budget);
   int diversity = opt->diversity != ALQ_DIVERSITY_DEFAULT ? opt->diversity
-                  : s->select                              ? ALQ_DIVERSITY_EXACT
+                  : s->select == alq_kcenter_select        ? ALQ_DIVERSITY_EXACT
+                  : s->select                              ? ALQ_DIVERSITY_DEFAULT /* its own */
                                                            : ALQ_DIVERSITY_NONE;
   if (diversity == ALQ_DIVERSITY_NONE && !s->score)
     return alq_error_set(ALQ_ERR_USAGE, "strategy %s has no score to rank by: it needs --diversity exact or hier",

@@ -235,10 +235,12 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
       err = labeled_embeddings(comm, src, labeled, req->meta.dim, &lemb);
     if (!err) {
       alq_centers centers = {labeled->n, req->meta.dim, labeled->ids, lemb};
-      alq_select_ctx ctx = {comm, req->seed, budget, req->prune, req->log_view, req->fan_in};
+      alq_select_ctx ctx = {comm, req->seed, budget, req->prune, req->log_view, req->fan_in, &stream};
       alq_phase_begin(ALQ_PHASE_SELECT);
-      err = req->diversity == ALQ_DIVERSITY_HIER ? alq_kcenter_hier_select(&ctx, &scan.candidates, &centers, batch)
-                                                 : alq_kcenter_select(&ctx, &scan.candidates, &centers, batch);
+      /* DEFAULT: the strategy's own select stage (k-center for kcenter, margin-kcenter). */
+      err = req->diversity == ALQ_DIVERSITY_HIER    ? alq_kcenter_hier_select(&ctx, &scan.candidates, &centers, batch)
+            : req->diversity == ALQ_DIVERSITY_EXACT ? alq_kcenter_select(&ctx, &scan.candidates, &centers, batch)
+                                                    : s->select(&ctx, &scan.candidates, &centers, batch);
       alq_phase_end(ALQ_PHASE_SELECT);
     }
   }

@@ -6,12 +6,14 @@
 
 extern const alq_strategy alq_strategy_random, alq_strategy_least_confidence, alq_strategy_margin,
     alq_strategy_entropy, alq_strategy_kcenter, alq_strategy_margin_kcenter;
+extern const alq_strategy alq_strategy_badge; /* clustering strategies */
 extern const alq_strategy alq_strategy_bald;
 
 extern const alq_strategy alq_strategy_vessal;
 static const alq_strategy *const registry[] = {
     &alq_strategy_random, &alq_strategy_least_confidence, &alq_strategy_margin,
     &alq_strategy_entropy, &alq_strategy_kcenter, &alq_strategy_margin_kcenter,
+    &alq_strategy_badge, /* clustering strategies */
     &alq_strategy_bald,
 };
 

@@ -11,4 +11,12 @@ foreach(p 1 2 3 4)
   add_test(NAME cluster-kmeans-n${p} COMMAND ${ALQ_CLU_MPIEXEC} -n ${p} $<TARGET_FILE:test_cluster>)
   set_tests_properties(cluster-kmeans-n${p} PROPERTIES TIMEOUT 60 ENVIRONMENT "${ALQ_CLU_ENV}")
 endforeach()
+# One driver per strategy: reference, 1-4 ranks identical, composition.
+foreach(part badge)
+  add_test(NAME strategy-${part}-reference
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/strategies_cluster.py --part ${part}
+                   --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}
+                   --workdir ${CMAKE_CURRENT_BINARY_DIR}/strategies_cluster/${part})
+  set_tests_properties(strategy-${part}-reference PROPERTIES TIMEOUT 120 ENVIRONMENT "${ALQ_CLU_ENV}")
+endforeach()
 # --- end clustering strategies ---

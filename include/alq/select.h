@@ -68,7 +68,7 @@ typedef struct {
   int subpool;
   int64_t anchors_per_class, neighbors, subpool_size;
   int anchor_random;
-  int diversity; /* resolved: NONE, EXACT or HIER */
+  int diversity; /* resolved: NONE, EXACT, HIER or DEFAULT (the strategy's own select stage) */
   int64_t fan_in;
   int64_t memory_per_rank;
   char model[ALQ_PATH_MAX]; /* "" = none; else meta describes what the model serves */

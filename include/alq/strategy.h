@@ -58,6 +58,8 @@ typedef struct {
   float *embeddings;
 } alq_centers;
 
+struct alq_stream_request; /* alq/worker.h */
+
 typedef struct {
   MPI_Comm comm;
   uint64_t seed;
@@ -65,6 +67,11 @@ typedef struct {
   int prune;      /* k-center: lazy evaluation (bounds decide what to evaluate); 0 = eager */
   int log_view;   /* print the stage's own counters on rank 0 */
   int64_t fan_in; /* hierarchical k-center: children per tree node */
+  /* The rows the candidates come from (this rank's shard of the pool, or of
+   * the AnchorAL subpool), for a select stage that makes a pass of its own
+   * (BADGE reads the candidates' probabilities); NULL inside the
+   * hierarchical k-center tree. */
+  const struct alq_stream_request *rows;
 } alq_select_ctx;
 
 /* The batch in selection order; complete on rank 0 (other ranks may hold a copy). */

@@ -16,7 +16,7 @@
 #include "alq/source.h"
 #include "alq/strategy.h"
 
-typedef struct {
+typedef struct alq_stream_request {
   MPI_Comm comm;
   const alq_pool_meta *meta;
   alq_source *source;

@@ -1,0 +1,169 @@
+"""The clustering strategies (BADGE, TypiClust, Cluster-Margin) end to end.
+
+Debian's /usr/bin/python3 with numpy and h5py.  Each part runs `alq select`
+on a generated pool at 1, 2, 3 and 4 ranks and requires the same batch, id
+for id and score for score, and compares it with an independent numpy
+reference written here from docs/strategies.md (float64, gradient
+embeddings materialised, brute-force neighbours); it does not call alq's
+code.  Where float32 arithmetic may legitimately decide differently (a draw
+whose target lies within a relative 1e-6 of a boundary), the reference
+follows alq's choice and says so; anything else is a failure.
+
+    strategies_cluster.py --part badge|typiclust|cluster-margin --alq ALQ --mpiexec MPIEXEC --workdir DIR
+"""
+import argparse
+import os
+import shutil
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from anchoral_util import Runner, check, fail, finish, hash_unit, read_batch, read_pool  # noqa: E402
+
+PURPOSE_KMEANSPP, PURPOSE_BADGE, PURPOSE_CLUSTER_SAMPLE, PURPOSE_CLUSTER_PICK = 40, 41, 42, 43
+RANKS = (1, 2, 3, 4)
+BOUNDARY_TOL = 1e-6
+
+
+def gen_pool(R, wd, name, items, dim, classes, labeled, seed):
+    path = os.path.join(wd, name + ".h5")
+    R.serial("gen", "--out", path, "--items", items, "--dim", dim, "--classes", classes, "--imbalance", 3,
+             "--labeled", labeled, "--seed", seed)
+    return path
+
+
+def select_all_ranks(R, wd, tag, pool, argv):
+    """Runs alq select at 1-4 ranks; returns the 1-rank batch (ids, scores) and
+    checks that every rank count gives the same, bit for bit."""
+    first = None
+    for P in RANKS:
+        out = os.path.join(wd, f"{tag}-n{P}.h5")
+        p = R.mpi(P, "select", "--pool", pool, "--out", out, "--quiet", *argv)
+        if not check(p.returncode == 0, f"{tag} at {P} ranks: exit {p.returncode}: {p.stderr.strip()}"):
+            return None
+        ids, scores = read_batch(out)
+        if first is None:
+            first = (ids, scores)
+            continue
+        check(np.array_equal(ids, first[0]), f"{tag}: batch at {P} ranks differs from 1 rank: {ids} vs {first[0]}")
+        check(np.array_equal(scores.view(np.uint64), first[1].view(np.uint64)),
+              f"{tag}: scores at {P} ranks differ from 1 rank")
+    return first
+
+
+def unlabeled_rows(pool):
+    keep = ~np.isin(pool["ids"], pool["lids"])
+    return np.nonzero(keep)[0]
+
+
+def d2_pick(w, target):
+    """The first index whose cumulative weight exceeds target (zero weights skipped),
+    and whether target lies within BOUNDARY_TOL x total of a boundary."""
+    cum = np.cumsum(w)
+    i = int(np.searchsorted(cum, target, side="right"))
+    i = min(i, len(w) - 1)
+    total = cum[-1]
+    lo = cum[i] - w[i]
+    near = abs(cum[i] - target) < BOUNDARY_TOL * total or abs(target - lo) < BOUNDARY_TOL * total
+    return i, near
+
+
+# ---- BADGE ---------------------------------------------------------------------
+def badge_reference(pool, B, seed, follow):
+    """BADGE with materialised gradient embeddings g = (onehot(argmax p) - p) (x) h.
+    `follow` (alq's batch, as row positions among the unlabeled) is used where the
+    reference's draw is ambiguous.  Returns (positions, scores, ambiguous steps)."""
+    rows = unlabeled_rows(pool)
+    p = pool["probs"][rows].astype(np.float64)
+    h = pool["emb"][rows].astype(np.float64)
+    q = -p
+    q[np.arange(len(rows)), np.argmax(pool["probs"][rows], axis=1)] += 1.0
+    g = (q[:, :, None] * h[:, None, :]).reshape(len(rows), -1)  # N x (C d): fine for a test pool
+    norms = (g * g).sum(axis=1)
+    first = int(np.argmax(norms))  # ties: the lower id (rows are in id order)
+    picks, scores, ambiguous = [first], [np.sqrt(norms[first])], []
+    D2 = ((g - g[first]) ** 2).sum(axis=1)
+    D2[first] = 0
+    while len(picks) < B:
+        w = D2.copy()
+        w[picks] = 0
+        if w.sum() <= 0:
+            w = np.ones(len(rows))
+            w[picks] = 0
+        u = hash_unit(seed, len(picks), PURPOSE_BADGE)
+        i, near = d2_pick(w, u * w.sum())
+        if near and follow is not None and len(follow) > len(picks) and follow[len(picks)] != i:
+            ambiguous.append(len(picks))
+            i = follow[len(picks)]
+        picks.append(i)
+        scores.append(np.sqrt(max(D2[i], 0.0)))
+        D2 = np.minimum(D2, ((g - g[i]) ** 2).sum(axis=1))
+        D2[picks] = 0
+    return [int(rows[i]) for i in picks], np.array(scores), ambiguous
+
+
+def part_badge(R, wd):
+    pool_path = gen_pool(R, wd, "badge", 1500, 12, 6, 25, 5)
+    pool = read_pool(pool_path)
+    rows = unlabeled_rows(pool)
+    pos_of = {int(pool["ids"][r]): k for k, r in enumerate(rows)}
+    for seed, B in ((1, 25), (7, 40)):
+        got = select_all_ranks(R, wd, f"badge-s{seed}", pool_path,
+                               ["--strategy", "badge", "--budget", B, "--seed", seed])
+        if got is None:
+            continue
+        ids, scores = got
+        follow = [pos_of[int(i)] for i in ids]
+        ref_rows, ref_scores, amb = badge_reference(pool, B, seed, follow)
+        ref_ids = pool["ids"][ref_rows]
+        check(np.array_equal(ids, ref_ids), f"badge seed {seed}: alq {ids.tolist()} vs reference {ref_ids.tolist()}")
+        check(np.allclose(scores, ref_scores, rtol=1e-4, atol=1e-5),
+              f"badge seed {seed}: scores differ from the reference by {np.max(np.abs(scores - ref_scores))}")
+        check(len(set(ids.tolist())) == len(ids), f"badge seed {seed}: an item was drawn twice")
+        check(not set(ids.tolist()) & set(pool["lids"].tolist()), f"badge seed {seed}: picked a labeled item")
+        if amb:
+            print(f"badge seed {seed}: reference followed alq at ambiguous draws {amb}")
+    # Duplicates: every item coincides with one of 3 rows, so D^2 runs out after
+    # 3 picks and the rest of the batch is uniform over the unchosen items.
+    dup_path = os.path.join(wd, "dup.h5")
+    import h5py
+    with h5py.File(pool_path, "r") as f, h5py.File(dup_path, "w") as g:
+        n = f["embeddings"].shape[0]
+        src = np.arange(n) % 3
+        g["embeddings"] = f["embeddings"][:][src]
+        g["probs"] = f["probs"][:][src]
+        g["ids"] = np.arange(n, dtype=np.int64)
+    dup = read_pool(dup_path)
+    got = select_all_ranks(R, wd, "badge-dup", dup_path, ["--strategy", "badge", "--budget", 10, "--seed", 2])
+    if got is not None:
+        ref_rows, _, amb = badge_reference(dup, 10, 2, None)
+        check(np.array_equal(got[0], dup["ids"][ref_rows]) or amb,
+              f"badge duplicates: alq {got[0].tolist()} vs reference {dup['ids'][ref_rows].tolist()}")
+    # Composes: AnchorAL subpool, and --diversity exact (k-center instead of D^2).
+    select_all_ranks(R, wd, "badge-anchoral", pool_path,
+                     ["--strategy", "badge", "--budget", 15, "--subpool", "anchoral", "--subpool-size", 300,
+                      "--anchors-per-class", 2, "--neighbors", 60])
+    a = select_all_ranks(R, wd, "badge-kcenter", pool_path,
+                         ["--strategy", "badge", "--budget", 15, "--diversity", "exact"])
+    k = select_all_ranks(R, wd, "kcenter-same", pool_path, ["--strategy", "kcenter", "--budget", 15])
+    if a is not None and k is not None:
+        check(np.array_equal(a[0], k[0]), "badge --diversity exact is not the k-center batch")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", required=True, choices=["badge", "typiclust", "cluster-margin"])
+    ap.add_argument("--alq", required=True)
+    ap.add_argument("--mpiexec", required=True)
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args()
+    shutil.rmtree(a.workdir, ignore_errors=True)
+    os.makedirs(a.workdir)
+    R = Runner(a.alq, a.mpiexec)
+    {"badge": part_badge}[a.part](R, a.workdir)
+    finish("strategies_cluster " + a.part)
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@
 
 #include "alq/paths.h"
 #include "alq/state.h"
+#include "alq/state_lock.h"
 #include "args.h"
 #include "commands.h"
 #include "csv_records.h"
@@ -158,7 +159,7 @@ static alq_err parse_answers(const char *path, const alq_csv_table *t, const cha
   return ALQ_OK;
 }
 
-static alq_err ingest(const ingest_options *o) {
+static alq_err ingest_locked(const ingest_options *o) {
   alq_state st;
   ALQ_CHECK(alq_state_read(o->state, &st));
   alq_csv_table t;
@@ -191,6 +192,18 @@ static alq_err ingest(const ingest_options *o) {
   free(pending);
   alq_state_free(&st); /* zeroed when the read failed */
   free(answers);
+  return err;
+}
+
+/* Held from the read to the rename: a concurrent ingest waits, so no
+ * update is lost (alq/state_lock.h). */
+static alq_err ingest(const ingest_options *o) {
+  if (!alq_state_exists(o->state))
+    return ingest_locked(o); /* fails on the read, naming the file: no lock for a state that is not there */
+  alq_state_lock lock;
+  ALQ_CHECK(alq_state_lock_take(o->state, o->quiet, &lock));
+  alq_err err = ingest_locked(o);
+  alq_state_lock_release(&lock);
   return err;
 }
 

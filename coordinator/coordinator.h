@@ -15,29 +15,46 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
 /* Collective: rank 0's request (a protobuf SelectRequest on the wire) reaches every rank. */
 alq_err alq_request_broadcast(MPI_Comm comm, alq_request *req);
 
-/* Rank 0: writes the batch and its manifest under temporary names
- * (alq_batch_temp_names) and, without --state, renames them together over
- * --out and --csv; with --state they stay temporary until
- * alq_state_record_batch renames them with the state.  On failure only the
- * temporary files are removed. */
-alq_err alq_batch_write(const alq_select_options *opt, const alq_request *req, int nranks, const alq_batch *batch,
-                        const alq_manifest_bytes *manifest);
+/* A selection's outputs (--out, --csv, the state), complete under temporary
+ * names and not yet renamed.  The last collective step (the report gather)
+ * runs between staging and the commit, so a failure anywhere leaves no output
+ * at all and never has to remove a final name: an earlier file of that name
+ * stays as it was. */
+typedef struct {
+  char tmp[3][ALQ_PATH_MAX + 32];
+  const char *final_path[3];
+  int n;
+  int64_t round; /* the round recorded in the state (0: none) */
+} alq_staged_outputs;
 
-/* The temporary names of --out and --csv ("" when no --csv), `size` bytes each. */
-alq_err alq_batch_temp_names(const alq_select_options *opt, char *tmp_h5, char *tmp_csv, size_t size);
+/* Adds `final_path` to the stage; *tmp receives the temporary name to write. */
+alq_err alq_staged_add(alq_staged_outputs *st, const char *final_path, const char **tmp);
+
+/* Renames every staged file over its final name, all or nothing (alq_paths_commit). */
+alq_err alq_staged_commit(alq_staged_outputs *st);
+
+/* Removes the staged temporary files (no-op for an empty stage). */
+void alq_staged_discard(alq_staged_outputs *st);
+
+/* Rank 0: writes the batch and its manifest under temporary names, staged in
+ * *st (zeroed here).  On failure nothing is staged and no file is left. */
+alq_err alq_batch_write(const alq_select_options *opt, const alq_request *req, int nranks, const alq_batch *batch,
+                        const alq_manifest_bytes *manifest, alq_staged_outputs *st);
 
 /* Rank 0, --state given and the state file exists: the items the selection
  * excludes (labeled and pending, alq_state_exclusions), after checking that the
  * state belongs to the pool. */
 alq_err alq_state_selection_exclusions(const alq_select_options *opt, const alq_request *req, alq_labeled *out);
 
-/* Rank 0, after alq_batch_write with --state: records the batch as the next
- * round of opt->state, creating the state from `initial` (the labeled set the
- * selection started from) when the file does not exist yet, then renames the
- * batch files and the state together.  On failure the temporary files are
- * removed and --out, --csv and the state are as they were before the run. */
+/* Rank 0, after alq_batch_write with --state: writes the state with the
+ * batch as its next round (created from `initial`, the labeled set the
+ * selection started from, when the file does not exist yet) under a temporary
+ * name, staged with the batch files: they are renamed together, since a batch
+ * the state does not know of would be selected again next round.  On failure
+ * only the state's temporary file is removed (the batch stays staged for the
+ * caller to discard). */
 alq_err alq_state_record_batch(const alq_select_options *opt, const alq_request *req, const alq_labeled *initial,
-                               const alq_batch *batch, const alq_manifest_bytes *manifest);
+                               const alq_batch *batch, const alq_manifest_bytes *manifest, alq_staged_outputs *st);
 
 /* Collective: every rank's RankReport reaches rank 0, which prints the
  * --log-view table when asked. */

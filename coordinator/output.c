@@ -55,27 +55,44 @@ static alq_err write_csv(const char *tmp, const char *final_path, const alq_batc
   return ALQ_OK;
 }
 
-alq_err alq_batch_temp_names(const alq_select_options *opt, char *tmp_h5, char *tmp_csv, size_t size) {
-  ALQ_CHECK(alq_paths_temp(opt->out, tmp_h5, size));
-  tmp_csv[0] = '\0';
-  return opt->csv[0] ? alq_paths_temp(opt->csv, tmp_csv, size) : ALQ_OK;
+alq_err alq_staged_add(alq_staged_outputs *st, const char *final_path, const char **tmp) {
+  ALQ_CHECK(alq_paths_temp(final_path, st->tmp[st->n], sizeof st->tmp[st->n]));
+  st->final_path[st->n] = final_path;
+  *tmp = st->tmp[st->n++];
+  return ALQ_OK;
+}
+
+static const char **tmp_names(alq_staged_outputs *st, const char **names) {
+  for (int i = 0; i < st->n; i++)
+    names[i] = st->tmp[i];
+  return names;
+}
+
+alq_err alq_staged_commit(alq_staged_outputs *st) {
+  const char *tmp[3];
+  alq_err err = alq_paths_commit(tmp_names(st, tmp), st->final_path, st->n);
+  st->n = 0; /* alq_paths_commit leaves no temporary file either way */
+  return err;
+}
+
+void alq_staged_discard(alq_staged_outputs *st) {
+  const char *tmp[3];
+  alq_paths_discard(tmp_names(st, tmp), st->n);
+  st->n = 0;
 }
 
 alq_err alq_batch_write(const alq_select_options *opt, const alq_request *req, int nranks, const alq_batch *batch,
-                        const alq_manifest_bytes *manifest) {
-  char tmp_h5[ALQ_PATH_MAX + 32], tmp_csv[ALQ_PATH_MAX + 32];
-  ALQ_CHECK(alq_batch_temp_names(opt, tmp_h5, tmp_csv, sizeof tmp_h5));
-  const char *tmp[2] = {tmp_h5, tmp_csv}, *final_path[2] = {opt->out, opt->csv};
-  int n = opt->csv[0] ? 2 : 1;
-  alq_err err = write_h5(tmp_h5, opt->out, opt, req, nranks, batch, manifest);
+                        const alq_manifest_bytes *manifest, alq_staged_outputs *st) {
+  memset(st, 0, sizeof *st);
+  const char *tmp_h5 = NULL, *tmp_csv = NULL;
+  alq_err err = alq_staged_add(st, opt->out, &tmp_h5);
+  if (!err && opt->csv[0])
+    err = alq_staged_add(st, opt->csv, &tmp_csv);
+  if (!err)
+    err = write_h5(tmp_h5, opt->out, opt, req, nranks, batch, manifest);
   if (!err && opt->csv[0])
     err = write_csv(tmp_csv, opt->csv, batch);
-  if (err) {
-    alq_paths_discard(tmp, n);
-    return err;
-  }
-  /* With --state the batch and the state are renamed together, by
-   * alq_state_record_batch: a batch the state does not know of would be
-   * selected again next round. */
-  return opt->state[0] ? ALQ_OK : alq_paths_commit(tmp, final_path, n);
+  if (err)
+    alq_staged_discard(st);
+  return err;
 }

@@ -161,6 +161,35 @@ static alq_err check_memory(MPI_Comm comm, const alq_request *req, const alq_str
   return alq_agree(comm, alq_memory_plan_check(&worst, req->memory_per_rank));
 }
 
+/* AnchorAL as its reference does it.  With nothing labeled there are no
+ * anchors: the batch is a random one of B (the `random` strategy).  When the
+ * pool's unlabeled items fit in --subpool-size, the subpool would be the
+ * whole pool: the strategy runs on the whole pool.  Both say so on stderr.
+ * Returns whether the subpool stage runs. */
+static int anchoral_runs(MPI_Comm comm, const alq_request *req, const alq_labeled *labeled, const alq_strategy **s,
+                         int *diverse) {
+  if (req->subpool != ALQ_SUBPOOL_ANCHORAL)
+    return 0;
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  int64_t unlabeled = req->meta.n_items - labeled->n; /* labeled ids are checked to be pool ids while streaming */
+  if (labeled->n == 0) {
+    *s = alq_strategy_find("random");
+    *diverse = 0;
+    if (rank == 0 && !req->quiet)
+      fprintf(stderr, "alq: note: --subpool anchoral with no labeled items has no anchors: a random batch, as "
+                      "AnchorAL does\n");
+    return 0;
+  }
+  if (unlabeled <= req->subpool_size) {
+    if (rank == 0 && !req->quiet)
+      fprintf(stderr, "alq: note: the pool's %lld unlabeled item(s) fit in --subpool-size %lld: %s runs on the "
+                      "whole pool, as AnchorAL does\n", (long long)unlabeled, (long long)req->subpool_size, (*s)->name);
+    return 0;
+  }
+  return 1;
+}
+
 alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, const alq_labeled *labeled,
                         alq_batch *batch, alq_rank_facts *facts) {
   int rank, size;
@@ -172,9 +201,10 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   if (!s)
     return alq_error_set(ALQ_ERR_USAGE, "unknown strategy '%s' (alq strategies lists them)", req->strategy);
   int diverse = req->diversity != ALQ_DIVERSITY_NONE;
+  const int anchoral = anchoral_runs(comm, req, labeled, &s, &diverse);
   int64_t align = alq_partition_align(req->meta.n_items, req->meta.chunk_rows, size);
   alq_range shard = alq_partition_rows(req->meta.n_items, align, size, rank);
-  ALQ_CHECK(check_memory(comm, req, s, req->subpool == ALQ_SUBPOOL_ANCHORAL, diverse, align));
+  ALQ_CHECK(check_memory(comm, req, s, anchoral, diverse, align));
   alq_stream_request whole = {comm,       &req->meta, src, shard, align, req->chunk_rows, 0, labeled->ids,
                               labeled->n, !req->quiet};
 
@@ -185,7 +215,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   alq_stream_request stream = whole;
   uint64_t pool_checksum = 0;
   alq_err err = ALQ_OK;
-  if (req->subpool == ALQ_SUBPOOL_ANCHORAL) {
+  if (anchoral) {
     /* The strategy runs on this rank's share of the subpool, served from memory. */
     alq_anchoral_options ao = {req->anchors_per_class, req->neighbors, req->subpool_size, req->anchor_random,
                                req->seed, req->log_view};
@@ -208,7 +238,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
     alq_scan_request scan_req = {stream, s, req->seed, diverse ? req->candidates : req->budget, diverse};
     err = alq_worker_scan(&scan_req, &scan);
   }
-  if (!err && req->subpool == ALQ_SUBPOOL_ALL)
+  if (!err && !anchoral)
     err = check_labeled_found(req, labeled->ids, scan.stream.labeled_found);
 
   /* How many items can be selected at all. */
@@ -218,7 +248,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   int64_t budget = req->budget < avail ? req->budget : avail;
   if (!err && rank == 0 && budget < req->budget && !req->quiet)
     fprintf(stderr, "alq: note: %s has %lld unlabeled item(s), fewer than --budget %lld: selecting all of them\n",
-            req->subpool == ALQ_SUBPOOL_ANCHORAL ? "the subpool" : "the pool", (long long)avail,
+            anchoral ? "the subpool" : "the pool", (long long)avail,
             (long long)req->budget);
 
   if (!err && !diverse) {
@@ -235,7 +265,8 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
       err = labeled_embeddings(comm, src, labeled, req->meta.dim, &lemb);
     if (!err) {
       alq_centers centers = {labeled->n, req->meta.dim, labeled->ids, lemb};
-      alq_select_ctx ctx = {comm, req->seed, budget, req->prune, req->log_view, req->fan_in, &stream};
+      alq_select_ctx ctx = {comm, req->seed, budget, req->prune, req->log_view, req->fan_in, &stream,
+                            req->delta, req->meta.n_classes};
       alq_phase_begin(ALQ_PHASE_SELECT);
       /* DEFAULT: the strategy's own select stage (k-center for kcenter, margin-kcenter). */
       err = req->diversity == ALQ_DIVERSITY_HIER    ? alq_kcenter_hier_select(&ctx, &scan.candidates, &centers, batch)
@@ -245,7 +276,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
     }
   }
   *facts = (alq_rank_facts){shard.lo, shard.hi, scan.stream.n_unlabeled, scan.candidates.n,
-                            req->subpool == ALQ_SUBPOOL_ANCHORAL ? pool_checksum : scan.stream.ids_checksum};
+                            anchoral ? pool_checksum : scan.stream.ids_checksum};
   alq_scan_result_free(&scan);
   alq_source_close(sub_src);
   alq_pool_data_free(&sub);

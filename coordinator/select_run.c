@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "alq/comm.h"
 #include "alq/fault.h"
@@ -11,9 +10,10 @@
 #include "alq/logview.h"
 #include "alq/model.h"
 #include "alq/select.h"
+#include "alq/state_lock.h"
 #include "coordinator.h"
 
-alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
+static alq_err select_locked(MPI_Comm comm, const alq_select_options *opt) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -60,29 +60,45 @@ alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
   /* Agreed before rank 0 writes: a rank that failed here leaves no batch. */
   if (!err)
     err = alq_agree(comm, alq_fault_point("write"));
-  int wrote = 0;
+  alq_staged_outputs staged = {0};
   if (!err) {
     alq_phase_begin(ALQ_PHASE_WRITE);
-    alq_err werr = rank == 0 ? alq_batch_write(opt, &req, size, &batch, &manifest) : ALQ_OK;
+    alq_err werr = rank == 0 ? alq_batch_write(opt, &req, size, &batch, &manifest, &staged) : ALQ_OK;
     if (!werr && rank == 0 && opt->state[0])
-      werr = alq_state_record_batch(opt, &req, &labeled, &batch, &manifest);
+      werr = alq_state_record_batch(opt, &req, &labeled, &batch, &manifest, &staged);
     alq_phase_end(ALQ_PHASE_WRITE);
     err = alq_agree(comm, werr);
-    wrote = !err;
   }
   alq_manifest_bytes_free(&manifest);
+  /* The outputs are renamed only after the last collective step, so that a
+   * failure anywhere leaves none and removes no final name. */
   if (!err)
     err = alq_report_gather(comm, &req, &facts);
-  /* A failure after the write leaves no batch behind either. */
-  if (err && wrote && rank == 0) {
-    unlink(opt->out);
-    if (opt->csv[0])
-      unlink(opt->csv);
-  }
+  if (!err)
+    err = alq_agree(comm, rank == 0 ? alq_staged_commit(&staged) : ALQ_OK);
+  alq_staged_discard(&staged);
+  if (!err && rank == 0 && !req.quiet && staged.round > 0)
+    fprintf(stderr, "alq: round %lld recorded in %s: %lld item(s) pending labels\n", (long long)staged.round,
+            opt->state, (long long)batch.n);
   if (!err && rank == 0 && !req.quiet)
     fprintf(stderr, "alq: selected %lld item(s) with %s on %d rank(s): %s%s%s\n", (long long)batch.n, req.strategy,
             size, opt->out, opt->csv[0] ? ", " : "", opt->csv);
   alq_batch_free(&batch);
   alq_labeled_free(&labeled);
+  return err;
+}
+
+/* With --state, rank 0 holds the state's lock from reading it (prepare) to
+ * renaming it (alq/state_lock.h): a concurrent ingest or selection waits, so
+ * no update is lost and two selections never send out the same items. */
+alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  alq_state_lock lock = {-1, ""};
+  alq_err err = rank == 0 && opt->state[0] ? alq_state_lock_take(opt->state, opt->quiet, &lock) : ALQ_OK;
+  err = alq_agree(comm, err);
+  if (!err)
+    err = select_locked(comm, opt);
+  alq_state_lock_release(&lock);
   return err;
 }

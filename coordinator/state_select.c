@@ -62,37 +62,18 @@ static alq_err record(const alq_select_options *opt, const alq_request *req, con
 }
 
 alq_err alq_state_record_batch(const alq_select_options *opt, const alq_request *req, const alq_labeled *initial,
-                               const alq_batch *batch, const alq_manifest_bytes *manifest) {
-  char tmp_h5[ALQ_PATH_MAX + 32], tmp_csv[ALQ_PATH_MAX + 32], tmp_state[ALQ_PATH_MAX + 32] = "";
-  ALQ_CHECK(alq_batch_temp_names(opt, tmp_h5, tmp_csv, sizeof tmp_h5));
-  /* The batch files, then the state. */
-  const char *tmp[3] = {tmp_h5}, *final_path[3] = {opt->out};
-  int n_batch = 1;
-  if (opt->csv[0]) {
-    tmp[n_batch] = tmp_csv;
-    final_path[n_batch++] = opt->csv;
-  }
-  tmp[n_batch] = tmp_state;
-  final_path[n_batch] = opt->state;
+                               const alq_batch *batch, const alq_manifest_bytes *manifest, alq_staged_outputs *st) {
   if (batch->n == 0) {
     if (!req->quiet)
       fprintf(stderr, "alq: note: nothing was selected, so %s records no new round\n", opt->state);
-    return alq_paths_commit(tmp, final_path, n_batch);
+    return ALQ_OK;
   }
-  int64_t round = 0;
-  alq_err err = alq_paths_temp(opt->state, tmp_state, sizeof tmp_state);
-  if (!err)
-    err = record(opt, req, initial, batch, manifest, tmp_state, &round);
-  /* Both the batch and its round or neither: a batch the state does not know
-   * of would be selected again next round. */
-  if (!err)
-    err = alq_paths_commit(tmp, final_path, n_batch + 1);
-  else
-    alq_paths_discard(tmp, n_batch + 1);
-  if (err)
-    return err;
-  if (!req->quiet)
-    fprintf(stderr, "alq: round %lld recorded in %s: %lld item(s) pending labels\n", (long long)round, opt->state,
-            (long long)batch->n);
-  return ALQ_OK;
+  const char *tmp_state = NULL;
+  ALQ_CHECK(alq_staged_add(st, opt->state, &tmp_state));
+  alq_err err = record(opt, req, initial, batch, manifest, tmp_state, &st->round);
+  if (err) {
+    alq_paths_discard(&tmp_state, 1);
+    st->n--;
+  }
+  return err;
 }

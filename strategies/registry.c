@@ -8,16 +8,16 @@ extern const alq_strategy alq_strategy_random, alq_strategy_least_confidence, al
     alq_strategy_entropy, alq_strategy_kcenter, alq_strategy_margin_kcenter;
 extern const alq_strategy alq_strategy_badge; /* clustering strategies */
 extern const alq_strategy alq_strategy_bald;
-
 extern const alq_strategy alq_strategy_vessal;
+
 static const alq_strategy *const registry[] = {
     &alq_strategy_random, &alq_strategy_least_confidence, &alq_strategy_margin,
     &alq_strategy_entropy, &alq_strategy_kcenter, &alq_strategy_margin_kcenter,
     &alq_strategy_badge, /* clustering strategies */
     &alq_strategy_bald,
+    &alq_strategy_vessal,
 };
 
-    &alq_strategy_vessal,
 const alq_strategy *alq_strategy_find(const char *name) {
   for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
     if (strcmp(registry[i]->name, name) == 0)

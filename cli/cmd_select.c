@@ -38,6 +38,7 @@ static void usage(void) {
          "  --diversity none|exact|hier  none: top B by score; exact: k-center with one MAXLOC\n"
          "                     allreduce per pick; hier: hierarchical k-center (default: the strategy's own)\n"
          "  --fan-in F         children per node of the hierarchical reduction tree (default 8)\n"
+         "  --delta R          probcover: ball radius (default: the largest with k-means purity >= 0.95)\n"
          "model (docs/models.md):\n"
          "  --model FILE       compute /probs and /embeddings from the pool's features with a model\n"
          "                     from alq train (the pool's own /probs are not read)\n"
@@ -73,6 +74,7 @@ static int parse(int argc, char **argv, void *out) {
       {"memory-per-rank", required_argument, 0, 8}, {"model", required_argument, 0, 30},
       {"mc-samples", required_argument, 0, 31},   {"project", required_argument, 0, 40},
       {"projection", required_argument, 0, 41},  {"fit-sample", required_argument, 0, 42},
+      {"delta", required_argument, 0, 50},
       {0, 0, 0, 0}};
   static const char *const subpools[] = {"all", "anchoral"};
   static const char *const anchor_kinds[] = {"kmeanspp", "random"};
@@ -130,6 +132,7 @@ static int parse(int argc, char **argv, void *out) {
       break;
     case 41: ALQ_CHECK(alq_arg_path("--projection", optarg, o->projection, sizeof o->projection)); break;
     case 42: ALQ_CHECK(alq_arg_int("--fit-sample", optarg, 2, INT64_MAX, &fit_sample)); break;
+    case 50: ALQ_CHECK(alq_arg_double("--delta", optarg, 1e-30, 1e30, &o->delta)); break;
     default: return alq_arg_unknown("select", optopt, argv[optind - 1]);
     }
   }

@@ -64,6 +64,9 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
   if (s->needs & ALQ_NEEDS_EXPECTED_ENTROPY)
     ALQ_CHECK(check_passes(opt, s, &req->meta));
   req->mc_samples = opt->mc_samples;
+  if (opt->delta > 0 && strcmp(s->name, "probcover") != 0)
+    return alq_error_set(ALQ_ERR_USAGE, "--delta applies to strategy probcover, not to '%s'", s->name);
+  req->delta = opt->delta;
   ALQ_CHECK(alq_projection_prepare(opt, req));
   /* A generated pool has no file to hold a labeled set: only --labeled gives one. */
   int pool_is_file = strncmp(opt->pool, "gen:", 4) != 0;

@@ -41,6 +41,7 @@ static alq_err pack(const alq_request *r, uint8_t **buf, int64_t *len) {
   m.memory_per_rank = r->memory_per_rank;
   m.model = (char *)r->model;
   m.mc_samples = r->mc_samples;
+  m.delta = r->delta;
   m.project = (char *)r->project;
   m.projection = (char *)r->projection;
   m.fit_sample = r->fit_sample;
@@ -87,6 +88,7 @@ static alq_err unpack(const uint8_t *buf, int64_t len, alq_request *r) {
   r->memory_per_rank = m->memory_per_rank;
   snprintf(r->model, sizeof r->model, "%s", m->model);
   r->mc_samples = m->mc_samples;
+  r->delta = m->delta;
   snprintf(r->project, sizeof r->project, "%s", m->project);
   snprintf(r->projection, sizeof r->projection, "%s", m->projection);
   r->fit_sample = m->fit_sample;

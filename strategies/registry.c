@@ -9,6 +9,7 @@ extern const alq_strategy alq_strategy_random, alq_strategy_least_confidence, al
 extern const alq_strategy alq_strategy_badge; /* clustering strategies */
 extern const alq_strategy alq_strategy_bald;
 extern const alq_strategy alq_strategy_vessal;
+extern const alq_strategy alq_strategy_probcover;
 
 static const alq_strategy *const registry[] = {
     &alq_strategy_random, &alq_strategy_least_confidence, &alq_strategy_margin,
@@ -16,6 +17,7 @@ static const alq_strategy *const registry[] = {
     &alq_strategy_badge, /* clustering strategies */
     &alq_strategy_bald,
     &alq_strategy_vessal,
+    &alq_strategy_probcover,
 };
 
 const alq_strategy *alq_strategy_find(const char *name) {

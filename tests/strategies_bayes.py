@@ -351,8 +351,100 @@ def part_vessal(r):
                                     "exact"], "vessal --diversity exact")
 
 
+# ---- ProbCover
+PURPOSE_PROBCOVER = 51
+
+
+def probcover_reference(emb, labeled, delta, budget, seed):
+    """The paper's greedy in float64 over every row (no skipped last batch):
+    edges ||x_i - x_j|| <= delta, covered by the labeled set, most uncovered
+    out-neighbours first (ties: lower id), then the random-key rest."""
+    x = emb.astype(np.float64)
+    n = len(x)
+    unl = np.setdiff1d(np.arange(n), labeled)
+    d2 = ((x[unl, None, :] - x[None, unl, :]) ** 2).sum(-1)
+    adj = d2 <= delta * delta
+    covered = np.zeros(len(unl), dtype=bool)
+    if len(labeled):
+        dl = ((x[labeled, None, :] - x[None, unl, :]) ** 2).sum(-1)
+        covered = (dl <= delta * delta).any(axis=0)
+    picked, scores = [], []
+    taken = np.zeros(len(unl), dtype=bool)
+    while len(picked) < budget:
+        deg = (adj & ~covered[None, :]).sum(axis=1)
+        deg[taken] = -1
+        i = int(np.argmax(deg))
+        if deg[i] <= 0:
+            break
+        picked.append(int(unl[i]))
+        scores.append(float(deg[i]))
+        taken[i] = True
+        covered |= adj[i]
+    rest = sorted((int(u) for u, t in zip(unl, taken) if not t), key=lambda i: (-hash_unit(seed, i, 1), i))
+    rest = rest[:budget - len(picked)]
+    return np.array(picked + rest), np.array(scores + [0.0] * len(rest)), d2
+
+
+def purity_delta(emb, unlabeled, clusters, seed, sample=3000, alpha=0.95):
+    """The documented delta: on the sample (largest hash_unit(seed, id, 51)),
+    just below the distance to another cluster that alpha of it exceed."""
+    keys = sorted(unlabeled.tolist(), key=lambda i: (-hash_unit(seed, i, PURPOSE_PROBCOVER), i))[:sample]
+    s = np.sort(np.array(keys))
+    x = emb[s].astype(np.float64)
+    lab = clusters[s]
+    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    r2 = np.where(lab[:, None] != lab[None, :], d2, np.inf).min(axis=1)
+    r2.sort()
+    m = len(s) - int(np.ceil(alpha * len(s)))
+    return np.sqrt(r2[m])
+
+
+def part_probcover(r):
+    rng = np.random.default_rng(8)
+    n, d, k = 1301, 4, 6
+    centers = rng.normal(size=(k, d)) * 3
+    lab = rng.integers(0, k, size=n)
+    emb = (centers[lab] + rng.normal(size=(n, d))).astype(np.float32)
+    labeled = sorted(rng.choice(n, 15, replace=False).tolist())
+    write_pool(os.path.join(r.workdir, "pc.h5"), emb, labeled=labeled, labels=lab, classes=k, chunk=50)
+    # A delta with no pair within 1e-4 of it, so float32 and float64 agree on every edge.
+    delta = 0.9
+    _, _, d2 = probcover_reference(emb, labeled, delta, 1, 0)
+    while np.any(np.abs(np.sqrt(d2) - delta) < 1e-4):
+        delta += 0.0137
+    for budget in (40, 1200):  # the second runs out of uncovered items and fills at random
+        what = "probcover --delta %.4f B=%d" % (delta, budget)
+        b = r.same_at_every_rank_count(["--pool", "pc.h5", "--strategy", "probcover", "--budget", str(budget),
+                                        "--delta", repr(delta), "--seed", "6"], what)
+        if b is not None:
+            ids, scores, _ = probcover_reference(emb, labeled, delta, budget, 6)
+            check(np.array_equal(b[0], ids), "%s: batch differs from the reference at pick %s" %
+                  (what, np.argmax(b[0] != ids) if len(b[0]) == len(ids) else "(length)"))
+            check(np.array_equal(b[1], scores), "%s: coverage gains differ from the reference" % what)
+    # delta by purity: well-separated blobs, which k-means recovers, so the
+    # purity is that of the true blobs.
+    blobs = (centers[lab] * 4 + rng.normal(size=(n, d)) * 0.7).astype(np.float32)
+    write_pool(os.path.join(r.workdir, "blobs.h5"), blobs, labeled=labeled, labels=lab, classes=k)
+    args = ["--pool", "blobs.h5", "--strategy", "probcover", "--budget", "12", "--seed", "2"]
+    b = r.same_at_every_rank_count(args, "probcover purity")
+    rc, _, err = r.run(2, ["select", "--out", "lv.h5", "--log-view"] + args)
+    line = [l for l in err.splitlines() if l.startswith("probcover: delta=")]
+    unlabeled = np.setdiff1d(np.arange(n), labeled)
+    want = purity_delta(blobs, unlabeled, lab, 2)
+    if check(rc == 0 and len(line) == 1, "probcover --log-view: no delta line (exit %d)" % rc):
+        got = float(line[0].split()[1].split("=")[1])
+        # (The graph and greedy at a given delta are checked exactly above.)
+        check(abs(got - want) <= 1e-4 * want, "probcover purity delta %.6g, reference %.6g" % (got, want))
+    # AnchorAL in front, and --delta refused elsewhere.
+    b = r.same_at_every_rank_count(["--pool", "pc.h5", "--strategy", "probcover", "--budget", "15", "--subpool",
+                                    "anchoral", "--subpool-size", "500", "--neighbors", "100"], "probcover anchoral")
+    rc, _, err = r.run(1, ["select", "--pool", "pc.h5", "--strategy", "random", "--budget", "5", "--delta", "1",
+                           "--out", "x.h5"])
+    check(rc == 2 and "--delta" in err, "--delta with random: exit %d %r" % (rc, err.strip()))
+
+
 PARTS = {"bald-mc-probs": part_bald_mc_probs, "bald-model": part_bald_model, "bald-errors": part_bald_errors,
-         "vessal": part_vessal}
+         "vessal": part_vessal, "probcover": part_probcover}
 
 
 def main():

@@ -46,6 +46,7 @@ typedef struct {
   char project[64];           /* "" or pca:K / pca-whiten:K, fitted in this run */
   char projection[ALQ_PATH_MAX]; /* "" or a file from alq project */
   int64_t fit_sample;         /* --project: fit on about this many rows; 0 = every row */
+  double delta;               /* probcover: ball radius; 0 = the largest with purity >= 0.95 */
 } alq_select_options;
 
 enum { ALQ_SUBPOOL_ALL = 0, ALQ_SUBPOOL_ANCHORAL = 1 };
@@ -77,6 +78,7 @@ typedef struct {
   int64_t fit_sample;
   int64_t pool_dim;                   /* the pool's own /embeddings columns */
   uint64_t projection_ids_checksum;   /* the pool identity the projection file records */
+  double delta;                       /* probcover's --delta; 0 = chosen by purity */
 } alq_request;
 
 /* What one rank did, for its report. */

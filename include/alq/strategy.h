@@ -72,6 +72,8 @@ typedef struct {
    * (BADGE reads the candidates' probabilities); NULL inside the
    * hierarchical k-center tree. */
   const struct alq_stream_request *rows;
+  double delta;      /* probcover: ball radius; <= 0 = chosen by k-means purity */
+  int64_t n_classes; /* the pool's classes (0 when unknown): probcover's k-means k */
 } alq_select_ctx;
 
 /* The batch in selection order; complete on rank 0 (other ranks may hold a copy). */

@@ -151,6 +151,115 @@ def part_badge(R, wd):
         check(np.array_equal(a[0], k[0]), "badge --diversity exact is not the k-center batch")
 
 
+# ---- k-means (cluster/) and TypiClust --------------------------------------------
+def kmeans_reference(X, k, seed, max_iter):
+    """k-means++ then Lloyd, float64, over the rows of X in the documented draw
+    order (labeled items by id, then unlabeled by id).  Centroids are rounded to
+    float32 as alq keeps them.  Returns (labels, centroids, ambiguous draws)."""
+    n = len(X)
+    w = np.ones(n)
+    centers, ambiguous = [], 0
+    D2 = None
+    while len(centers) < min(k, n):
+        if w.sum() <= 0:
+            break
+        i, near = d2_pick(w, hash_unit(seed, len(centers), PURPOSE_KMEANSPP) * w.sum())
+        ambiguous += near
+        centers.append(X[i].copy())
+        d = ((X - X[i]) ** 2).sum(axis=1)
+        D2 = d if D2 is None else np.minimum(D2, d)
+        w = D2.copy()
+    C = np.array(centers, dtype=np.float32).astype(np.float64)
+    labels = None
+    for _ in range(max_iter):
+        dist = ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2)
+        new = np.argmin(dist, axis=1)
+        if labels is not None and np.array_equal(new, labels):
+            break
+        labels = new
+        if _ == max_iter - 1:
+            break
+        for j in range(len(C)):
+            if (labels == j).any():
+                C[j] = X[labels == j].mean(axis=0).astype(np.float32)
+    return labels, C, ambiguous
+
+
+def typiclust_reference(pool, B, seed, cap=500, min_size=5, knn=20):
+    lids = pool["lids"]
+    row_of = {int(i): r for r, i in enumerate(pool["ids"])}
+    lrows = np.array([row_of[int(i)] for i in lids], dtype=np.int64)
+    urows = unlabeled_rows(pool)
+    rows = np.concatenate([lrows, urows])
+    X = pool["emb"][rows].astype(np.float64)
+    K = min(len(lids) + B, cap)
+    labels, _, amb = kmeans_reference(X, K, seed, 100)
+    is_lab = np.arange(len(rows)) < len(lrows)
+    sizes = np.bincount(labels, minlength=K)
+    labeled = np.bincount(labels[is_lab], minlength=K)
+    order = sorted(range(K), key=lambda j: (labeled[j], -sizes[j], j))
+    large = [j for j in order if sizes[j] > min_size]
+    small = [j for j in order if sizes[j] <= min_size]
+    left = {j: int(sizes[j] - labeled[j]) for j in range(K)}
+    taken = np.zeros(len(rows), bool)
+    taken[is_lab] = True
+    picks, scores, pos = [], [], 0
+    while len(picks) < B:
+        ring = large if any(left[j] > 0 for j in large) else small
+        j = None
+        for _ in range(len(ring)):
+            c = ring[pos % len(ring)]
+            pos += 1
+            if left[c] > 0:
+                j = c
+                break
+        if j is None:
+            break
+        mem = np.nonzero((labels == j) & ~taken)[0]  # id order within the unlabeled part
+        k = min(knn, len(mem) // 2)
+        if k == 0:
+            best, score = mem[0], 0.0
+        else:
+            F = X[mem]
+            D = ((F[:, None, :] - F[None, :, :]) ** 2).sum(axis=2)
+            np.fill_diagonal(D, np.inf)
+            mean = np.sort(D, axis=1)[:, :k].mean(axis=1)
+            typ = 1.0 / (mean + 1e-5)
+            best, score = mem[int(np.argmax(typ))], float(typ.max())
+        taken[best] = True
+        left[j] -= 1
+        picks.append(int(pool["ids"][rows[best]]))
+        scores.append(score)
+    return np.array(picks, dtype=np.int64), np.array(scores), amb
+
+
+def part_typiclust(R, wd):
+    pool_path = gen_pool(R, wd, "typiclust", 1200, 10, 6, 30, 8)
+    pool = read_pool(pool_path)
+    for seed, B in ((1, 12), (4, 30)):
+        got = select_all_ranks(R, wd, f"typiclust-s{seed}", pool_path,
+                               ["--strategy", "typiclust", "--budget", B, "--seed", seed])
+        if got is None:
+            continue
+        ref, ref_scores, amb = typiclust_reference(pool, B, seed)
+        check(amb == 0, f"typiclust seed {seed}: the fixture has {amb} ambiguous k-means++ draw(s)")
+        check(np.array_equal(got[0], ref), f"typiclust seed {seed}: alq {got[0].tolist()} vs reference {ref.tolist()}")
+        if len(got[1]) == len(ref_scores):
+            check(np.allclose(got[1], ref_scores, rtol=1e-3),
+                  f"typiclust seed {seed}: typicality differs from the reference by "
+                  f"{np.max(np.abs(got[1] - ref_scores) / ref_scores)}")
+    # More picks than clusters of > 5 items (round robin wraps), few labeled.
+    small = gen_pool(R, wd, "typiclust-small", 90, 6, 3, 3, 9)
+    sp = read_pool(small)
+    got = select_all_ranks(R, wd, "typiclust-wrap", small, ["--strategy", "typiclust", "--budget", 40, "--seed", 2])
+    if got is not None:
+        ref, _, _ = typiclust_reference(sp, 40, 2)
+        check(np.array_equal(got[0], ref), f"typiclust wrap: alq {got[0].tolist()} vs reference {ref.tolist()}")
+    select_all_ranks(R, wd, "typiclust-anchoral", pool_path,
+                     ["--strategy", "typiclust", "--budget", 15, "--subpool", "anchoral", "--subpool-size", 300,
+                      "--anchors-per-class", 2, "--neighbors", 60])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--part", required=True, choices=["badge", "typiclust", "cluster-margin"])
@@ -161,7 +270,7 @@ def main():
     shutil.rmtree(a.workdir, ignore_errors=True)
     os.makedirs(a.workdir)
     R = Runner(a.alq, a.mpiexec)
-    {"badge": part_badge}[a.part](R, a.workdir)
+    {"badge": part_badge, "typiclust": part_typiclust}[a.part](R, a.workdir)
     finish("strategies_cluster " + a.part)
 
 

@@ -57,7 +57,8 @@ int alq_cli_parse_on_root(int argc, char **argv, int (*parse)(int, char **, void
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (rank == 0)
     action = parse(argc, argv, opts);
-  MPI_Bcast(&action, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (alq_bcast(&action, sizeof action, 0, MPI_COMM_WORLD))
+    action = ALQ_ERR_MPI;
   if (action == -1) {
     if (rank == 0)
       usage();
@@ -102,7 +103,8 @@ int main(int argc, char **argv) {
     /* A serial command under mpiexec: rank 0 works, the others learn its status. */
     if (rank == 0)
       code = cmd->run(argc - 1, argv + 1);
-    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    alq_err sent = alq_bcast(&code, sizeof code, 0, MPI_COMM_WORLD);
+    code = sent ? (int)sent : code;
   }
   MPI_Finalize();
   return code;

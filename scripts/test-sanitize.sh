@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# AddressSanitizer + UndefinedBehaviorSanitizer run of the test suite (docs/testing.md).
+# Builds alq and its tests with -DALQ_SANITIZE=address,undefined into ./build-asan
+# (ALQ_ASAN_BUILD=dir to change) and runs the ctest tests labelled `sanitize`
+# (tests/sanitize_labels.cmake says which and why).  Any ASan, UBSan or LeakSanitizer
+# report aborts the process that made it, so the test fails.
+#   scripts/test-sanitize.sh                 # the labelled subset (what CI runs)
+#   ALQ_ASAN_ALL=1 scripts/test-sanitize.sh  # every test
+#   scripts/test-sanitize.sh -R '^unit-'     # extra arguments go to ctest
+# Leaks: Open MPI's, HDF5's and OpenBLAS's own allocations are suppressed by
+# tests/sanitizers/lsan.supp; alq's leaks are reported.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${ALQ_ASAN_BUILD:-$root/build-asan}
+src=${ALQ_ASAN_SOURCE:-$root}   # another checkout of the sources (default: this one)
+"$root/scripts/install-deps.sh"
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALQ_SANITIZE=address,undefined >/dev/null
+cmake --build "$build" -j"$(nproc)" >/dev/null
+. "$root/scripts/mpi-env.sh"
+
+# halt/abort on the first report: the process dies with SIGABRT, whatever exit
+# code the test expected (bad-input tests expect 2-6, so a plain exit code would not do).
+# fast_unwind_on_malloc=0: Open MPI, HDF5 and OpenBLAS are built without frame
+# pointers; the slower unwinder gives whole allocation stacks, which the leak
+# suppressions need to see the library that allocated.
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:detect_leaks=1:fast_unwind_on_malloc=0:check_initialization_order=1:strict_string_checks=1:detect_stack_use_after_return=0${ALQ_ASAN_EXTRA:+:$ALQ_ASAN_EXTRA}"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+export LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0"
+
+cd "$build"
+if [ "${ALQ_ASAN_ALL:-0}" = 1 ] || [ $# -gt 0 ]; then
+  ctest --output-on-failure -j2 "$@"
+else
+  ctest --output-on-failure -j2 -L '^sanitize$'
+fi

@@ -6,7 +6,7 @@
 
 extern const alq_strategy alq_strategy_random, alq_strategy_least_confidence, alq_strategy_margin,
     alq_strategy_entropy, alq_strategy_kcenter, alq_strategy_margin_kcenter;
-extern const alq_strategy alq_strategy_badge, alq_strategy_typiclust; /* clustering strategies */
+extern const alq_strategy alq_strategy_badge, alq_strategy_typiclust, alq_strategy_cluster_margin; /* clustering strategies */
 extern const alq_strategy alq_strategy_bald;
 extern const alq_strategy alq_strategy_vessal;
 extern const alq_strategy alq_strategy_probcover;
@@ -14,7 +14,7 @@ extern const alq_strategy alq_strategy_probcover;
 static const alq_strategy *const registry[] = {
     &alq_strategy_random, &alq_strategy_least_confidence, &alq_strategy_margin,
     &alq_strategy_entropy, &alq_strategy_kcenter, &alq_strategy_margin_kcenter,
-    &alq_strategy_badge, &alq_strategy_typiclust, /* clustering strategies */
+    &alq_strategy_badge, &alq_strategy_typiclust, &alq_strategy_cluster_margin, /* clustering strategies */
     &alq_strategy_bald,
     &alq_strategy_vessal,
     &alq_strategy_probcover,

@@ -12,7 +12,7 @@ foreach(p 1 2 3 4)
   set_tests_properties(cluster-kmeans-n${p} PROPERTIES TIMEOUT 60 ENVIRONMENT "${ALQ_CLU_ENV}")
 endforeach()
 # One driver per strategy: reference, 1-4 ranks identical, composition.
-foreach(part badge typiclust)
+foreach(part badge typiclust cluster-margin)
   add_test(NAME strategy-${part}-reference
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/strategies_cluster.py --part ${part}
                    --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}

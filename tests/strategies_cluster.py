@@ -19,7 +19,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from anchoral_util import Runner, check, fail, finish, hash_unit, read_batch, read_pool  # noqa: E402
+from anchoral_util import (Runner, check, fail, finish, hash_unit, margin_scores, read_batch,  # noqa: E402
+                           read_pool, top_b)
 
 PURPOSE_KMEANSPP, PURPOSE_BADGE, PURPOSE_CLUSTER_SAMPLE, PURPOSE_CLUSTER_PICK = 40, 41, 42, 43
 RANKS = (1, 2, 3, 4)
@@ -260,6 +261,58 @@ def part_typiclust(R, wd):
                       "--anchors-per-class", 2, "--neighbors", 60])
 
 
+# ---- Cluster-Margin ----------------------------------------------------------------
+def cluster_margin_reference(pool, B, seed, M, cap=500, per_cluster=50):
+    ids = pool["ids"]
+    k = min(B, cap)
+    keep = np.array([hash_unit(seed, int(i), PURPOSE_CLUSTER_SAMPLE) < per_cluster * k / len(ids) for i in ids])
+    X = pool["emb"][keep].astype(np.float64)
+    _, C, amb = kmeans_reference(X, k, seed, 100)
+    rows = unlabeled_rows(pool)
+    cand, scores = top_b(ids[rows], margin_scores(pool["probs"][rows]), M)
+    E = pool["emb"][np.searchsorted(ids, cand)].astype(np.float64)
+    lab = np.argmin(((E[:, None, :] - C[None, :, :]) ** 2).sum(axis=2), axis=1)
+    size = np.bincount(lab, minlength=len(C))
+    key = [(size[lab[i]], lab[i], hash_unit(seed, int(cand[i]), PURPOSE_CLUSTER_PICK), int(cand[i]))
+           for i in range(len(cand))]
+    order = sorted(range(len(cand)), key=lambda i: key[i])
+    groups = {}
+    for i in order:
+        groups.setdefault(int(lab[i]), []).append(i)
+    seq = sorted(groups, key=lambda g: (len(groups[g]), g))
+    out = []
+    for r in range(max(len(v) for v in groups.values())):
+        for g in seq:
+            if r < len(groups[g]) and len(out) < B:
+                out.append(groups[g][r])
+    return cand[out], scores[out], amb
+
+
+def part_cluster_margin(R, wd):
+    pool_path = gen_pool(R, wd, "cm", 1500, 12, 6, 25, 6)
+    pool = read_pool(pool_path)
+    for seed, B, M in ((1, 20, None), (6, 30, 120)):
+        argv = ["--strategy", "cluster-margin", "--budget", B, "--seed", seed]
+        if M:
+            argv += ["--candidates", M]
+        got = select_all_ranks(R, wd, f"cm-s{seed}", pool_path, argv)
+        if got is None:
+            continue
+        ref, ref_scores, amb = cluster_margin_reference(pool, B, seed, M or 10 * B)
+        check(amb == 0, f"cluster-margin seed {seed}: {amb} ambiguous k-means++ draw(s) in the fixture")
+        check(np.array_equal(got[0], ref), f"cluster-margin seed {seed}: alq {got[0].tolist()} vs reference {ref.tolist()}")
+        check(np.allclose(got[1], ref_scores, rtol=1e-6), f"cluster-margin seed {seed}: scores differ")
+    # Composes: AnchorAL subpool; --diversity none is plain margin.
+    select_all_ranks(R, wd, "cm-anchoral", pool_path,
+                     ["--strategy", "cluster-margin", "--budget", 15, "--subpool", "anchoral", "--subpool-size", 300,
+                      "--anchors-per-class", 2, "--neighbors", 60])
+    a = select_all_ranks(R, wd, "cm-none", pool_path, ["--strategy", "cluster-margin", "--budget", 15,
+                                                       "--diversity", "none"])
+    b = select_all_ranks(R, wd, "margin-same", pool_path, ["--strategy", "margin", "--budget", 15])
+    if a is not None and b is not None:
+        check(np.array_equal(a[0], b[0]), "cluster-margin --diversity none is not the margin batch")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--part", required=True, choices=["badge", "typiclust", "cluster-margin"])
@@ -270,7 +323,7 @@ def main():
     shutil.rmtree(a.workdir, ignore_errors=True)
     os.makedirs(a.workdir)
     R = Runner(a.alq, a.mpiexec)
-    {"badge": part_badge, "typiclust": part_typiclust}[a.part](R, a.workdir)
+    {"badge": part_badge, "typiclust": part_typiclust, "cluster-margin": part_cluster_margin}[a.part](R, a.workdir)
     finish("strategies_cluster " + a.part)
 
 

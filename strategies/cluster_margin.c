@@ -1,0 +1,195 @@
+/* strategies/cluster_margin.c: Cluster-Margin (Citovsky et al., NeurIPS 2021).
+ *
+ * The pool is clustered once; each round the M lowest-margin items
+ * (--candidates, default 10 x B) are grouped by their cluster, the groups are
+ * sorted by size (smallest first, ties the lower cluster), and the batch is
+ * filled round robin over them: one item from each group in turn, in a random
+ * order inside a group (hash(seed, id), as the paper samples at random).
+ *
+ * The clustering: the paper runs average-linkage HAC on the whole pool once
+ * (O(N^2) pairs).  alq runs distributed k-means (cluster/: k-means++ seeding,
+ * Lloyd, at most 100 iterations), k = min(B, 500), on a hash-seeded sample of
+ * the rows (labeled and unlabeled alike: about 50 k items, each row kept when
+ * hash(seed, id) < 50 k / N), and assigns every candidate to its nearest
+ * centroid.  k-means because it is what cluster/ computes identically at any
+ * rank count in O(S k d / P), and a sample because the clusters only need to
+ * cover the pool's modes.  The clusters are a function of the rows and the
+ * seed only (not of the labeled set), so every round with the same pool and
+ * --seed recomputes the same clusters. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alq/cluster.h"
+#include "alq/comm.h"
+#include "alq/hash.h"
+#include "alq/strategy.h"
+#include "alq/worker.h"
+
+#define MAX_CLUSTERS 500
+#define SAMPLE_PER_CLUSTER 50
+#define MAX_ITER 100
+
+typedef struct {
+  int64_t d, n, cap;
+  double rate;
+  uint64_t seed;
+  int64_t *ids;
+  float *x;
+} sample;
+
+static alq_err keep_sampled(void *ctx, const alq_chunk_view *v) {
+  sample *s = ctx;
+  for (int64_t i = 0; i < v->count; i++) {
+    int64_t id = v->rows->ids[i];
+    if (alq_hash_unit(s->seed, (uint64_t)id, ALQ_PURPOSE_CLUSTER_SAMPLE) >= s->rate)
+      continue;
+    if (s->n == s->cap) {
+      int64_t cap = 2 * s->cap + 1024;
+      int64_t *ids = realloc(s->ids, sizeof(int64_t) * cap);
+      if (ids)
+        s->ids = ids;
+      float *x = ids ? realloc(s->x, sizeof(float) * cap * s->d) : NULL;
+      if (!x)
+        return alq_error_set(ALQ_ERR_MEMORY, "out of memory for the Cluster-Margin sample (%lld rows)",
+                             (long long)cap);
+      s->x = x;
+      s->cap = cap;
+    }
+    s->ids[s->n] = id;
+    memcpy(s->x + s->n * s->d, v->rows->embeddings + i * s->d, sizeof(float) * s->d);
+    s->n++;
+  }
+  return ALQ_OK;
+}
+
+/* Clusters a hash-seeded sample of the rows the candidates came from. */
+static alq_err cluster_rows(const alq_select_ctx *ctx, int64_t k, alq_kmeans *m) {
+  if (!ctx->rows)
+    return alq_error_set(ALQ_ERR_INTERNAL, "cluster-margin needs the rows its candidates came from");
+  alq_stream_request sr = *ctx->rows;
+  sr.fields = ALQ_FIELD_EMBEDDINGS;
+  sr.progress = 0;
+  int64_t mine = sr.shard.hi - sr.shard.lo, rows = 0;
+  ALQ_CHECK(alq_allreduce(&mine, &rows, 1, MPI_INT64_T, MPI_SUM, ctx->comm));
+  sample s = {sr.meta->dim, 0, 0, 0, ctx->seed, NULL, NULL};
+  s.rate = rows > 0 ? (double)(SAMPLE_PER_CLUSTER * k) / (double)rows : 1.0;
+  alq_stream_result res;
+  memset(&res, 0, sizeof res);
+  alq_err err = alq_worker_stream(&sr, keep_sampled, &s, &res);
+  free(res.labeled_found);
+  alq_points p = {ctx->comm, s.d, s.n, s.ids, s.x, 0, NULL, NULL};
+  if (!err)
+    err = alq_kmeans_fit(&p, k, MAX_ITER, ctx->seed, m, NULL, NULL);
+  free(s.ids);
+  free(s.x);
+  return err;
+}
+
+typedef struct {
+  int64_t id;
+  double score;
+  int64_t cluster;
+  int64_t group; /* candidates in its cluster */
+  double key;    /* the random order inside a cluster */
+} cand_rec;
+
+/* Groups smallest first (ties: lower cluster), then the random key, then id. */
+static int rec_cmp(const void *pa, const void *pb) {
+  const cand_rec *a = pa, *b = pb;
+  if (a->group != b->group)
+    return a->group < b->group ? -1 : 1;
+  if (a->cluster != b->cluster)
+    return a->cluster < b->cluster ? -1 : 1;
+  if (a->key != b->key)
+    return a->key < b->key ? -1 : 1;
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Every rank's candidates with their clusters, on every rank. */
+static alq_err gather_candidates(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_kmeans *m,
+                                 cand_rec **all, int64_t *n_all) {
+  cand_rec *mine = NULL;
+  int32_t *label = NULL;
+  int64_t n1 = cand->n ? cand->n : 1;
+  alq_err err = alq_malloc(&mine, sizeof *mine * n1, "cluster-margin candidates");
+  if (!err)
+    err = alq_malloc(&label, sizeof *label * n1, "cluster-margin candidate clusters");
+  ALQ_CHECK(alq_agree(ctx->comm, err));
+  alq_kmeans_assign(m, cand->embeddings, cand->n, label, NULL);
+  for (int64_t i = 0; i < cand->n; i++)
+    mine[i] = (cand_rec){cand->ids[i], cand->scores[i], label[i], 0,
+                         alq_hash_unit(ctx->seed, (uint64_t)cand->ids[i], ALQ_PURPOSE_CLUSTER_PICK)};
+  free(label);
+  unsigned char *buf = NULL;
+  int64_t bytes = 0;
+  err = alq_allgatherv_bytes(mine, (int64_t)sizeof *mine * cand->n, ctx->comm, &buf, &bytes);
+  free(mine);
+  *all = (cand_rec *)buf;
+  *n_all = bytes / (int64_t)sizeof(cand_rec);
+  return err;
+}
+
+/* Round robin over the sorted groups: pass r takes the r-th item of every
+ * group that has one. */
+static void round_robin(const cand_rec *r, int64_t n, int64_t budget, alq_batch *batch) {
+  batch->n = 0;
+  for (int64_t pass = 0; batch->n < budget; pass++) {
+    int64_t took = 0;
+    for (int64_t i = 0; i < n && batch->n < budget;) {
+      int64_t g = r[i].group;
+      if (pass < g) {
+        batch->ids[batch->n] = r[i + pass].id;
+        batch->scores[batch->n++] = r[i + pass].score;
+        took++;
+      }
+      i += g;
+    }
+    if (!took)
+      return;
+  }
+}
+
+static alq_err cluster_margin_select(const alq_select_ctx *ctx, const alq_candidates *cand,
+                                     const alq_centers *labeled, alq_batch *batch) {
+  (void)labeled;
+  memset(batch, 0, sizeof *batch);
+  int64_t k = ctx->budget < MAX_CLUSTERS ? ctx->budget : MAX_CLUSTERS;
+  alq_kmeans m = {0};
+  cand_rec *all = NULL;
+  int64_t n_all = 0;
+  alq_err err = cluster_rows(ctx, k, &m);
+  if (!err)
+    err = gather_candidates(ctx, cand, &m, &all, &n_all);
+  int64_t *size = NULL;
+  if (!err) {
+    err = alq_calloc(&size, m.k ? m.k : 1, sizeof *size, "cluster-margin group sizes");
+    if (!err)
+      err = alq_malloc(&batch->ids, sizeof(int64_t) * (ctx->budget ? ctx->budget : 1), "batch ids");
+    if (!err)
+      err = alq_malloc(&batch->scores, sizeof(double) * (ctx->budget ? ctx->budget : 1), "batch scores");
+    err = alq_agree(ctx->comm, err);
+  }
+  if (!err) {
+    for (int64_t i = 0; i < n_all; i++)
+      size[all[i].cluster]++;
+    for (int64_t i = 0; i < n_all; i++)
+      all[i].group = size[all[i].cluster];
+    qsort(all, (size_t)n_all, sizeof *all, rec_cmp);
+    round_robin(all, n_all, ctx->budget, batch);
+  }
+  free(size);
+  free(all);
+  alq_kmeans_free(&m);
+  if (err)
+    alq_batch_free(batch);
+  return err;
+}
+
+const alq_strategy alq_strategy_cluster_margin = {
+    .name = "cluster-margin",
+    .summary = "Cluster-Margin: the M lowest-margin items, round robin over their k-means clusters, smallest first",
+    .needs = ALQ_NEEDS_PROBS | ALQ_NEEDS_EMBEDDINGS,
+    .score = alq_margin_score,
+    .select = cluster_margin_select,
+};

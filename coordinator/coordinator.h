@@ -46,6 +46,11 @@ alq_err alq_batch_write(const alq_select_options *opt, const alq_request *req, i
  * state belongs to the pool. */
 alq_err alq_state_selection_exclusions(const alq_select_options *opt, const alq_request *req, alq_labeled *out);
 
+/* Collective: the round state's clusters (alq_saved_clusters) on every
+ * rank, read by rank 0 (k = 0 without --state, or when the file or its
+ * clusters do not exist yet). */
+alq_err alq_state_clusters_broadcast(MPI_Comm comm, const alq_select_options *opt, alq_saved_clusters *out);
+
 /* Rank 0, after alq_batch_write with --state: writes the state with the
  * batch as its next round (created from `initial`, the labeled set the
  * selection started from, when the file does not exist yet) under a temporary

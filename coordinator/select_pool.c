@@ -267,6 +267,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
       alq_centers centers = {labeled->n, req->meta.dim, labeled->ids, lemb};
       alq_select_ctx ctx = {comm, req->seed, budget, req->prune, req->log_view, req->fan_in, &stream,
                             req->delta, req->meta.n_classes};
+      ctx.saved = req->saved_clusters;
       alq_phase_begin(ALQ_PHASE_SELECT);
       /* DEFAULT: the strategy's own select stage (k-center for kcenter, margin-kcenter). */
       err = req->diversity == ALQ_DIVERSITY_HIER    ? alq_kcenter_hier_select(&ctx, &scan.candidates, &centers, batch)

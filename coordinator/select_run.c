@@ -48,6 +48,10 @@ static alq_err select_locked(MPI_Comm comm, const alq_select_options *opt) {
     err = alq_agree(comm, alq_fault_point("pool-open"));
   alq_batch batch = {0};
   alq_rank_facts facts = {0};
+  alq_saved_clusters saved = {0};
+  if (!err)
+    err = alq_state_clusters_broadcast(comm, opt, &saved);
+  req.saved_clusters = &saved;
   if (!err)
     err = alq_select_pool(comm, &req, src, &labeled, &batch, &facts);
   if (!err)
@@ -84,6 +88,7 @@ static alq_err select_locked(MPI_Comm comm, const alq_select_options *opt) {
     fprintf(stderr, "alq: selected %lld item(s) with %s on %d rank(s): %s%s%s\n", (long long)batch.n, req.strategy,
             size, opt->out, opt->csv[0] ? ", " : "", opt->csv);
   alq_batch_free(&batch);
+  free(saved.c);
   alq_labeled_free(&labeled);
   return err;
 }

@@ -7,6 +7,7 @@
  *   /answers/{ids,labels,annotators,rounds,received_at}   every answer, in order received
  *   /annotators  fixed-length strings; /answers/annotators indexes them
  *   /rounds      attr count; /rounds/NNNNNN/{ids,manifest}, attrs round, selected_at, batch
+ *   /clusters/centroids  float32 k*d, attrs k, d: kept across rounds (Cluster-Margin); optional
  *   /labeled/{ids,labels}, /pending/ids   derived on write, for other readers
  *                (alq select --labeled STATE reads /labeled like any labeled file)
  */
@@ -45,6 +46,7 @@ void alq_state_free(alq_state *st) {
   free(a->rounds);
   free(a->received_at);
   free(st->annotators);
+  free(st->clusters);
   memset(st, 0, sizeof *st);
 }
 
@@ -323,6 +325,21 @@ static herr_t write_derived(hid_t file, const alq_state *st, alq_err *err) {
   return rc;
 }
 
+/* /clusters, when the state keeps any. */
+static herr_t write_clusters(hid_t file, const alq_state *st) {
+  if (st->n_clusters == 0)
+    return 0;
+  hid_t g = H5Gcreate2(file, "/clusters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (g < 0)
+    return -1;
+  herr_t rc = alq_h5w_attr_int64(g, "k", st->n_clusters);
+  rc |= alq_h5w_attr_int64(g, "d", st->cluster_dim);
+  rc |= alq_h5w_1d(g, "centroids", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, st->n_clusters * st->cluster_dim,
+                  st->clusters);
+  H5Gclose(g);
+  return rc;
+}
+
 static alq_err write_file(const char *tmp, const char *path, const alq_state *st) {
   hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (file < 0)
@@ -347,6 +364,8 @@ static alq_err write_file(const char *tmp, const char *path, const alq_state *st
     rc = write_answers(file, st);
   if (rc >= 0)
     rc = write_rounds(file, st);
+  if (rc >= 0)
+    rc = write_clusters(file, st);
   if (rc >= 0)
     rc = write_derived(file, st, &derived_err);
   if (H5Fclose(file) < 0)
@@ -435,6 +454,26 @@ static alq_err read_answers(hid_t file, const char *path, alq_state *st) {
   return ALQ_OK;
 }
 
+static alq_err read_clusters(hid_t file, const char *path, alq_state *st) {
+  if (H5Lexists(file, "/clusters", H5P_DEFAULT) <= 0)
+    return ALQ_OK;
+  hid_t g = H5Gopen2(file, "/clusters", H5P_DEFAULT);
+  if (g < 0)
+    return alq_error_set(ALQ_ERR_INPUT, "%s: cannot open group /clusters", path);
+  int64_t n = 0;
+  alq_err err = alq_h5r_attr_int64(g, path, "k", &st->n_clusters);
+  if (!err)
+    err = alq_h5r_attr_int64(g, path, "d", &st->cluster_dim);
+  if (!err)
+    err = alq_h5r_1d(g, path, "centroids", H5T_NATIVE_FLOAT, sizeof(float), &st->clusters, &n);
+  H5Gclose(g);
+  ALQ_CHECK(err);
+  if (st->n_clusters < 0 || st->cluster_dim < 0 || n != st->n_clusters * st->cluster_dim)
+    return alq_error_set(ALQ_ERR_INPUT, "%s: /clusters/centroids has %lld values, not k x d = %lld x %lld", path,
+                         (long long)n, (long long)st->n_clusters, (long long)st->cluster_dim);
+  return ALQ_OK;
+}
+
 static alq_err read_open(hid_t file, const char *path, alq_state *st) {
   char format[32] = "";
   int64_t version = 0;
@@ -464,6 +503,7 @@ static alq_err read_open(hid_t file, const char *path, alq_state *st) {
   H5Gclose(g);
   ALQ_CHECK(err);
   ALQ_CHECK(read_answers(file, path, st));
+  ALQ_CHECK(read_clusters(file, path, st));
   return read_rounds(file, path, st);
 }
 

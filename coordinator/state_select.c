@@ -1,9 +1,11 @@
 /* coordinator/state_select.c: the round state's part in `alq select --state`:
  * what the selection excludes, and recording the batch it sent out. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "alq/comm.h"
 #include "alq/paths.h"
 #include "alq/state.h"
 #include "coordinator.h"
@@ -40,6 +42,45 @@ alq_err alq_state_selection_exclusions(const alq_select_options *opt, const alq_
   return err;
 }
 
+alq_err alq_state_clusters_broadcast(MPI_Comm comm, const alq_select_options *opt, alq_saved_clusters *out) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  alq_state st;
+  memset(&st, 0, sizeof st);
+  /* Only rank 0 parsed the options: it decides for every rank. */
+  alq_err err = rank == 0 && opt->state[0] && alq_state_exists(opt->state) ? alq_state_read(opt->state, &st)
+                                                                         : ALQ_OK;
+  int64_t shape[2] = {st.n_clusters, st.cluster_dim};
+  err = alq_agree(comm, err);
+  if (!err)
+    err = alq_bcast(shape, sizeof shape, 0, comm);
+  if (!err && shape[0] > 0) {
+    err = alq_agree(comm, alq_malloc(&out->c, sizeof(float) * shape[0] * shape[1], "state clusters"));
+    if (!err && rank == 0)
+      memcpy(out->c, st.clusters, sizeof(float) * shape[0] * shape[1]);
+    if (!err)
+      err = alq_bcast(out->c, sizeof(float) * shape[0] * shape[1], 0, comm);
+    out->k = err ? 0 : shape[0];
+    out->d = shape[1];
+  }
+  alq_state_free(&st);
+  return err;
+}
+
+/* Keeps the clusters the selection computed (Cluster-Margin's first round). */
+static alq_err keep_clusters(alq_state *st, const alq_saved_clusters *c) {
+  if (c->k == 0)
+    return ALQ_OK;
+  float *copy = NULL;
+  ALQ_CHECK(alq_malloc(&copy, sizeof(float) * c->k * c->d, "state clusters"));
+  memcpy(copy, c->c, sizeof(float) * c->k * c->d);
+  free(st->clusters);
+  st->clusters = copy;
+  st->n_clusters = c->k;
+  st->cluster_dim = c->d;
+  return ALQ_OK;
+}
+
 /* Writes the state with this batch as its next round to `tmp_state`. */
 static alq_err record(const alq_select_options *opt, const alq_request *req, const alq_labeled *initial,
                       const alq_batch *batch, const alq_manifest_bytes *manifest, const char *tmp_state,
@@ -54,6 +95,8 @@ static alq_err record(const alq_select_options *opt, const alq_request *req, con
   alq_err err = alq_state_check_pool(opt->state, &st, &pool, 1);
   if (!err)
     err = alq_state_add_round(&st, batch->ids, batch->n, opt->out, manifest, (int64_t)time(NULL));
+  if (!err)
+    err = keep_clusters(&st, &batch->clusters);
   if (!err)
     err = alq_state_write(tmp_state, &st);
   *round = st.n_rounds;

@@ -13,15 +13,19 @@
  * hash(seed, id) < 50 k / N), and assigns every candidate to its nearest
  * centroid.  k-means because it is what cluster/ computes identically at any
  * rank count in O(S k d / P), and a sample because the clusters only need to
- * cover the pool's modes.  The clusters are a function of the rows and the
- * seed only (not of the labeled set), so every round with the same pool and
- * --seed recomputes the same clusters. */
+ * cover the pool's modes.
+ *
+ * With --state the clusters are computed in the first round, kept in the
+ * state (/clusters) and reused by every later round, as the paper clusters
+ * once; without it they are a function of the rows and the seed only (not of
+ * the labeled set), so the same pool and --seed give the same clusters. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alq/cluster.h"
 #include "alq/comm.h"
+#include "alq/dot.h"
 #include "alq/hash.h"
 #include "alq/strategy.h"
 #include "alq/worker.h"
@@ -150,15 +154,43 @@ static void round_robin(const cand_rec *r, int64_t n, int64_t budget, alq_batch 
   }
 }
 
+/* The round state's clusters as a model (copied: the model owns its arrays). */
+static alq_err saved_model(const alq_saved_clusters *saved, alq_kmeans *m) {
+  memset(m, 0, sizeof *m);
+  m->k = saved->k;
+  m->d = saved->d;
+  ALQ_CHECK(alq_malloc_aligned(&m->c, sizeof(float) * m->k * m->d, "cluster-margin centroids"));
+  ALQ_CHECK(alq_malloc(&m->cnorm, sizeof(float) * m->k, "cluster-margin centroid norms"));
+  ALQ_CHECK(alq_calloc(&m->size, m->k, sizeof(int64_t), "cluster-margin cluster sizes"));
+  memcpy(m->c, saved->c, sizeof(float) * m->k * m->d);
+  for (int64_t j = 0; j < m->k; j++)
+    m->cnorm[j] = alq_dot(m->c + j * m->d, m->c + j * m->d, m->d);
+  return ALQ_OK;
+}
+
+/* The clusters: the round state's when it has them (for these rows' width),
+ * else computed now and handed back in batch->clusters for the state. */
+static alq_err clusters_for(const alq_select_ctx *ctx, int64_t dim, alq_kmeans *m, alq_batch *batch) {
+  if (ctx->saved && ctx->saved->k > 0 && ctx->saved->d == dim)
+    return alq_agree(ctx->comm, saved_model(ctx->saved, m));
+  int64_t k = ctx->budget < MAX_CLUSTERS ? ctx->budget : MAX_CLUSTERS;
+  ALQ_CHECK(cluster_rows(ctx, k, m));
+  ALQ_CHECK(alq_agree(ctx->comm, alq_malloc(&batch->clusters.c, sizeof(float) * (m->k ? m->k : 1) * m->d,
+                                            "cluster-margin clusters for the state")));
+  memcpy(batch->clusters.c, m->c, sizeof(float) * m->k * m->d);
+  batch->clusters.k = m->k;
+  batch->clusters.d = m->d;
+  return ALQ_OK;
+}
+
 static alq_err cluster_margin_select(const alq_select_ctx *ctx, const alq_candidates *cand,
                                      const alq_centers *labeled, alq_batch *batch) {
   (void)labeled;
   memset(batch, 0, sizeof *batch);
-  int64_t k = ctx->budget < MAX_CLUSTERS ? ctx->budget : MAX_CLUSTERS;
   alq_kmeans m = {0};
   cand_rec *all = NULL;
   int64_t n_all = 0;
-  alq_err err = cluster_rows(ctx, k, &m);
+  alq_err err = clusters_for(ctx, cand->dim, &m, batch);
   if (!err)
     err = gather_candidates(ctx, cand, &m, &all, &n_all);
   int64_t *size = NULL;

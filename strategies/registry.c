@@ -35,5 +35,6 @@ const alq_strategy *const *alq_strategy_list(size_t *count) {
 void alq_batch_free(alq_batch *b) {
   free(b->ids);
   free(b->scores);
+  free(b->clusters.c);
   memset(b, 0, sizeof *b);
 }

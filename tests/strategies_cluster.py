@@ -302,6 +302,39 @@ def part_cluster_margin(R, wd):
         check(amb == 0, f"cluster-margin seed {seed}: {amb} ambiguous k-means++ draw(s) in the fixture")
         check(np.array_equal(got[0], ref), f"cluster-margin seed {seed}: alq {got[0].tolist()} vs reference {ref.tolist()}")
         check(np.allclose(got[1], ref_scores, rtol=1e-6), f"cluster-margin seed {seed}: scores differ")
+    # --state: round 1 clusters and keeps them in /clusters; round 2 reuses
+    # them.  Replaced by one centroid, round 2's batch must be its M candidates
+    # in hash order (a single group), at every rank count.
+    import h5py
+    for P in RANKS:
+        st = os.path.join(wd, f"cm-state-n{P}.h5")
+        argv = ["--pool", pool_path, "--state", st, "--strategy", "cluster-margin", "--budget", 10, "--seed", 3,
+                "--quiet"]
+        p1 = R.mpi(P, "select", *argv, "--out", os.path.join(wd, f"cm-r1-n{P}.h5"))
+        if not check(p1.returncode == 0, f"cluster-margin --state round 1 at {P} ranks: {p1.stderr.strip()}"):
+            continue
+        r1, _ = read_batch(os.path.join(wd, f"cm-r1-n{P}.h5"))
+        ref1, _, _ = cluster_margin_reference(pool, 10, 3, 100)
+        check(np.array_equal(r1, ref1), f"cluster-margin --state round 1 at {P} ranks: {r1.tolist()} vs {ref1.tolist()}")
+        with h5py.File(st, "r+") as f:
+            k, d = int(f["clusters"].attrs["k"]), int(f["clusters"].attrs["d"])
+            check(k == 10 and d == 12, f"cluster-margin state keeps {k} x {d} centroids, expected 10 x 12")
+            del f["clusters"]
+            g = f.create_group("clusters")
+            g.attrs["k"], g.attrs["d"] = np.int64(1), np.int64(12)
+            g["centroids"] = pool["emb"].mean(axis=0).astype(np.float32)
+        p2 = R.mpi(P, "select", *argv, "--out", os.path.join(wd, f"cm-r2-n{P}.h5"))
+        if not check(p2.returncode == 0, f"cluster-margin --state round 2 at {P} ranks: {p2.stderr.strip()}"):
+            continue
+        r2, _ = read_batch(os.path.join(wd, f"cm-r2-n{P}.h5"))
+        rows = unlabeled_rows(pool)
+        rows = rows[~np.isin(pool["ids"][rows], r1)]  # round 1's batch is pending
+        cand, _ = top_b(pool["ids"][rows], margin_scores(pool["probs"][rows]), 100)
+        want = sorted(cand.tolist(), key=lambda i: (hash_unit(3, i, PURPOSE_CLUSTER_PICK), i))[:10]
+        check(r2.tolist() == want, f"cluster-margin --state round 2 at {P} ranks did not reuse the state's clusters: "
+              f"{r2.tolist()} vs {want}")
+        with h5py.File(st, "r") as f:
+            check(int(f["clusters"].attrs["k"]) == 1, "cluster-margin round 2 replaced the state's clusters")
     # Composes: AnchorAL subpool; --diversity none is plain margin.
     select_all_ranks(R, wd, "cm-anchoral", pool_path,
                      ["--strategy", "cluster-margin", "--budget", 15, "--subpool", "anchoral", "--subpool-size", 300,

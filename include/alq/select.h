@@ -79,6 +79,9 @@ typedef struct {
   int64_t pool_dim;                   /* the pool's own /embeddings columns */
   uint64_t projection_ids_checksum;   /* the pool identity the projection file records */
   double delta;                       /* probcover's --delta; 0 = chosen by purity */
+  /* --state: the state's clusters, set on every rank after the broadcast
+   * (select_run.c; not in the protobuf); NULL otherwise. */
+  const alq_saved_clusters *saved_clusters;
 } alq_request;
 
 /* What one rank did, for its report. */

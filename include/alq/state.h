@@ -52,6 +52,10 @@ typedef struct {
   alq_answers answers;
   int64_t n_annotators;
   char (*annotators)[ALQ_ANNOTATOR_MAX];
+  /* /clusters: centroids a strategy keeps across rounds (Cluster-Margin),
+   * n_clusters x cluster_dim floats; n_clusters = 0 when none. */
+  int64_t n_clusters, cluster_dim;
+  float *clusters;
 } alq_state;
 
 /* 1 when `path` names an existing file. */

@@ -60,6 +60,13 @@ typedef struct {
 
 struct alq_stream_request; /* alq/worker.h */
 
+/* Cluster centroids a strategy keeps across rounds in the round state
+ * (Cluster-Margin: the pool is clustered once); k = 0: none. */
+typedef struct {
+  int64_t k, d;
+  float *c; /* k x d */
+} alq_saved_clusters;
+
 typedef struct {
   MPI_Comm comm;
   uint64_t seed;
@@ -74,6 +81,9 @@ typedef struct {
   const struct alq_stream_request *rows;
   double delta;      /* probcover: ball radius; <= 0 = chosen by k-means purity */
   int64_t n_classes; /* the pool's classes (0 when unknown): probcover's k-means k */
+  /* The round state's clusters (--state), the same on every rank; NULL or
+   * k = 0 when it has none. */
+  const alq_saved_clusters *saved;
 } alq_select_ctx;
 
 /* The batch in selection order; complete on rank 0 (other ranks may hold a copy). */
@@ -81,6 +91,7 @@ typedef struct {
   int64_t n;
   int64_t *ids;
   double *scores;
+  alq_saved_clusters clusters; /* new clusters for the round state (k = 0: none) */
 } alq_batch;
 
 void alq_batch_free(alq_batch *b);

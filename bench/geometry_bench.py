@@ -50,12 +50,12 @@ def parse_lapack():
     print("%s | %s | %s | %.0f" % (total, cov, eig, max(rss(text))))
 
 
-def parse_project(path):
+def parse_project(path, rss_path):
     text = open(path).read()
     m = re.search(r"in ([\d.]+) s \(covariance pass ([\d.]+) s, PDSYEVD ([\d.]+) s\)", text)
     if not m:
         sys.exit("alq project failed:\n" + text)
-    r = rss(text)
+    r = rss(open(rss_path).read())
     print("%s | %s | %s | %.0f / %.0f" % (m.group(1), m.group(2), m.group(3), max(r), min(r)))
 
 
@@ -100,18 +100,20 @@ def quality(pool, work, name):
             c = x[centers[s:s + 256]]
             d2 = sq[:, None] - 2 * x @ c.T + (c ** 2).sum(1)[None, :]
             best = np.minimum(best, d2.min(1))
-        return float(np.sqrt(max(best.max(), 0.0)))
+        dist = np.sqrt(np.maximum(best, 0.0))
+        return float(dist.max()), float(dist.mean())
 
     def run(kind, k):
         return ids("%s/%s-%s-%s.h5" % (work, kind, name, k))
 
-    full_r = radius(np.concatenate([lab, run("kc", "full")]))
+    full_r, full_m = radius(np.concatenate([lab, run("kc", "full")]))
     full_sub = set(run("sub", "full").tolist())
     for k in ("full", "128", "64", "32"):
-        r = radius(np.concatenate([lab, run("kc", k)]))
+        r, m = radius(np.concatenate([lab, run("kc", k)]))
         sub = set(run("sub", k).tolist())
         label = "full d = 768" if k == "full" else "pca:" + k
-        print("| %s | %.3f | %.3f | %.1f%% |" % (label, r, r / full_r, 100.0 * len(sub & full_sub) / len(full_sub)))
+        print("| %s | %.3f | %.3f | %.3f | %.3f | %.1f%% |" % (label, r, r / full_r, m, m / full_m,
+                                                           100.0 * len(sub & full_sub) / len(full_sub)))
 
 
 def overlap(a, b):

@@ -33,12 +33,10 @@ alq_err geo_grid_init(MPI_Comm comm, int nprow, int npcol, geo_grid *g) {
   g->context = ctxt;
   g->nprow = nprow;
   g->npcol = npcol;
-  if (ctxt >= 0)
-    Cblacs_gridinfo(ctxt, &g->nprow, &g->npcol, &g->myrow, &g->mycol);
-  else
-    g->myrow = g->mycol = -1;
-  g->nprow = nprow;
-  g->npcol = npcol;
+  if (ctxt >= 0) {
+    int r, c;
+    Cblacs_gridinfo(ctxt, &r, &c, &g->myrow, &g->mycol);
+  }
   return ALQ_OK;
 }
 

@@ -23,8 +23,11 @@ void Cfree_blacs_system_handle(int handle);
 void Cblacs_gridinit(int *context, const char *order, int nprow, int npcol);
 void Cblacs_gridinfo(int context, int *nprow, int *npcol, int *myrow, int *mycol);
 void Cblacs_gridexit(int context);
-/* notDone = 1: frees BLACS' buffers but leaves MPI running (alq finalizes it). */
-void Cblacs_exit(int notDone);
+/* Cblacs_exit is not called: after it BLACS may not be used again in the
+ * process, and a process may fit more than once (select --project in a
+ * program that runs several selections).  Each fit frees its grids
+ * (Cblacs_gridexit) and handles (Cfree_blacs_system_handle); MPI_Finalize,
+ * called by alq's main, ends the rest. */
 
 /* Rows (or columns) of a block-cyclic dimension stored on process iproc. */
 int numroc_(const int *n, const int *nb, const int *iproc, const int *isrcproc, const int *nprocs);

@@ -57,8 +57,9 @@ int alq_cli_parse_on_root(int argc, char **argv, int (*parse)(int, char **, void
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (rank == 0)
     action = parse(argc, argv, opts);
-  if (alq_bcast(&action, sizeof action, 0, MPI_COMM_WORLD))
-    action = ALQ_ERR_MPI;
+  alq_err sent = alq_bcast(&action, sizeof action, 0, MPI_COMM_WORLD);
+  if (sent)
+    action = sent; /* e.g. a bad ALQ_MPI_MAX_MESSAGE_BYTES: exit 2 on every rank */
   if (action == -1) {
     if (rank == 0)
       usage();

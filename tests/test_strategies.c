@@ -46,9 +46,10 @@ static double gauss(uint64_t *s) {
 
 /* ---- registry --------------------------------------------------------------- */
 
-static const char *const expected_names[] = {"random", "least-confidence", "margin", "entropy",
-                                             "kcenter", "margin-kcenter"};
-#define N_EXPECTED 6
+static const char *const expected_names[] = {"random",    "least-confidence", "margin",         "entropy",
+                                             "kcenter",   "margin-kcenter",   "badge",          "typiclust",
+                                             "cluster-margin", "bald",        "vessal",         "probcover"};
+#define N_EXPECTED 12
 
 static void test_registry(void **state) {
   (void)state;

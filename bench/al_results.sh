@@ -20,7 +20,7 @@ source "$repo/scripts/mpi-env.sh"
 [ -x "$alq" ] || { echo "al_results: build alq first (cmake --build build), or set ALQ" >&2; exit 1; }
 mkdir -p "$work" "$out_svg"
 
-strategies="random,least-confidence,margin,entropy,kcenter,margin-kcenter,anchoral+margin,vessal,anchoral+probcover"
+strategies="random,least-confidence,margin,entropy,kcenter,margin-kcenter,anchoral+margin,vessal,anchoral+probcover,badge,typiclust,cluster-margin"
 # probcover through AnchorAL: its graph is O(N^2) in the pool (the larger sets
 # here have 10^5 items); bald is not listed: it needs MC-dropout passes, and the
 # logistic head retrained here has none (bench/bayes_results.sh runs it with an MLP).

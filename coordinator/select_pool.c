@@ -82,7 +82,7 @@ static alq_err labeled_embeddings(MPI_Comm comm, alq_source *src, const alq_labe
   float *emb = NULL;
   alq_err err = alq_malloc_aligned(&emb, sizeof(float) * dim * (labeled->n ? labeled->n : 1), "labeled embeddings");
   if (!err && rank == 0) {
-    alq_rows rows = {NULL, emb, NULL, NULL};
+    alq_rows rows = {.embeddings = emb};
     err = alq_source_fetch(src, labeled->ids, labeled->n, ALQ_FIELD_EMBEDDINGS, &rows);
   }
   err = err ? err : alq_fault_point("labeled-embeddings");
@@ -265,9 +265,8 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
       err = labeled_embeddings(comm, src, labeled, req->meta.dim, &lemb);
     if (!err) {
       alq_centers centers = {labeled->n, req->meta.dim, labeled->ids, lemb};
-      alq_select_ctx ctx = {comm, req->seed, budget, req->prune, req->log_view, req->fan_in, &stream,
-                            req->delta, req->meta.n_classes};
-      ctx.saved = req->saved_clusters;
+      alq_select_ctx ctx = {comm,    req->seed, budget, req->prune, req->log_view, req->fan_in, &stream,
+                            req->delta, req->meta.n_classes, req->saved_clusters};
       alq_phase_begin(ALQ_PHASE_SELECT);
       /* DEFAULT: the strategy's own select stage (k-center for kcenter, margin-kcenter). */
       err = req->diversity == ALQ_DIVERSITY_HIER    ? alq_kcenter_hier_select(&ctx, &scan.candidates, &centers, batch)

@@ -195,7 +195,7 @@ static alq_err load_pool(MPI_Comm comm, const char *path, dataset *d) {
   alq_source *src = NULL;
   ALQ_CHECK(alq_agree(comm, alq_source_open(comm, &d->meta, &src)));
   unsigned fields = ALQ_FIELD_IDS | ALQ_FIELD_EMBEDDINGS | ALQ_FIELD_LABELS;
-  alq_rows rows = {d->ids, d->x, NULL, d->y};
+  alq_rows rows = {.ids = d->ids, .embeddings = d->x, .labels = d->y};
   err = alq_source_read(src, 0, n, fields, &rows);
   alq_source_close(src);
   if (!err)

@@ -13,22 +13,14 @@
  * Rounding can make I slightly negative for an item on which all passes
  * agree; it is kept as computed (clamping would create ties that the true
  * values do not have). */
-#include <math.h>
-
 #include "alq/strategy.h"
 
 static alq_err bald_score(const alq_chunk *chunk, double *scores) {
   if (chunk->n > 0 && !chunk->expected_entropy)
     return alq_error_set(ALQ_ERR_INTERNAL, "bald was given a chunk without expected entropies");
-  const int64_t C = chunk->n_classes;
-  for (int64_t i = 0; i < chunk->n; i++) {
-    const float *p = chunk->probs + i * C;
-    double h = 0;
-    for (int64_t c = 0; c < C; c++)
-      if (p[c] > 0)
-        h -= (double)p[c] * log((double)p[c]);
-    scores[i] = h - (double)chunk->expected_entropy[i];
-  }
+  ALQ_CHECK(alq_entropy_score(chunk, scores)); /* H[mean_t p_t]: chunk->probs is the passes' mean */
+  for (int64_t i = 0; i < chunk->n; i++)
+    scores[i] -= (double)chunk->expected_entropy[i];
   return ALQ_OK;
 }
 

@@ -3,7 +3,7 @@
 
 #include "alq/strategy.h"
 
-static alq_err entropy_score(const alq_chunk *chunk, double *scores) {
+alq_err alq_entropy_score(const alq_chunk *chunk, double *scores) {
   const int64_t C = chunk->n_classes;
   for (int64_t i = 0; i < chunk->n; i++) {
     const float *p = chunk->probs + i * C;
@@ -20,6 +20,6 @@ const alq_strategy alq_strategy_entropy = {
     .name = "entropy",
     .summary = "-sum_c p log p: the most uncertain predictive distributions",
     .needs = ALQ_NEEDS_PROBS,
-    .score = entropy_score,
+    .score = alq_entropy_score,
     .select = NULL,
 };

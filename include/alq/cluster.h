@@ -33,14 +33,7 @@
 #include <stdint.h>
 #include "alq/error.h"
 
-/* Hash purposes of cluster/ and the strategies built on it (alq/hash.h keeps
- * 1-30; these stay apart). */
-enum {
-  ALQ_PURPOSE_KMEANSPP = 40,       /* k-means++ draws: id = step (0 = the first center) */
-  ALQ_PURPOSE_BADGE = 41,          /* BADGE's D^2 draws in gradient space: id = step */
-  ALQ_PURPOSE_CLUSTER_SAMPLE = 42, /* Cluster-Margin: which pool items the clustering reads */
-  ALQ_PURPOSE_CLUSTER_PICK = 43,   /* Cluster-Margin: the random order inside a cluster */
-};
+#include "alq/hash.h" /* the hash purposes of cluster/ and its strategies: one table for all */
 
 /* Points spread over the ranks of comm. */
 typedef struct {

@@ -27,7 +27,11 @@ enum {
   ALQ_PURPOSE_DROPOUT_MC = 22,    /* model heads: dropout masks of MC passes when applied */
   ALQ_PURPOSE_TEST_SPLIT = 23,    /* alq simulate: the held-out test split */
   ALQ_PURPOSE_FIT_SAMPLE = 30,    /* geometry: the rows a covariance fit reads (--fit-sample) */
-  ALQ_PURPOSE_VESSAL = 50,        /* VeSSAL: an item's acceptance draw (40-43: alq/cluster.h) */
+  ALQ_PURPOSE_KMEANSPP = 40,       /* k-means++ draws (cluster/): id = step (0 = the first center) */
+  ALQ_PURPOSE_BADGE = 41,          /* BADGE's D^2 draws in gradient space: id = step */
+  ALQ_PURPOSE_CLUSTER_SAMPLE = 42, /* Cluster-Margin: which pool items the clustering reads */
+  ALQ_PURPOSE_CLUSTER_PICK = 43,   /* Cluster-Margin: the random order inside a cluster */
+  ALQ_PURPOSE_VESSAL = 50,        /* VeSSAL: an item's acceptance draw */
   ALQ_PURPOSE_PROBCOVER = 51,     /* ProbCover: the purity sample's keys */
 };
 

@@ -1,5 +1,5 @@
 """alq import: every data set in --data (tests/data: small real subsets vendored
-in the repository; or ../shared/data, the full sets) imports with its README
+in the repository; or any folder of the full sets with the same README table) imports with its README
 table's shape and class counts, --standardize z-scores columns, and malformed
 CSVs fail with exit 3 and one line naming the file and line."""
 import glob
@@ -25,7 +25,7 @@ if not os.path.isfile(readme) or not files:
 
 # | file | rows | features | classes | class counts ... [| csv sha256 ...] from the
 # README table, columns found by their header (tests/data's table also gives the
-# SHA-256 of each uncompressed CSV, ../shared/data's does not).
+# SHA-256 of each uncompressed CSV; a folder of the full sets may not).
 table, digests, cols = {}, {}, None
 for line in open(readme):
     cells = [c.strip() for c in line.strip().strip("|").split("|")]

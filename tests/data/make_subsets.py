@@ -4,9 +4,10 @@
 OPTIONAL: the tests never run this; they read the committed files.  It records
 how every file here was made, and rebuilds them when the selection changes:
 
-    /usr/bin/python3 tests/data/make_subsets.py [--src ../shared/data]
+    /usr/bin/python3 tests/data/make_subsets.py --src FOLDER
 
---src defaults to <repo>/../shared/data (its README.md gives the sources).
+--src is the folder of the full sets (its README.md gives the sources); the
+maintainers keep it outside the repository.
 Writes <name>.csv.gz and <name>.classes.txt next to this script, SHA256SUMS,
 and the table between the TABLE markers in README.md.  Needs numpy only.
 
@@ -78,7 +79,7 @@ def synthetic_fars_like():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--src", default=os.path.join(HERE, "..", "..", "..", "shared", "data"))
+    ap.add_argument("--src", required=True, help="folder of the full *.csv.gz sets and their README.md")
     src = ap.parse_args().src
     made = []
     for name, (target, source, licence) in SETS.items():

@@ -6,9 +6,12 @@
 
 #include "alq.pb-c.h"
 #include "alq/comm.h"
+#include "alq/dot.h"
 #include "alq/fault.h"
 #include "alq/logview.h"
 #include "coordinator.h"
+
+char *openblas_get_corename(void); /* OpenBLAS's: the kernel it picked (or OPENBLAS_CORETYPE forced) */
 
 static alq_err pack_report(int rank, const alq_rank_facts *f, uint8_t **buf, int *len) {
   const alq_phase_stats *st = alq_log_stats();
@@ -47,6 +50,9 @@ static void print_table(const alq_request *req, int size, phase_row *rows, int64
   fprintf(stderr, "select: strategy %s, budget %lld, %d rank(s), pool %lld x %lld, %s\n", req->strategy,
           (long long)req->budget, size, (long long)req->meta.n_items, (long long)req->meta.dim, req->meta.path);
   fprintf(stderr, "rows per rank: min %lld, max %lld\n", (long long)items_min, (long long)items_max);
+  /* Which fast paths ran: alq_dot decides every value, BLAS only bounds. */
+  fprintf(stderr, "arithmetic: alq_dot path %s (decides values), OpenBLAS %s kernel (bounds only)\n",
+          alq_dot_path(), openblas_get_corename());
   fprintf(stderr, "%-8s %11s %11s %6s %13s %9s %13s %9s\n", "phase", "max time(s)", "min time(s)", "ratio",
           "bytes read", "messages", "msg bytes", "GFLOP/s");
   phase_row total = {0};

@@ -262,7 +262,7 @@ static alq_err report(MPI_Comm comm, const retrieval *r, const alq_pool_data *lo
   int rank;
   MPI_Comm_rank(comm, &rank);
   double sg[2] = {r->sgemm_seconds, 0}, sgmax[2] = {0, 0};
-  int64_t flops = r->flops, flops_sum = 0;
+  int64_t counted[2] = {r->flops, r->exact_evaluations}, summed[2] = {0, 0};
   int64_t C = r->m->n_classes > 0 ? r->m->n_classes : 0;
   int64_t *counts = NULL, *total = NULL;
   alq_err err = alq_calloc(&counts, C ? C : 1, sizeof *counts, "subpool class counts");
@@ -276,16 +276,16 @@ static alq_err report(MPI_Comm comm, const retrieval *r, const alq_pool_data *lo
   if (!err)
     err = alq_reduce(sg, sgmax, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
   if (!err)
-    err = alq_reduce(&flops, &flops_sum, 1, MPI_INT64_T, MPI_SUM, 0, comm);
+    err = alq_reduce(counted, summed, 2, MPI_INT64_T, MPI_SUM, 0, comm);
   if (!err && C)
     err = alq_reduce(counts, total, C, MPI_INT64_T, MPI_SUM, 0, comm);
   if (!err && rank == 0) {
     fprintf(stderr,
             "anchoral: anchors=%lld neighbors=%lld subpool=%lld sgemm_seconds=%.4f sgemm_gflops=%.2f "
-            "merge_seconds=%.4f merge_bytes=%lld\n",
+            "merge_seconds=%.4f merge_bytes=%lld exact_similarities=%lld dot_path=%s\n",
             (long long)r->n_anchors, (long long)r->k, (long long)n_sub, sgmax[0],
-            sgmax[0] > 0 ? (double)flops_sum / sgmax[0] / 1e9 / 1.0 : 0.0, merge_s,
-            (long long)(r->n_heaps * r->k * (int64_t)sizeof(alq_scored)));
+            sgmax[0] > 0 ? (double)summed[0] / sgmax[0] / 1e9 : 0.0, merge_s,
+            (long long)(r->n_heaps * r->k * (int64_t)sizeof(alq_scored)), (long long)summed[1], alq_dot_path());
     if (r->m->has_labels && total && C) {
       int64_t present = 0, smallest = INT64_MAX;
       for (int64_t c = 0; c < C; c++)

@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "alq/batch.h"
+#include "alq/csv_records.h"
 #include "alq/paths.h"
 #include "alq/payload.h"
 #include "alq/source.h"
 #include "args.h"
 #include "commands.h"
-#include "csv_records.h"
 
 static const char usage[] =
     "usage: alq export --batch BATCH.h5 [--csv TASKS.csv] [--json TASKS.json] [options]\n"

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "alq/labels.h"
 #include "alq/paths.h"
 #include "alq/state.h"
 #include "alq/state_lock.h"
 #include "args.h"
 #include "commands.h"
-#include "csv_records.h"
 
 static const char usage[] =
     "usage: alq ingest --state STATE.h5 --labels ANSWERS.csv [--annotator NAME] [--quiet]\n"
@@ -82,96 +82,15 @@ static int parse(int argc, char **argv, ingest_options *o) {
   return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
-/* A whole integer, blanks around it allowed. */
-static int parse_integer(const char *text, int64_t min, int64_t max, int64_t *out) {
-  char *end = NULL;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (end == text || errno)
-    return 0;
-  while (*end == ' ' || *end == '\t')
-    end++;
-  if (*end || v < min || v > max)
-    return 0;
-  *out = v;
-  return 1;
-}
-
-static int blank(const char *s) { return s[strspn(s, " \t")] == '\0'; }
-
-/* The column named `name` in the header (blanks around names ignored), or -1. */
-static int64_t column(const alq_csv_record *header, const char *name) {
-  for (int64_t i = 0; i < header->n_fields; i++) {
-    const char *f = header->fields[i] + strspn(header->fields[i], " \t");
-    size_t len = strcspn(f, " \t");
-    if (len == strlen(name) && strncmp(f, name, len) == 0 && blank(f + len))
-      return i;
-  }
-  return -1;
-}
-
-/* The answers in the file, validated as text; *skipped counts unanswered rows. */
-static alq_err parse_answers(const char *path, const alq_csv_table *t, const char *default_annotator,
-                             alq_answer_in **out, int64_t *n, int64_t *skipped) {
-  if (t->n_records == 0)
-    return alq_error_set(ALQ_ERR_INPUT, "%s is empty: expected a header line id,label[,annotator]", path);
-  const alq_csv_record *h = &t->records[0];
-  int64_t c_id = column(h, "id"), c_label = column(h, "label"), c_annotator = column(h, "annotator");
-  if (c_id < 0 || c_label < 0)
-    return alq_error_set(ALQ_ERR_INPUT, "%s line %lld: the header has no '%s' column (expected id,label[,annotator])",
-                         path, (long long)h->line, c_id < 0 ? "id" : "label");
-  alq_answer_in *a = NULL;
-  ALQ_CHECK(alq_malloc(&a, sizeof *a * (size_t)(t->n_records), "answers"));
-  *n = *skipped = 0;
-  for (int64_t r = 1; r < t->n_records; r++) {
-    const alq_csv_record *rec = &t->records[r];
-    alq_answer_in *x = &a[*n];
-    alq_err err = ALQ_OK;
-    int64_t id = 0, label = 0;
-    if (rec->n_fields != h->n_fields)
-      err = alq_error_set(ALQ_ERR_INPUT, "%s line %lld: %lld fields, expected %lld as in the header", path,
-                          (long long)rec->line, (long long)rec->n_fields, (long long)h->n_fields);
-    else if (!parse_integer(rec->fields[c_id], INT64_MIN, INT64_MAX, &id))
-      err = alq_error_set(ALQ_ERR_INPUT, "%s line %lld: id '%s' is not an integer", path, (long long)rec->line,
-                          rec->fields[c_id]);
-    else if (blank(rec->fields[c_label])) {
-      (*skipped)++;
-      continue;
-    } else if (!parse_integer(rec->fields[c_label], INT32_MIN, INT32_MAX, &label))
-      err = alq_error_set(ALQ_ERR_INPUT, "%s line %lld: label '%s' for id %lld is not an integer", path,
-                          (long long)rec->line, rec->fields[c_label], (long long)id);
-    const char *who = c_annotator >= 0 && !blank(rec->fields[c_annotator]) ? rec->fields[c_annotator]
-                                                                            : default_annotator;
-    if (!err && strlen(who) >= ALQ_ANNOTATOR_MAX)
-      err = alq_error_set(ALQ_ERR_INPUT, "%s line %lld: annotator name longer than %d bytes", path,
-                          (long long)rec->line, ALQ_ANNOTATOR_MAX - 1);
-    if (err) {
-      free(a);
-      return err;
-    }
-    x->id = id;
-    x->label = (int32_t)label;
-    x->line = rec->line;
-    snprintf(x->annotator, sizeof x->annotator, "%s", who);
-    (*n)++;
-  }
-  *out = a;
-  return ALQ_OK;
-}
-
 static alq_err ingest_locked(const ingest_options *o) {
   alq_state st;
   ALQ_CHECK(alq_state_read(o->state, &st));
-  alq_csv_table t;
-  alq_answer_in *answers = NULL;
-  int64_t n = 0, skipped = 0, added = 0;
-  alq_err err = alq_csv_read(o->labels, &t);
+  alq_answer_list answers = {0};
+  const alq_answers_options format = {.format = ALQ_ANSWERS_CSV, .default_annotator = o->annotator};
+  int64_t added = 0;
+  alq_err err = alq_answers_read(o->labels, &format, &answers);
   if (!err) {
-    err = parse_answers(o->labels, &t, o->annotator, &answers, &n, &skipped);
-    alq_csv_free(&t);
-  }
-  if (!err) {
-    err = alq_state_ingest(&st, o->labels, answers, n, (int64_t)time(NULL), &added);
+    err = alq_state_ingest(&st, o->labels, answers.rows, answers.n, (int64_t)time(NULL), &added);
     /* Nothing new: leave the file alone rather than rewrite it identically. */
     if (!err && added > 0)
       err = alq_state_write(o->state, &st);
@@ -186,12 +105,12 @@ static alq_err ingest_locked(const ingest_options *o) {
     fprintf(stderr,
             "alq: ingested %lld answer(s) from %s (%lld repeat(s) of known answers, %lld row(s) without a label): "
             "%lld item(s) labeled, %lld pending\n",
-            (long long)added, o->labels, (long long)(n - added), (long long)skipped, (long long)labeled.n,
+            (long long)added, o->labels, (long long)(answers.n - added), (long long)answers.skipped, (long long)labeled.n,
             (long long)n_pending);
   alq_labeled_free(&labeled);
   free(pending);
   alq_state_free(&st); /* zeroed when the read failed */
-  free(answers);
+  alq_answer_list_free(&answers);
   return err;
 }
 

@@ -16,10 +16,10 @@
 #define ALQ_STATE_H
 #include <stdint.h>
 #include "alq/error.h"
+#include "alq/labels.h" /* alq_answer_in, ALQ_ANNOTATOR_MAX */
 #include "alq/manifest.h"
 #include "alq/pool.h"
 
-#define ALQ_ANNOTATOR_MAX 64 /* bytes of an annotator name, with its terminating 0 */
 /* The annotator recorded for the labeled set a state file starts from. */
 #define ALQ_ANNOTATOR_INITIAL "(initial)"
 
@@ -92,14 +92,6 @@ alq_err alq_state_exclusions(const alq_state *st, alq_labeled *out);
 /* Appends a round holding `batch` (ids copied, manifest bytes copied). */
 alq_err alq_state_add_round(alq_state *st, const int64_t *ids, int64_t n, const char *batch_path,
                             const alq_manifest_bytes *manifest, int64_t now);
-
-/* One answer from an answers file, before validation. */
-typedef struct {
-  int64_t id;
-  int32_t label;
-  char annotator[ALQ_ANNOTATOR_MAX];
-  int64_t line; /* in the answers file, for messages */
-} alq_answer_in;
 
 /* Merges answers into the state, all or nothing: an id never sent out (in no
  * round and not in the initial labeled set), a label outside [0, classes), two

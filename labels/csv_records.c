@@ -1,48 +1,11 @@
-/* cli/csv_records.c */
-#include "csv_records.h"
+/* labels/csv_records.c: RFC 4180 records from memory or a file, and the
+ * field and string writers (alq/csv_records.h). */
+#include "alq/csv_records.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-static alq_err read_whole(const char *path, char **text, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return alq_error_set(ALQ_ERR_INPUT, "cannot open %s: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  char *buf = NULL;
-  alq_err err = alq_malloc(&buf, cap + 1, "the CSV file");
-  while (!err) {
-    if (n == cap) {
-      char *bigger = realloc(buf, 2 * cap + 1);
-      if (!bigger) {
-        err = alq_error_set(ALQ_ERR_MEMORY, "out of memory reading %s", path);
-        break;
-      }
-      buf = bigger;
-      cap *= 2;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0)
-      break;
-  }
-  if (!err && ferror(f))
-    err = alq_error_set(ALQ_ERR_INPUT, "cannot read %s: %s", path, strerror(errno));
-  fclose(f);
-  if (err) {
-    free(buf);
-    return err;
-  }
-  buf[n] = '\0';
-  if (strlen(buf) != n) {
-    free(buf);
-    return alq_error_set(ALQ_ERR_INPUT, "%s holds a NUL byte: not a text file", path);
-  }
-  *text = buf;
-  *len = n;
-  return ALQ_OK;
-}
+#include "alq/text_file.h"
 
 /* A line break starts at p: "\n", "\r\n", or a final "\r". */
 static int line_break(const char *p) { return p[0] == '\n' || (p[0] == '\r' && (p[1] == '\n' || p[1] == '\0')); }
@@ -71,7 +34,7 @@ static int grow(void *pptr, int64_t *cap, size_t elem, int64_t extra) {
 
 static alq_err add_field(split_state *s, char *field) {
   if (s->n_fields == s->cap_fields && grow(&s->fields, &s->cap_fields, sizeof *s->fields, 0) < 0)
-    return alq_error_set(ALQ_ERR_MEMORY, "out of memory splitting a CSV file");
+    return alq_error_set(ALQ_ERR_MEMORY, "out of memory splitting a delimited file");
   s->fields[s->n_fields++] = field;
   return ALQ_OK;
 }
@@ -81,7 +44,7 @@ static alq_err add_record(split_state *s, int64_t line) {
     int64_t cap = s->cap_records;
     if (grow(&s->records, &cap, sizeof *s->records, 0) < 0 ||
         grow(&s->rec_first, &s->cap_records, sizeof *s->rec_first, 1) < 0)
-      return alq_error_set(ALQ_ERR_MEMORY, "out of memory splitting a CSV file");
+      return alq_error_set(ALQ_ERR_MEMORY, "out of memory splitting a delimited file");
   }
   s->records[s->n_records].line = line;
   s->rec_first[s->n_records++] = s->n_fields;
@@ -90,18 +53,18 @@ static alq_err add_record(split_state *s, int64_t line) {
 
 /* One field starting at *pp, unquoted in place (a quoted field's content
  * shifts left over its quotes); *pp ends on the separator or line break. */
-static alq_err parse_field(const char *path, char **pp, int64_t *line, char **field) {
+static alq_err parse_field(const char *name, char sep, char **pp, int64_t *line, char **field) {
   char *p = *pp, *out = p;
   *field = p;
   int64_t first_line = *line;
   if (*p != '"') {
-    while (*p && *p != ',' && !line_break(p))
+    while (*p && *p != sep && !line_break(p))
       p++;
     out = p;
   } else {
     for (p++;;) {
       if (*p == '\0')
-        return alq_error_set(ALQ_ERR_INPUT, "%s line %lld: a quoted field is never closed", path,
+        return alq_error_set(ALQ_ERR_INPUT, "%s line %lld: a quoted field is never closed", name,
                              (long long)first_line);
       if (*p == '"' && p[1] == '"') {
         *out++ = '"';
@@ -114,8 +77,8 @@ static alq_err parse_field(const char *path, char **pp, int64_t *line, char **fi
         *out++ = *p++;
       }
     }
-    if (*p && *p != ',' && !line_break(p))
-      return alq_error_set(ALQ_ERR_INPUT, "%s line %lld: text after the closing quote of a field", path,
+    if (*p && *p != sep && !line_break(p))
+      return alq_error_set(ALQ_ERR_INPUT, "%s line %lld: text after the closing quote of a field", name,
                            (long long)*line);
   }
   *pp = p;
@@ -125,7 +88,7 @@ static alq_err parse_field(const char *path, char **pp, int64_t *line, char **fi
   return ALQ_OK;
 }
 
-static alq_err split(const char *path, char *text, split_state *s) {
+static alq_err split(const char *name, char separator, char *text, split_state *s) {
   char *p = text;
   int64_t line = 1;
   while (*p) {
@@ -137,9 +100,9 @@ static alq_err split(const char *path, char *text, split_state *s) {
     ALQ_CHECK(add_record(s, line));
     for (;;) {
       char *field;
-      ALQ_CHECK(parse_field(path, &p, &line, &field));
+      ALQ_CHECK(parse_field(name, separator, &p, &line, &field));
       char sep = *p;
-      if (sep == ',') {
+      if (sep == separator) {
         *p++ = '\0';
       } else if (sep) {
         char *next = (char *)skip_break(p);
@@ -148,7 +111,7 @@ static alq_err split(const char *path, char *text, split_state *s) {
         line++;
       }
       ALQ_CHECK(add_field(s, field));
-      if (sep != ',')
+      if (sep != separator)
         break;
     }
   }
@@ -157,12 +120,32 @@ static alq_err split(const char *path, char *text, split_state *s) {
   return ALQ_OK;
 }
 
-alq_err alq_csv_read(const char *path, alq_csv_table *t) {
+/* Line of the first NUL byte, or 0 when there is none. */
+static int64_t nul_line(const char *text, size_t len) {
+  const char *nul = memchr(text, '\0', len);
+  if (!nul)
+    return 0;
+  int64_t line = 1;
+  for (const char *c = text; c < nul; c++)
+    line += *c == '\n';
+  return line;
+}
+
+alq_err alq_csv_parse(const char *name, const char *text, size_t len, char separator, alq_csv_table *t) {
   memset(t, 0, sizeof *t);
-  size_t len = 0;
-  ALQ_CHECK(read_whole(path, &t->text, &len));
+  int64_t bad = nul_line(text, len);
+  if (bad)
+    return alq_error_set(ALQ_ERR_INPUT, "%s line %lld holds a NUL byte: not a text file", name, (long long)bad);
+  /* Excel starts UTF-8 CSV with a byte-order mark; it is not part of the first field. */
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+    text += 3;
+    len -= 3;
+  }
+  ALQ_CHECK(alq_malloc(&t->text, len + 1, "a copy of the delimited text"));
+  memcpy(t->text, text, len);
+  t->text[len] = '\0';
   split_state s = {0};
-  alq_err err = split(path, t->text, &s);
+  alq_err err = split(name, separator, t->text, &s);
   t->field_ptrs = s.fields;
   t->records = s.records;
   t->n_records = s.n_records;
@@ -174,6 +157,16 @@ alq_err alq_csv_read(const char *path, alq_csv_table *t) {
   free(s.rec_first);
   if (err)
     alq_csv_free(t);
+  return err;
+}
+
+alq_err alq_csv_read(const char *path, char separator, alq_csv_table *t) {
+  memset(t, 0, sizeof *t);
+  char *text = NULL;
+  size_t len = 0;
+  ALQ_CHECK(alq_text_file_read(path, &text, &len));
+  alq_err err = alq_csv_parse(path, text, len, separator, t);
+  free(text);
   return err;
 }
 

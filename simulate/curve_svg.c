@@ -1,10 +1,10 @@
-/* cli/curve_svg.c: learning curves as a hand-written SVG (no plotting library). */
+/* simulate/curve_svg.c: learning curves as a hand-written SVG (no plotting library). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "simulate.h"
+#include "alq/simulate.h"
 
 #define PANEL_W 440
 #define PANEL_H 300

@@ -30,29 +30,39 @@ static alq_err check_passes(const alq_select_options *opt, const alq_strategy *s
   return ALQ_OK;
 }
 
-alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req, alq_labeled *labeled) {
-  memset(req, 0, sizeof *req);
-  memset(labeled, 0, sizeof *labeled);
+/* The checks of the options that need no pool: the strategy, the budget and
+ * the diversity stage (resolved into *diversity). */
+static alq_err check_options(const alq_select_options *opt, const alq_strategy **strategy, int *diversity) {
   const alq_strategy *s = alq_strategy_find(opt->strategy);
   if (!s)
     return alq_error_set(ALQ_ERR_USAGE, "unknown strategy '%s' (alq strategies lists them)", opt->strategy);
   if (opt->budget < 1)
     return alq_error_set(ALQ_ERR_USAGE, "--budget must be a positive integer, got %lld", (long long)opt->budget);
-  int diversity = opt->diversity != ALQ_DIVERSITY_DEFAULT ? opt->diversity
-                  : s->select == alq_kcenter_select        ? ALQ_DIVERSITY_EXACT
-                  : s->select                              ? ALQ_DIVERSITY_DEFAULT /* its own */
-                                                           : ALQ_DIVERSITY_NONE;
-  if (diversity == ALQ_DIVERSITY_NONE && !s->score)
+  int d = opt->diversity != ALQ_DIVERSITY_DEFAULT ? opt->diversity
+          : s->select == alq_kcenter_select        ? ALQ_DIVERSITY_EXACT
+          : s->select                              ? ALQ_DIVERSITY_DEFAULT /* its own */
+                                                   : ALQ_DIVERSITY_NONE;
+  if (d == ALQ_DIVERSITY_NONE && !s->score)
     return alq_error_set(ALQ_ERR_USAGE, "strategy %s has no score to rank by: it needs --diversity exact or hier",
                          s->name);
-  if (opt->candidates && (diversity == ALQ_DIVERSITY_NONE || !s->score))
+  if (opt->candidates && (d == ALQ_DIVERSITY_NONE || !s->score))
     return alq_error_set(ALQ_ERR_USAGE,
                          "--candidates applies when a scoring strategy feeds a diversity stage, not to '%s'%s", s->name,
-                         diversity == ALQ_DIVERSITY_NONE ? " without --diversity" : "");
+                         d == ALQ_DIVERSITY_NONE ? " without --diversity" : "");
   if (opt->candidates && opt->candidates < opt->budget)
     return alq_error_set(ALQ_ERR_USAGE, "--candidates %lld is smaller than --budget %lld", (long long)opt->candidates,
                          (long long)opt->budget);
-  ALQ_CHECK(alq_source_describe(opt->pool, &req->meta));
+  *strategy = s;
+  *diversity = d;
+  return ALQ_OK;
+}
+
+alq_err alq_request_build(const alq_select_options *opt, const alq_pool_meta *meta, alq_request *req) {
+  memset(req, 0, sizeof *req);
+  const alq_strategy *s = NULL;
+  int diversity = 0;
+  ALQ_CHECK(check_options(opt, &s, &diversity));
+  req->meta = *meta;
   if ((s->needs & ALQ_NEEDS_PROBS) && !(s->needs & ALQ_NEEDS_EXPECTED_ENTROPY) && !req->meta.has_probs &&
       !opt->model[0])
     return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /probs is missing, and strategy %s needs class probabilities",
@@ -68,19 +78,7 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
     return alq_error_set(ALQ_ERR_USAGE, "--delta applies to strategy probcover, not to '%s'", s->name);
   req->delta = opt->delta;
   ALQ_CHECK(alq_projection_prepare(opt, req));
-  /* A generated pool has no file to hold a labeled set: only --labeled gives one. */
-  int pool_is_file = strncmp(opt->pool, "gen:", 4) != 0;
-  const char *lpath = opt->labeled[0] ? opt->labeled : opt->pool;
-  /* With a round state, labeled and pending items are excluded (and are the
-   * k-center's initial centers); a new state starts from the usual labeled set. */
-  if (opt->state[0] && alq_state_exists(opt->state)) {
-    ALQ_CHECK(alq_state_selection_exclusions(opt, req, labeled));
-    lpath = opt->state;
-  } else if (opt->labeled[0] || pool_is_file) {
-    ALQ_CHECK(alq_labeled_read(lpath, req->meta.n_classes, opt->labeled[0] != 0, labeled));
-  }
   snprintf(req->strategy, sizeof req->strategy, "%s", s->name);
-  snprintf(req->labeled_path, sizeof req->labeled_path, "%s", labeled->n ? lpath : "");
   req->budget = opt->budget;
   /* Candidates for the diversity stage: the top M by score (default ten per
    * batch slot: enough choice for diversity while the uncertainty filter still
@@ -97,11 +95,37 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
   req->anchor_random = opt->anchor_random;
   req->fan_in = opt->fan_in ? opt->fan_in : 8;
   req->memory_per_rank = opt->memory_per_rank;
-  req->n_labeled = labeled->n;
   req->chunk_rows = opt->chunk_rows > 0 ? opt->chunk_rows : alq_default_chunk_rows(&req->meta);
   req->seed = opt->seed;
   req->prune = opt->prune;
   req->log_view = opt->log_view;
   req->quiet = opt->quiet;
+  req->ood = opt->ood; /* checked against the source when fitted (ood/fit.c) */
+  return ALQ_OK;
+}
+
+alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req, alq_labeled *labeled) {
+  memset(req, 0, sizeof *req);
+  memset(labeled, 0, sizeof *labeled);
+  /* Checked before the pool is described: a usage error wins over a missing file. */
+  const alq_strategy *s = NULL;
+  int diversity = 0;
+  ALQ_CHECK(check_options(opt, &s, &diversity));
+  alq_pool_meta meta;
+  ALQ_CHECK(alq_source_describe(opt->pool, &meta));
+  ALQ_CHECK(alq_request_build(opt, &meta, req));
+  /* A generated pool has no file to hold a labeled set: only --labeled gives one. */
+  int pool_is_file = strncmp(opt->pool, "gen:", 4) != 0;
+  const char *lpath = opt->labeled[0] ? opt->labeled : opt->pool;
+  /* With a round state, labeled and pending items are excluded (and are the
+   * k-center's initial centers); a new state starts from the usual labeled set. */
+  if (opt->state[0] && alq_state_exists(opt->state)) {
+    ALQ_CHECK(alq_state_selection_exclusions(opt, req, labeled));
+    lpath = opt->state;
+  } else if (opt->labeled[0] || pool_is_file) {
+    ALQ_CHECK(alq_labeled_read(lpath, req->meta.n_classes, opt->labeled[0] != 0, labeled));
+  }
+  snprintf(req->labeled_path, sizeof req->labeled_path, "%s", labeled->n ? lpath : "");
+  req->n_labeled = labeled->n;
   return ALQ_OK;
 }

@@ -14,6 +14,7 @@
 #include "alq/pool.h"
 #include "alq/source.h"
 #include "alq/strategy.h"
+#include "alq/ood.h"
 
 typedef struct {
   char pool[ALQ_PATH_MAX];
@@ -47,6 +48,7 @@ typedef struct {
   char projection[ALQ_PATH_MAX]; /* "" or a file from alq project */
   int64_t fit_sample;         /* --project: fit on about this many rows; 0 = every row */
   double delta;               /* probcover: ball radius; 0 = the largest with purity >= 0.95 */
+  alq_ood_options ood;        /* out-of-distribution stage (alq/ood.h); kind 0 = none */
 } alq_select_options;
 
 enum { ALQ_SUBPOOL_ALL = 0, ALQ_SUBPOOL_ANCHORAL = 1 };
@@ -82,12 +84,24 @@ typedef struct {
   /* --state: the state's clusters, set on every rank after the broadcast
    * (select_run.c; not in the protobuf); NULL otherwise. */
   const alq_saved_clusters *saved_clusters;
+  alq_ood_options ood;                /* as in the options (fitted and checked in alq_select_pool) */
+  /* --ood outcome, set on every rank after alq_select_pool from alq_rank_facts
+   * (not in the protobuf), for the manifest and the batch file. */
+  double ood_threshold;
+  int64_t ood_calibration, ood_rejected;
+  const int64_t *ood_rejected_per_rank; /* one per rank */
 } alq_request;
 
 /* What one rank did, for its report. */
 typedef struct {
   int64_t row_lo, row_hi, unlabeled, candidates;
   uint64_t ids_checksum; /* of the whole pool (every rank), from the streaming pass */
+  /* --ood (alq/ood.h): this rank's rejected items and the stage's outcome,
+   * the same on every rank; ood_rejected_per_rank (one per rank, NULL without
+   * --ood) is the caller's to free(). */
+  int64_t ood_rejected, ood_rejected_total, ood_calibration;
+  double ood_threshold;
+  int64_t *ood_rejected_per_rank;
 } alq_rank_facts;
 
 /* Collective: the selection itself, from an open source to the batch (complete
@@ -98,6 +112,13 @@ typedef struct {
  * (alq_source_memory). */
 alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, const alq_labeled *labeled,
                         alq_batch *batch, alq_rank_facts *facts);
+
+/* Serial: the request `alq select` builds from its options for a pool of
+ * shape `meta` (what alq_source_describe gives, or arrays in memory), after
+ * every check of the options against that shape.  The labeled set is not
+ * read: req->n_labeled and req->labeled_path are left 0 and "" for the caller
+ * (alq_coordinator_prepare, the C API of alq/api.h). */
+alq_err alq_request_build(const alq_select_options *opt, const alq_pool_meta *meta, alq_request *req);
 
 /* Collective over `comm`.  Only rank 0's `opt` is read. */
 alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt);

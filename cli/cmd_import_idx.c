@@ -89,14 +89,24 @@ static alq_err read_header(gzFile f, const char *path, int want_dims, uint32_t s
   return ALQ_OK;
 }
 
-static alq_err read_bytes(gzFile f, const char *path, unsigned char *dst, int64_t n) {
-  while (n > 0) {
-    int part = n > (1 << 30) ? (1 << 30) : (int)n;
-    if (gzread(f, dst, (unsigned)part) != part)
+/* Reads the n bytes the header announces, growing the buffer only as bytes
+ * arrive (pieces of at most 64 MiB): a header that announces more than the
+ * file holds fails on its missing bytes, not on an allocation of the
+ * announced size. */
+static alq_err read_bytes(gzFile f, const char *path, unsigned char **dst, int64_t n) {
+  const int64_t piece_max = (int64_t)1 << 26;
+  int64_t have = 0;
+  ALQ_CHECK(alq_malloc(dst, 1, "idx values"));
+  while (have < n) {
+    int64_t part = n - have < piece_max ? n - have : piece_max;
+    unsigned char *grown = realloc(*dst, (size_t)(have + part));
+    if (!grown)
+      return alq_error_set(ALQ_ERR_MEMORY, "out of memory reading %s (%lld bytes)", path, (long long)(have + part));
+    *dst = grown;
+    if (gzread(f, *dst + have, (unsigned)part) != part)
       return alq_error_set(ALQ_ERR_INPUT, "%s: ends before the %lld bytes its header announces", path,
                            (long long)n);
-    dst += part;
-    n -= part;
+    have += part;
   }
   return ALQ_OK;
 }
@@ -127,24 +137,26 @@ static alq_err import(const idx_options *o, int64_t *n_out, int64_t *d_out, int6
   if (!err && isz[0] != lsz[0])
     err = alq_error_set(ALQ_ERR_INPUT, "%s holds %u images but %s holds %u labels", o->images, isz[0], o->labels,
                         lsz[0]);
-  int64_t n = isz[0], d = (int64_t)isz[1] * isz[2];
+  int64_t n = isz[0], d = 0;
   if (!err && o->limit && o->limit < n)
     n = o->limit;
+  /* rows * cols < 2^64 always; N x rows x cols must also fit an int64 count. */
+  if (!err && (uint64_t)isz[1] * isz[2] > (uint64_t)INT64_MAX / (n > 0 ? (uint64_t)n : 1))
+    err = alq_error_set(ALQ_ERR_INPUT, "%s: header announces %u x %u x %u pixels, more than a pool can hold",
+                        o->images, isz[0], isz[1], isz[2]);
+  else
+    d = (int64_t)((uint64_t)isz[1] * isz[2]);
   unsigned char *pixels = NULL, *raw_labels = NULL;
   float *x = NULL;
   int32_t *y = NULL;
   if (!err)
-    err = alq_malloc(&pixels, (size_t)(n * d > 0 ? n * d : 1), "idx pixels");
+    err = read_bytes(fi, o->images, &pixels, n * d);
   if (!err)
-    err = alq_malloc(&raw_labels, (size_t)(n > 0 ? n : 1), "idx labels");
+    err = read_bytes(fl, o->labels, &raw_labels, n);
   if (!err)
     err = alq_malloc(&x, sizeof(float) * (size_t)(n * d > 0 ? n * d : 1), "pool features");
   if (!err)
     err = alq_malloc(&y, sizeof(int32_t) * (size_t)(n > 0 ? n : 1), "pool labels");
-  if (!err)
-    err = read_bytes(fi, o->images, pixels, n * d);
-  if (!err)
-    err = read_bytes(fl, o->labels, raw_labels, n);
   int32_t max_label = 0;
   for (int64_t i = 0; !err && i < n; i++) {
     y[i] = raw_labels[i];

@@ -15,6 +15,10 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
 /* Collective: rank 0's request (a protobuf SelectRequest on the wire) reaches every rank. */
 alq_err alq_request_broadcast(MPI_Comm comm, alq_request *req);
 
+/* Collective: rank 0's labeled set (n items, as in its request) on every
+ * rank; the other ranks' *labeled is allocated here (alq_labeled_free). */
+alq_err alq_labeled_broadcast(MPI_Comm comm, int64_t n, alq_labeled *labeled);
+
 /* A selection's outputs (--out, --csv, the state), complete under temporary
  * names and not yet renamed.  The last collective step (the report gather)
  * runs between staging and the commit, so a failure anywhere leaves no output

@@ -13,6 +13,25 @@
 #include "alq/state_lock.h"
 #include "coordinator.h"
 
+alq_err alq_labeled_broadcast(MPI_Comm comm, int64_t n, alq_labeled *labeled) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  alq_err err = ALQ_OK;
+  if (rank != 0)
+    err = alq_malloc(&labeled->ids, sizeof(int64_t) * (n ? n : 1), "labeled ids");
+  err = alq_agree(comm, err);
+  if (!err && rank != 0)
+    err = alq_malloc(&labeled->labels, sizeof(int32_t) * (n ? n : 1), "labeled labels");
+  err = err ? err : alq_fault_point("labeled");
+  err = alq_agree(comm, err);
+  if (!err)
+    err = alq_bcast(labeled->ids, sizeof(int64_t) * n, 0, comm);
+  if (!err)
+    err = alq_bcast(labeled->labels, sizeof(int32_t) * n, 0, comm);
+  labeled->n = n;
+  return err;
+}
+
 static alq_err select_locked(MPI_Comm comm, const alq_select_options *opt) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
@@ -25,18 +44,7 @@ static alq_err select_locked(MPI_Comm comm, const alq_select_options *opt) {
   err = err ? err : alq_fault_point("prepare");
   ALQ_CHECK(alq_agree(comm, err));
   ALQ_CHECK(alq_request_broadcast(comm, &req));
-  if (rank != 0)
-    err = alq_malloc(&labeled.ids, sizeof(int64_t) * (req.n_labeled ? req.n_labeled : 1), "labeled ids");
-  err = alq_agree(comm, err);
-  if (!err && rank != 0)
-    err = alq_malloc(&labeled.labels, sizeof(int32_t) * (req.n_labeled ? req.n_labeled : 1), "labeled labels");
-  err = err ? err : alq_fault_point("labeled");
-  err = alq_agree(comm, err);
-  if (!err)
-    err = alq_bcast(labeled.ids, sizeof(int64_t) * req.n_labeled, 0, comm);
-  if (!err)
-    err = alq_bcast(labeled.labels, sizeof(int32_t) * req.n_labeled, 0, comm);
-  labeled.n = req.n_labeled;
+  err = alq_labeled_broadcast(comm, req.n_labeled, &labeled);
 
   alq_source *src = NULL;
   if (!err && (req.project[0] || req.projection[0]))

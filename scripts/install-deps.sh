@@ -12,6 +12,7 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler # control messages and manifests
   zlib1g-dev                            # reading .csv.gz in alq import
   libcmocka-dev                         # unit tests
+  help2man                              # man pages generated from --help at build time
   python3 python3-numpy python3-h5py    # test fixtures and benchmark baselines only
 )
 

@@ -32,7 +32,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   size_t nn = (size_t)n * (size_t)n;
-  float *a = aligned_alloc(64, nn * 4), *b = aligned_alloc(64, nn * 4), *c = aligned_alloc(64, nn * 4);
+  /* aligned_alloc's size must be a multiple of the alignment. */
+  size_t bytes = (nn * 4 + 63) / 64 * 64;
+  float *a = aligned_alloc(64, bytes), *b = aligned_alloc(64, bytes), *c = aligned_alloc(64, bytes);
   if (!a || !b || !c) {
     fprintf(stderr, "out of memory\n");
     return 5;

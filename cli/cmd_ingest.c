@@ -1,6 +1,5 @@
 /* cli/cmd_ingest.c: `alq ingest`: annotators' answers into the round state,
  * all or nothing. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,34 +14,51 @@
 #include "commands.h"
 
 static const char usage[] =
-    "usage: alq ingest --state STATE.h5 --labels ANSWERS.csv [--annotator NAME] [--quiet]\n"
+    "usage: alq ingest --state STATE.h5 --labels ANSWERS [--format F] [--replace] [options]\n"
     "\n"
-    "Merges annotators' answers into the round state.  ANSWERS.csv has a header\n"
-    "naming at least the columns id and label, and optionally annotator (other\n"
-    "columns, such as the payload alq export wrote, are ignored); fields may be\n"
-    "quoted as in RFC 4180.  A row with an empty label is an unanswered task and\n"
-    "is skipped.  Several annotators may answer one item: every answer is kept,\n"
-    "and the item's label is the one most answers give (docs/format.md).\n"
+    "Merges annotators' answers into the round state.  ANSWERS is one of\n"
+    "  csv, tsv      a header naming at least the columns id and label, and\n"
+    "                optionally annotator (other columns, such as the payload alq\n"
+    "                export wrote, are ignored); fields quoted as in RFC 4180\n"
+    "  jsonl         one object per line: {\"id\": 17, \"label\": 3, \"annotator\": \"ann\"}\n"
+    "  label-studio  Label Studio's JSON export of tasks alq export --format\n"
+    "                label-studio wrote; completed_by is the annotator, cancelled\n"
+    "                (skipped) annotations are ignored\n"
+    "A label is a class name of the pool's /classes or an integer; \"15.0\" counts\n"
+    "as 15.  A task without a label is unanswered and is skipped.  Several\n"
+    "annotators may answer one item: every answer is kept, and the item's label\n"
+    "is the one most answers give (docs/labels.md).\n"
     "\n"
     "options:\n"
-    "  --state FILE       the state alq select --state created\n"
-    "  --labels FILE      the answers\n"
-    "  --annotator NAME   annotator of rows without an annotator column or value\n"
-    "                     (default: anonymous)\n"
-    "  --quiet            no summary on stderr\n"
-    "  --help             this text\n"
+    "  --state FILE         the state alq select --state created\n"
+    "  --labels FILE        the answers\n"
+    "  --format F           auto (default: by content), csv, tsv, jsonl, label-studio\n"
+    "  --replace            an answer that contradicts the same annotator's earlier\n"
+    "                       answer corrects it (without: an error)\n"
+    "  --pool FILE          where the class names (/classes) are (default: the\n"
+    "                       pool the state records)\n"
+    "  --choices-name NAME  Label Studio: the Choices tag to read when a task has\n"
+    "                       several (its from_name)\n"
+    "  --annotator NAME     annotator of rows without an annotator column or value\n"
+    "                       (default: anonymous)\n"
+    "  --quiet              no summary on stderr\n"
+    "  --help               this text\n"
     "\n"
     "Rejected with one line naming the file and line, leaving the state file\n"
     "unchanged byte for byte (exit 3): an id never sent out for labeling, a label\n"
-    "that is not an integer in [0, classes), one annotator giving an item two\n"
-    "different labels (in this file, or against an earlier answer), a malformed\n"
-    "CSV.  Repeating an earlier answer changes nothing.\n";
+    "that is not a class name or an integer in [0, classes), one annotator giving\n"
+    "an item two different labels (in this file, or against an earlier answer\n"
+    "without --replace), a malformed file.  Repeating an earlier answer changes\n"
+    "nothing.\n";
 
 typedef struct {
   char state[ALQ_PATH_MAX];
   char labels[ALQ_PATH_MAX];
+  char pool[ALQ_PATH_MAX];
   char annotator[ALQ_ANNOTATOR_MAX];
-  int quiet;
+  char choices_name[256];
+  alq_answers_format format;
+  int replace, quiet;
 } ingest_options;
 
 /* Returns -1 for --help, else an alq_err. */
@@ -50,6 +66,10 @@ static int parse(int argc, char **argv, ingest_options *o) {
   static const struct option longopts[] = {{"state", required_argument, 0, 's'},
                                            {"labels", required_argument, 0, 'l'},
                                            {"annotator", required_argument, 0, 'a'},
+                                           {"format", required_argument, 0, 'f'},
+                                           {"replace", no_argument, 0, 'r'},
+                                           {"pool", required_argument, 0, 'p'},
+                                           {"choices-name", required_argument, 0, 'c'},
                                            {"quiet", no_argument, 0, 'q'},
                                            {"help", no_argument, 0, 'h'},
                                            {0, 0, 0, 0}};
@@ -67,6 +87,18 @@ static int parse(int argc, char **argv, ingest_options *o) {
         return alq_error_set(ALQ_ERR_USAGE, "--annotator needs a name of 1 to %d bytes", ALQ_ANNOTATOR_MAX - 1);
       strcpy(o->annotator, optarg);
       break;
+    case 'f':
+      if (!alq_answers_format_parse(optarg, &o->format))
+        return alq_error_set(ALQ_ERR_USAGE, "--format is auto, csv, tsv, jsonl or label-studio, not '%s'", optarg);
+      break;
+    case 'r': o->replace = 1; break;
+    case 'p': ALQ_CHECK(alq_arg_path("--pool", optarg, o->pool, sizeof o->pool)); break;
+    case 'c':
+      if (!optarg[0] || strlen(optarg) >= sizeof o->choices_name)
+        return alq_error_set(ALQ_ERR_USAGE, "--choices-name needs a name of 1 to %d bytes",
+                             (int)sizeof o->choices_name - 1);
+      strcpy(o->choices_name, optarg);
+      break;
     case 'q': o->quiet = 1; break;
     case 'h': return -1;
     default: return alq_arg_unknown("ingest", optopt, argv[optind - 1]);
@@ -78,21 +110,39 @@ static int parse(int argc, char **argv, ingest_options *o) {
     return alq_error_set(ALQ_ERR_USAGE, "alq ingest needs --state FILE");
   if (!o->labels[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq ingest needs --labels FILE");
-  const alq_path_use paths[] = {{"--state", o->state, ALQ_PATH_UPDATE}, {"--labels", o->labels, ALQ_PATH_INPUT}};
+  const alq_path_use paths[] = {{"--state", o->state, ALQ_PATH_UPDATE},
+                                {"--labels", o->labels, ALQ_PATH_INPUT},
+                                {"--pool", o->pool, ALQ_PATH_INPUT}};
   return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
+}
+
+/* The pool's class names: --pool's, else those of the pool the state
+ * records when that file is there (a generated or moved pool has none). */
+static alq_err class_names(const ingest_options *o, const alq_state *st, alq_class_names *out) {
+  const char *pool = o->pool[0] ? o->pool : st->pool.path;
+  memset(out, 0, sizeof *out);
+  if (!o->pool[0] && (strncmp(pool, "gen:", 4) == 0 || !alq_state_exists(pool)))
+    return ALQ_OK;
+  return alq_class_names_read(pool, st->pool.n_classes, out);
 }
 
 static alq_err ingest_locked(const ingest_options *o) {
   alq_state st;
   ALQ_CHECK(alq_state_read(o->state, &st));
   alq_answer_list answers = {0};
-  const alq_answers_options format = {.format = ALQ_ANSWERS_CSV, .default_annotator = o->annotator};
-  int64_t added = 0;
-  alq_err err = alq_answers_read(o->labels, &format, &answers);
+  alq_class_names classes = {0};
+  alq_ingest_counts counts = {0};
+  alq_err err = class_names(o, &st, &classes);
+  const alq_answers_options format = {.format = o->format,
+                                      .default_annotator = o->annotator,
+                                      .classes = &classes,
+                                      .choices_name = o->choices_name[0] ? o->choices_name : NULL};
+  if (!err)
+    err = alq_answers_read(o->labels, &format, &answers);
   if (!err) {
-    err = alq_state_ingest(&st, o->labels, answers.rows, answers.n, (int64_t)time(NULL), &added);
+    err = alq_state_ingest(&st, o->labels, answers.rows, answers.n, (int64_t)time(NULL), o->replace, &counts);
     /* Nothing new: leave the file alone rather than rewrite it identically. */
-    if (!err && added > 0)
+    if (!err && counts.added + counts.replaced > 0)
       err = alq_state_write(o->state, &st);
   }
   alq_labeled labeled = {0};
@@ -103,14 +153,16 @@ static alq_err ingest_locked(const ingest_options *o) {
     err = alq_state_pending(&st, &pending, &n_pending);
   if (!err && !o->quiet)
     fprintf(stderr,
-            "alq: ingested %lld answer(s) from %s (%lld repeat(s) of known answers, %lld row(s) without a label): "
-            "%lld item(s) labeled, %lld pending\n",
-            (long long)added, o->labels, (long long)(answers.n - added), (long long)answers.skipped, (long long)labeled.n,
-            (long long)n_pending);
+            "alq: ingested %lld answer(s) from %s, corrected %lld (%lld repeat(s) of known answers, %lld task(s) "
+            "without a label, %lld cancelled): %lld item(s) labeled, %lld pending\n",
+            (long long)counts.added, o->labels, (long long)counts.replaced,
+            (long long)(answers.n - counts.added - counts.replaced), (long long)answers.skipped,
+            (long long)answers.cancelled, (long long)labeled.n, (long long)n_pending);
   alq_labeled_free(&labeled);
   free(pending);
   alq_state_free(&st); /* zeroed when the read failed */
   alq_answer_list_free(&answers);
+  alq_class_names_free(&classes);
   return err;
 }
 

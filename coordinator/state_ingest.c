@@ -48,6 +48,7 @@ static int64_t annotator_index(const alq_state *st, const char *name) {
 typedef struct {
   int64_t id;
   int32_t annotator, label;
+  int64_t index; /* in st->answers */
 } old_answer;
 
 static int cmp_old(const void *pa, const void *pb) {
@@ -71,10 +72,15 @@ static int cmp_rows(const void *pa, const void *pb) {
   return a->line < b->line ? -1 : a->line > b->line;
 }
 
+/* What to do with an incoming row. */
+enum { ROW_SKIP = 0, ROW_APPEND = 1, ROW_REPLACE = 2 };
+
 /* Every check, no change: marks in keep[] the rows to record (first of each
- * duplicate, and not already known). */
+ * duplicate, and not already known): ROW_APPEND, or with `replace` ROW_REPLACE
+ * for one that corrects the earlier answer replaces[i] of its annotator. */
 static alq_err validate(const alq_state *st, const char *source, const alq_answer_in *in, int64_t n,
-                        const sent_item *sent, int64_t n_sent, unsigned char *keep) {
+                        const sent_item *sent, int64_t n_sent, int replace, unsigned char *keep,
+                        int64_t *replaces) {
   int64_t classes = st->pool.n_classes;
   for (int64_t i = 0; i < n; i++) {
     sent_item key = {in[i].id, 0};
@@ -85,7 +91,7 @@ static alq_err validate(const alq_state *st, const char *source, const alq_answe
     if (in[i].label < 0 || (classes > 0 && in[i].label >= classes))
       return alq_error_set(ALQ_ERR_INPUT, "%s line %lld: label %d for id %lld is outside [0, %lld)", source,
                            (long long)in[i].line, in[i].label, (long long)in[i].id, (long long)classes);
-    keep[i] = 1;
+    keep[i] = ROW_APPEND;
   }
   int64_t *order = NULL;
   ALQ_CHECK(alq_malloc(&order, sizeof *order * (n ? n : 1), "answer order"));
@@ -102,7 +108,7 @@ static alq_err validate(const alq_state *st, const char *source, const alq_answe
       err = alq_error_set(ALQ_ERR_INPUT,
                           "%s lines %lld and %lld: conflicting labels %d and %d for id %lld by annotator '%s'", source,
                           (long long)a->line, (long long)b->line, a->label, b->label, (long long)a->id, a->annotator);
-    keep[order[k]] = 0;
+    keep[order[k]] = ROW_SKIP;
   }
   free(order);
   /* Against earlier answers of the same annotator. */
@@ -111,32 +117,38 @@ static alq_err validate(const alq_state *st, const char *source, const alq_answe
   if (!err)
     err = alq_malloc(&old, sizeof *old * (n_old ? n_old : 1), "earlier answers");
   for (int64_t j = 0; !err && j < n_old; j++)
-    old[j] = (old_answer){st->answers.ids[j], st->answers.annotators[j], st->answers.labels[j]};
+    old[j] = (old_answer){st->answers.ids[j], st->answers.annotators[j], st->answers.labels[j], j};
   if (!err)
     qsort(old, (size_t)n_old, sizeof *old, cmp_old);
   for (int64_t i = 0; !err && i < n; i++) {
     if (!keep[i])
       continue;
-    old_answer key = {in[i].id, (int32_t)annotator_index(st, in[i].annotator), 0};
+    old_answer key = {in[i].id, (int32_t)annotator_index(st, in[i].annotator), 0, 0};
     const old_answer *o = key.annotator < 0 ? NULL : bsearch(&key, old, (size_t)n_old, sizeof *old, cmp_old);
-    if (o && o->label != in[i].label)
+    if (o && o->label != in[i].label && !replace)
       err = alq_error_set(ALQ_ERR_INPUT,
                           "%s line %lld: label %d for id %lld by annotator '%s' conflicts with the label %d it gave "
-                          "before",
+                          "before (alq ingest --replace corrects it)",
                           source, (long long)in[i].line, in[i].label, (long long)in[i].id, in[i].annotator, o->label);
-    if (o)
-      keep[i] = 0; /* the same answer again */
+    if (o && o->label != in[i].label) {
+      keep[i] = ROW_REPLACE;
+      replaces[i] = o->index;
+    } else if (o) {
+      keep[i] = ROW_SKIP; /* the same answer again */
+    }
   }
   free(old);
   return err;
 }
 
-/* Appends the kept rows in file order, adding new annotator names. */
+/* Appends the kept rows in file order, adding new annotator names; a
+ * correction takes the place of the answer it replaces. */
 static alq_err record(alq_state *st, const alq_answer_in *in, int64_t n, const unsigned char *keep,
-                      const sent_item *sent, int64_t n_sent, int64_t now, int64_t *added) {
+                      const int64_t *replaces, const sent_item *sent, int64_t n_sent, int64_t now,
+                      alq_ingest_counts *counts) {
   int64_t n_new = 0;
   for (int64_t i = 0; i < n; i++)
-    n_new += keep[i];
+    n_new += keep[i] == ROW_APPEND;
   alq_answers *a = &st->answers;
   /* Grow everything before the first change, so a failure changes nothing. */
   ALQ_CHECK(alq_answers_reserve(a, a->n + n_new));
@@ -145,7 +157,12 @@ static alq_err record(alq_state *st, const alq_answer_in *in, int64_t n, const u
     return alq_error_set(ALQ_ERR_MEMORY, "out of memory for annotator names");
   st->annotators = p;
   for (int64_t i = 0; i < n; i++) {
-    if (!keep[i])
+    if (keep[i] == ROW_REPLACE) {
+      a->labels[replaces[i]] = in[i].label;
+      a->received_at[replaces[i]] = now;
+      counts->replaced++;
+    }
+    if (keep[i] != ROW_APPEND)
       continue;
     int64_t k = annotator_index(st, in[i].annotator);
     if (k < 0) {
@@ -161,23 +178,26 @@ static alq_err record(alq_state *st, const alq_answer_in *in, int64_t n, const u
     a->rounds[a->n] = s->round;
     a->received_at[a->n] = now;
     a->n++;
+    counts->added++;
   }
-  *added = n_new;
   return ALQ_OK;
 }
 
 alq_err alq_state_ingest(alq_state *st, const char *source, const alq_answer_in *answers, int64_t n,
-                         int64_t now, int64_t *added) {
-  *added = 0;
+                         int64_t now, int replace, alq_ingest_counts *counts) {
+  memset(counts, 0, sizeof *counts);
   sent_item *sent = NULL;
-  int64_t n_sent = 0;
+  int64_t n_sent = 0, *replaces = NULL;
   unsigned char *keep = NULL;
   ALQ_CHECK(collect_sent(st, &sent, &n_sent));
   alq_err err = alq_calloc(&keep, (size_t)(n ? n : 1), 1, "answer flags");
   if (!err)
-    err = validate(st, source, answers, n, sent, n_sent, keep);
+    err = alq_calloc(&replaces, (size_t)(n ? n : 1), sizeof *replaces, "replaced answers");
   if (!err)
-    err = record(st, answers, n, keep, sent, n_sent, now, added);
+    err = validate(st, source, answers, n, sent, n_sent, replace, keep, replaces);
+  if (!err)
+    err = record(st, answers, n, keep, replaces, sent, n_sent, now, counts);
+  free(replaces);
   free(keep);
   free(sent);
   return err;

@@ -93,14 +93,21 @@ alq_err alq_state_exclusions(const alq_state *st, alq_labeled *out);
 alq_err alq_state_add_round(alq_state *st, const int64_t *ids, int64_t n, const char *batch_path,
                             const alq_manifest_bytes *manifest, int64_t now);
 
+/* What an ingest recorded. */
+typedef struct {
+  int64_t added;    /* new answers */
+  int64_t replaced; /* earlier answers corrected (replace only) */
+} alq_ingest_counts;
+
 /* Merges answers into the state, all or nothing: an id never sent out (in no
- * round and not in the initial labeled set), a label outside [0, classes), two
- * rows giving one item different labels from the same annotator, or an answer
- * contradicting an earlier answer of the same annotator is an input error
- * naming `source` and the line, and leaves `st` unchanged.  A repeat of a known
- * answer is skipped (so ingesting a file twice changes nothing).  *added
- * counts the answers recorded. */
+ * round and not in the initial labeled set), a label outside [0, classes), or
+ * two rows giving one item different labels from the same annotator is an
+ * input error naming `source` and the line, and leaves `st` unchanged.  An
+ * answer contradicting an earlier answer of the same annotator is such an
+ * error too, unless `replace`: then it corrects that answer (the new label
+ * takes the old answer's place and time).  A repeat of a known answer is
+ * skipped (so ingesting a file twice changes nothing). */
 alq_err alq_state_ingest(alq_state *st, const char *source, const alq_answer_in *answers, int64_t n,
-                         int64_t now, int64_t *added);
+                         int64_t now, int replace, alq_ingest_counts *counts);
 
 #endif

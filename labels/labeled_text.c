@@ -1,5 +1,6 @@
 /* labels/labeled_text.c: a labeled set written as CSV/TSV or JSON Lines
  * (alq_labeled_text_parse in alq/labels.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,4 +73,22 @@ alq_err alq_labeled_text_read(const char *path, int64_t n_classes, const alq_cla
   alq_err err = alq_labeled_text_parse(path, text, len, n_classes, classes, out);
   free(text);
   return err;
+}
+
+/* HDF5 looks for its signature at 0 and at every power of two from 512 on
+ * (a user block before the superblock). */
+int alq_labeled_file_is_text(const char *path) {
+  static const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 0; /* the HDF5 reader names the file and why it cannot be opened */
+  int text = 1;
+  for (long offset = 0; text; offset = offset ? 2 * offset : 512) {
+    unsigned char head[8];
+    if (fseek(f, offset, SEEK_SET) != 0 || fread(head, 1, sizeof head, f) != sizeof head)
+      break;
+    text = memcmp(head, signature, sizeof head) != 0;
+  }
+  fclose(f);
+  return text;
 }

@@ -106,4 +106,8 @@ alq_err alq_labeled_text_parse(const char *name, const char *text, size_t len, i
                                const alq_class_names *classes, alq_labeled *out);
 alq_err alq_labeled_text_read(const char *path, int64_t n_classes, const alq_class_names *classes, alq_labeled *out);
 
+/* 1 when `path` can be opened and is not an HDF5 file (no HDF5 signature at
+ * any of the offsets HDF5 looks at): a labeled set written as text. */
+int alq_labeled_file_is_text(const char *path);
+
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <errno.h>
 
+#include "alq/labels.h"
 #include "alq/pool.h"
 #include "pool_hdf5.h"
 
@@ -245,6 +246,9 @@ static alq_err read_labeled(hid_t file, const char *path, int64_t n_classes, alq
 
 alq_err alq_labeled_read(const char *path, int64_t n_classes, int required, alq_labeled *out) {
   memset(out, 0, sizeof *out);
+  /* A labeled set written as CSV/TSV or JSON Lines (alq/labels.h), told by content. */
+  if (alq_labeled_file_is_text(path))
+    return alq_labeled_text_read(path, n_classes, NULL, out);
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   hid_t file;
   ALQ_CHECK(alq_h5_open_readonly(path, H5P_DEFAULT, &file));

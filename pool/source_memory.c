@@ -1,27 +1,46 @@
-/* pool/source_memory.c: the `memory` source: rows the caller already holds. */
+/* pool/source_memory.c: the `memory` source: rows the caller already holds,
+ * the whole pool or this rank's piece of it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "alq/source.h"
 
-static alq_err memory_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst) {
-  const alq_pool_data *d = s->impl;
+typedef struct {
+  const alq_pool_data *piece; /* this rank's rows */
+  int64_t first_row;          /* global row of piece's row 0 */
+  const alq_pool_data *extra; /* rows by id held elsewhere; NULL: none */
+} memory_impl;
+
+/* Copies local rows [lo, lo+count) of `d`, whose row 0 is global row `first_row`. */
+static void copy_rows(const alq_pool_data *d, int64_t first_row, int64_t lo, int64_t count, unsigned fields,
+                      alq_rows *dst) {
   if (fields & ALQ_FIELD_IDS)
     for (int64_t i = 0; i < count; i++)
-      dst->ids[i] = d->ids ? d->ids[lo + i] : lo + i;
+      dst->ids[i] = d->ids ? d->ids[lo + i] : first_row + lo + i;
   if (fields & ALQ_FIELD_EMBEDDINGS)
     memcpy(dst->embeddings, d->embeddings + lo * d->dim, sizeof(float) * count * d->dim);
   if ((fields & ALQ_FIELD_PROBS) && d->probs)
     memcpy(dst->probs, d->probs + lo * d->n_classes, sizeof(float) * count * d->n_classes);
   if ((fields & ALQ_FIELD_LABELS) && d->labels)
     memcpy(dst->labels, d->labels + lo, sizeof(int32_t) * count);
+}
+
+static alq_err memory_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst) {
+  const memory_impl *m = s->impl;
+  int64_t local = lo - m->first_row;
+  if (count > 0 && (local < 0 || local + count > m->piece->n_items))
+    return alq_error_set(ALQ_ERR_INTERNAL, "memory source: rows [%lld, %lld) are outside this rank's rows [%lld, %lld)",
+                         (long long)lo, (long long)(lo + count), (long long)m->first_row,
+                         (long long)(m->first_row + m->piece->n_items));
+  copy_rows(m->piece, m->first_row, local, count, fields, dst);
   return ALQ_OK;
 }
 
-/* The row holding `id`, or -1. */
-static int64_t memory_row(const alq_pool_data *d, int64_t id) {
+/* The local row of `d` holding `id` (ids ascending, or NULL: global row
+ * index from first_row), or -1. */
+static int64_t find_row(const alq_pool_data *d, int64_t first_row, int64_t id) {
   if (!d->ids)
-    return id >= 0 && id < d->n_items ? id : -1;
+    return id >= first_row && id - first_row < d->n_items ? id - first_row : -1;
   int64_t lo = 0, hi = d->n_items;
   while (lo < hi) {
     int64_t mid = lo + (hi - lo) / 2;
@@ -34,28 +53,49 @@ static int64_t memory_row(const alq_pool_data *d, int64_t id) {
 }
 
 static alq_err memory_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
-  const alq_pool_data *d = s->impl;
+  const memory_impl *m = s->impl;
   for (int64_t i = 0; i < n; i++) {
-    int64_t row = memory_row(d, ids[i]);
+    const alq_pool_data *d = m->piece;
+    int64_t first_row = m->first_row, row = find_row(d, first_row, ids[i]);
+    if (row < 0 && m->extra) {
+      d = m->extra;
+      first_row = 0;
+      row = find_row(d, 0, ids[i]);
+    }
     if (row < 0)
       return alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s", (long long)ids[i], s->meta.path);
     alq_rows one = {dst->ids ? dst->ids + i : NULL, dst->embeddings ? dst->embeddings + i * d->dim : NULL,
                     dst->probs ? dst->probs + i * d->n_classes : NULL, dst->labels ? dst->labels + i : NULL, NULL};
-    ALQ_CHECK(memory_read(s, row, 1, fields, &one));
+    copy_rows(d, first_row, row, 1, fields, &one);
   }
   return ALQ_OK;
 }
 
-static void memory_close(alq_source *s) { free(s); }
+static void memory_close(alq_source *s) {
+  free(s->impl);
+  free(s);
+}
 
 static const alq_source_ops memory_ops = {"memory", memory_read, memory_fetch, memory_close};
 
-alq_err alq_source_memory(const alq_pool_meta *meta, const alq_pool_data *data, alq_source **out) {
+alq_err alq_source_memory_piece(const alq_pool_meta *meta, const alq_pool_data *piece, int64_t first_row,
+                                const alq_pool_data *extra, alq_source **out) {
   alq_source *s = NULL;
-  ALQ_CHECK(alq_calloc(&s, 1, sizeof *s, "memory source"));
+  memory_impl *m = NULL;
+  ALQ_CHECK(alq_calloc(&m, 1, sizeof *m, "memory source"));
+  alq_err err = alq_calloc(&s, 1, sizeof *s, "memory source");
+  if (err) {
+    free(m);
+    return err;
+  }
+  *m = (memory_impl){piece, first_row, extra};
   s->ops = &memory_ops;
   s->meta = *meta;
-  s->impl = (void *)data;
+  s->impl = m;
   *out = s;
   return ALQ_OK;
+}
+
+alq_err alq_source_memory(const alq_pool_meta *meta, const alq_pool_data *data, alq_source **out) {
+  return alq_source_memory_piece(meta, data, 0, NULL, out);
 }

@@ -45,6 +45,16 @@ alq_err alq_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **o
  * data->ids may be NULL (row index). */
 alq_err alq_source_memory(const alq_pool_meta *meta, const alq_pool_data *data, alq_source **out);
 
+/* This rank's piece of a pool that the ranks hold in memory between them:
+ * global rows [first_row, first_row + piece->n_items) of the meta->n_items
+ * rows (piece->ids NULL: ids are global row indices).  Reads must fall inside
+ * the piece (the shard alq_select_pool gives this rank, alq/partition.h).
+ * fetch serves the piece's ids and those of `extra`: rows held by other ranks
+ * that this rank may be asked for by id, e.g. the labeled items (ids required,
+ * ascending; NULL: none).  Both stay the caller's, alive until alq_source_close. */
+alq_err alq_source_memory_piece(const alq_pool_meta *meta, const alq_pool_data *piece, int64_t first_row,
+                                const alq_pool_data *extra, alq_source **out);
+
 /* Reads through the source and charges the READ phase with the bytes. */
 alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst);
 

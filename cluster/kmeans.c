@@ -196,6 +196,14 @@ static alq_err scratch_alloc(const alq_points *p, int64_t k, lloyd_scratch *s, s
   return alq_malloc(&ss->xns, sizeof(float) * s1, "k-means++ shared norms");
 }
 
+int64_t alq_kmeans_bytes(int64_t n, int64_t n_shared, int64_t k, int64_t d) {
+  int64_t n1 = n ? n : 1, s1 = n_shared ? n_shared : 1, k1 = k ? k : 1;
+  int64_t model = k1 * (d ? d : 1) * 4 + k1 * 4 + k1 * 8;
+  int64_t lloyd = n1 * 4 * 2 + s1 * 4 * 2 + (k * d + k + 1) * 8;
+  int64_t seeding = n1 * (8 + 4) + s1 * (8 + 4);
+  return model + lloyd + seeding;
+}
+
 static void scratch_free(lloyd_scratch *s, seed_scratch *ss) {
   free(s->label);
   free(s->old);

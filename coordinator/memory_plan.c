@@ -37,7 +37,8 @@ const char *alq_memory_part_name(alq_memory_part p) {
   static const char *names[ALQ_MEM_PARTS] = {
       "chunk buffers",    "model",          "labeled set",    "anchor heaps",
       "anchor lists",     "subpool rows",   "candidates",     "reductions",
-      "k-center state",   "k-center centers", "hier leaves",  "hier tree"};
+      "k-center state",   "k-center centers", "hier leaves",  "hier tree",
+      "strategy state"};
   return p < ALQ_MEM_PARTS ? names[p] : "?";
 }
 
@@ -102,6 +103,8 @@ static int64_t chunk_row_bytes(const inputs *in, unsigned fields) {
     b += 4 * in->C;
   if (fields & ALQ_FIELD_LABELS)
     b += 4;
+  if (fields & ALQ_FIELD_EXPECTED_ENTROPY)
+    b += 4;
   return b;
 }
 
@@ -114,6 +117,14 @@ static int64_t gen_scratch(const inputs *in, const alq_memory_model *model) {
     return 0;
   int64_t d = in->req->model[0] ? model->dim : in->d;
   return 8 * (2 * in->C + in->C * d + d);
+}
+
+/* pool/source_hdf5.c read_mc: one pass's rows, the probability sums and the
+ * entropy sums of a read, when BALD's inputs come from /mc_probs. */
+static int64_t mc_scratch(const inputs *in) {
+  if (!(in->scan_fields & ALQ_FIELD_EXPECTED_ENTROPY) || in->req->model[0] || in->req->meta.mc_passes <= 0)
+    return 0;
+  return pool_chunk(in) * (4 * in->C + 8 * in->C + 8);
 }
 
 /* subpool/retrieval.c retrieval_pass: rows with everything a heap keeps. */
@@ -292,7 +303,7 @@ static void fill_anchoral(const inputs *in, const alq_memory_model *model, alq_m
 static void fill_scan(const inputs *in, const alq_memory_model *model, alq_memory_plan *p) {
   int64_t *s = p->bytes[ALQ_MEM_SCAN], *o = p->bytes[ALQ_MEM_SORT];
   add_lasting(in, model, s, in->anchoral);
-  s[ALQ_MEM_CHUNK] = scan_chunk_bytes(in) + (in->anchoral ? 0 : gen_scratch(in, model));
+  s[ALQ_MEM_CHUNK] = scan_chunk_bytes(in) + (in->anchoral ? 0 : gen_scratch(in, model) + mc_scratch(in));
   s[ALQ_MEM_CANDIDATES] = keeper_bytes(in);
   add_lasting(in, model, o, in->anchoral);
   o[ALQ_MEM_CHUNK] = scan_rows_per_read(in) * 8; /* the chunk scores outlive the stream until the scan ends */
@@ -305,10 +316,24 @@ static void fill_scan(const inputs *in, const alq_memory_model *model, alq_memor
   }
 }
 
+/* A strategy's own select stage, sized by the strategy (alq_strategy
+ * select_bytes) from this rank's candidates and the request. */
+static int64_t strategy_select_bytes(const inputs *in, const alq_strategy *s) {
+  alq_select_shape shape = {in->keep,     global_candidates(in), scan_rows(in), scan_rows_per_read(in),
+                            in->d,        in->C,                 in->B,         in->L,
+                            in->ranks};
+  return s->select_bytes(&shape);
+}
+
 static void fill_select(const inputs *in, const alq_memory_model *model, alq_memory_plan *p) {
   int64_t *s = p->bytes[ALQ_MEM_SELECT];
   add_lasting(in, model, s, 1);
   s[ALQ_MEM_CANDIDATES] = candidate_array_bytes(in);
+  const alq_strategy *own = alq_strategy_find(in->req->strategy);
+  if (in->req->diversity == ALQ_DIVERSITY_DEFAULT && own && own->select_bytes) {
+    s[ALQ_MEM_STRATEGY] = strategy_select_bytes(in, own);
+    return;
+  }
   s[ALQ_MEM_CENTERS] = center_bytes(in);
   if (in->req->diversity != ALQ_DIVERSITY_HIER) {
     s[ALQ_MEM_KCENTER] = kcenter_bytes(in, in->keep);
@@ -350,6 +375,7 @@ static void set_advice(const inputs *in, alq_memory_plan *p) {
   p->advice[ALQ_MEM_CENTERS] = "lower --budget or use a smaller labeled set";
   p->advice[ALQ_MEM_HIER_LEAVES] = cand;
   p->advice[ALQ_MEM_HIER_TREE] = "lower --fan-in or --budget";
+  p->advice[ALQ_MEM_STRATEGY] = cand;
 }
 
 void alq_memory_plan_compute(const alq_request *req, int ranks, int rank, int64_t shard_rows,
@@ -374,7 +400,7 @@ void alq_memory_plan_compute(const alq_request *req, int ranks, int rank, int64_
   if (in.keep_shard_bound) {
     plan->shrinks_with_ranks |= 1u << ALQ_MEM_CANDIDATES | 1u << ALQ_MEM_REDUCTIONS | 1u << ALQ_MEM_HIER_LEAVES;
     if (req->diversity != ALQ_DIVERSITY_HIER)
-      plan->shrinks_with_ranks |= 1u << ALQ_MEM_KCENTER;
+      plan->shrinks_with_ranks |= 1u << ALQ_MEM_KCENTER | 1u << ALQ_MEM_STRATEGY;
   }
   if (in.anchoral && in.sub_share == in.S && in.S < min64(req->subpool_size, in.n_heaps * in.k))
     plan->shrinks_with_ranks |= 1u << ALQ_MEM_SUBPOOL;

@@ -237,10 +237,20 @@ static alq_err badge_select(const alq_select_ctx *ctx, const alq_candidates *can
   return err;
 }
 
+/* state_init's arrays, read_factors' pass (a read's ids, flags and
+ * probabilities), draw_next's uniform weights, and the batch. */
+static int64_t badge_select_bytes(const alq_select_shape *sh) {
+  int64_t n1 = sh->n ? sh->n : 1, c = sh->n_classes;
+  int64_t state = n1 * (4 * c + 4 + 4 + 8 + 1) + 4 * (c + sh->dim);
+  int64_t pass = sh->chunk_rows * (8 + 1 + 4 * c);
+  return state + pass + 8 * n1 + 16 * sh->budget;
+}
+
 const alq_strategy alq_strategy_badge = {
     .name = "badge",
     .summary = "BADGE: k-means++ seeding on gradient embeddings (onehot - p) x h, never materialised",
     .needs = ALQ_NEEDS_PROBS | ALQ_NEEDS_EMBEDDINGS,
     .score = NULL,
     .select = badge_select,
+    .select_bytes = badge_select_bytes,
 };

@@ -218,10 +218,32 @@ static alq_err cluster_margin_select(const alq_select_ctx *ctx, const alq_candid
   return err;
 }
 
+/* The sample of cluster_rows: about SAMPLE_PER_CLUSTER k / P rows a rank
+ * (shards are even), bounded with four standard deviations of the binomial
+ * count; keep_sampled's doubling holds up to 2n + 1024 rows, 3n + 1024 while
+ * realloc copies the rows. */
+static int64_t sample_bytes(const alq_select_shape *sh, int64_t k) {
+  double e = (double)(SAMPLE_PER_CLUSTER * k) / (sh->ranks > 0 ? sh->ranks : 1);
+  int64_t n = (int64_t)(e + 4.0 * sqrt(e) + 16.0);
+  n = n < sh->rows ? n : sh->rows;
+  return (3 * n + 1024) * (8 + 4 * sh->dim) + alq_kmeans_bytes(n, 0, k, sh->dim);
+}
+
+/* The sample pass (a read's ids, flags and rows) and k-means, the centroids
+ * for the state, gather_candidates' records of every rank, the group sizes
+ * and the batch. */
+static int64_t cluster_margin_select_bytes(const alq_select_shape *sh) {
+  int64_t k = sh->budget < MAX_CLUSTERS ? sh->budget : MAX_CLUSTERS, n1 = sh->n ? sh->n : 1;
+  int64_t cluster = sh->chunk_rows * (8 + 1 + 4 * sh->dim) + sample_bytes(sh, k) + 4 * k * sh->dim;
+  int64_t gather = n1 * ((int64_t)sizeof(cand_rec) + 4) + sh->n_global * (int64_t)sizeof(cand_rec);
+  return cluster + gather + 8 * k + 16 * sh->budget;
+}
+
 const alq_strategy alq_strategy_cluster_margin = {
     .name = "cluster-margin",
     .summary = "Cluster-Margin: the M lowest-margin items, round robin over their k-means clusters, smallest first",
     .needs = ALQ_NEEDS_PROBS | ALQ_NEEDS_EMBEDDINGS,
     .score = alq_margin_score,
     .select = cluster_margin_select,
+    .select_bytes = cluster_margin_select_bytes,
 };

@@ -90,7 +90,8 @@ static alq_err gather_sample(const alq_select_ctx *ctx, const alq_candidates *ca
   free(top);
   float *mine = NULL;
   int64_t k = 0, row = 4 * cand->dim;
-  err = alq_agree(ctx->comm, alq_malloc(&mine, (size_t)(row * (cand->n ? cand->n : 1)), "probcover sample rows"));
+  int64_t cap = cand->n < SAMPLE ? cand->n : SAMPLE; /* the global top SAMPLE holds at most SAMPLE of mine */
+  err = alq_agree(ctx->comm, alq_malloc(&mine, (size_t)(row * (cap ? cap : 1)), "probcover sample rows"));
   for (int64_t i = 0; !err && i < cand->n; i++) {
     alq_scored r = {alq_hash_unit(ctx->seed, (uint64_t)cand->ids[i], ALQ_PURPOSE_PROBCOVER), cand->ids[i]};
     alq_scored last = {floor_key, floor_id};
@@ -547,10 +548,26 @@ static alq_err probcover_select(const alq_select_ctx *ctx, const alq_candidates 
   return err;
 }
 
+/* The parts a shape bounds: the layout, norms, flags and degrees, the purity
+ * sample and its k-means, the compared blocks and SGEMM tiles, the graph's
+ * offsets and coverage, the fills and the batch.  Not the edge lists (32 bytes
+ * an edge, the mean degree times n: a function of the data and delta, known
+ * only once the graph is built); docs/strategies.md says so. */
+static int64_t probcover_select_bytes(const alq_select_shape *sh) {
+  int64_t n1 = sh->n ? sh->n : 1, d = sh->dim, ng = sh->n_global, ranks = sh->ranks;
+  int64_t k = sh->n_classes >= 2 ? sh->n_classes : 10;
+  int64_t sample = n1 * 16 + SAMPLE * 4 * d * 2 + SAMPLE * (4 + 8 + 8) +
+                   alq_kmeans_bytes(0, SAMPLE, k < SAMPLE ? k : SAMPLE, d);
+  int64_t blocks = BLOCK * (4 * d + 4) + (int64_t)TILE * BLOCK * 4;
+  int64_t graph = 32 * ranks + n1 * (4 + 1 + 8 + 8 + 1) + (ng + 1) * 8 + ng + 4 * sh->n_labeled;
+  return sample + blocks + graph + n1 * 16 + 16 * sh->budget;
+}
+
 const alq_strategy alq_strategy_probcover = {
     .name = "probcover",
     .summary = "ProbCover: greedy max coverage of the delta-ball graph (delta by k-means purity 0.95, or --delta)",
     .needs = ALQ_NEEDS_EMBEDDINGS,
     .score = NULL,
     .select = probcover_select,
+    .select_bytes = probcover_select_bytes,
 };

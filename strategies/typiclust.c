@@ -18,8 +18,10 @@
  * small clusters, in the same order, once the others are exhausted.  A
  * cluster's only remaining item is picked with score 0.
  *
- * Per pick, the cluster's remaining members (id and row) are allgathered
- * and each rank computes the typicality of its own members: O(m^2 d / P). */
+ * Per pick, the cluster's remaining members (id and row) stream past every
+ * rank in blocks of BLOCK rows, and each rank keeps the k nearest distances of
+ * its own members: O(m^2 d / P) time, and memory bounded by the rank's own
+ * candidates plus one block, whatever the size of the cluster. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@
 #define MIN_CLUSTER_SIZE 5
 #define K_NN 20
 #define MAX_ITER 100
+#define BLOCK 4096 /* member rows per broadcast of a pick */
 
 typedef struct {
   int64_t n, d, k;
@@ -51,6 +54,22 @@ typedef struct {
 typedef struct {
   int64_t size, labeled, j;
 } cluster_key;
+
+/* The k nearest squared distances of each of this rank's members of a cluster. */
+typedef struct {
+  float *best;  /* K_NN per member, ascending */
+  int64_t *len; /* entries used */
+  float *xn;    /* ||x||^2 */
+} tc_knn;
+
+/* A pick's buffers, allocated once per selection. */
+typedef struct {
+  int ranks;
+  int64_t *mine;   /* this rank's remaining members of the cluster (local indices) */
+  int64_t *counts; /* remaining members per rank */
+  unsigned char *block;
+  tc_knn knn;
+} tc_scratch;
 
 static int key_cmp(const void *pa, const void *pb) {
   const cluster_key *a = pa, *b = pb;
@@ -119,28 +138,15 @@ static int64_t next_cluster(const tc_state *s, int64_t *pos) {
   return -1;
 }
 
-/* Every rank's remaining members of cluster j: int64 id then d floats each. */
-static alq_err gather_cluster(const tc_state *s, int64_t j, MPI_Comm comm, unsigned char **all, int64_t *m) {
-  const int64_t rec = sizeof(int64_t) + sizeof(float) * s->d;
-  int64_t mine = 0;
+/* This rank's remaining members of cluster j (local indices) and, from all
+ * ranks, how many each holds. */
+static alq_err remaining_members(const tc_state *s, int64_t j, MPI_Comm comm, int64_t *mine, int64_t *n_mine,
+                                 int64_t *counts) {
+  *n_mine = 0;
   for (int64_t r = s->start[j]; r < s->start[j + 1]; r++)
-    mine += !s->taken[s->member[r]];
-  unsigned char *buf = NULL;
-  ALQ_CHECK(alq_agree(comm, alq_malloc(&buf, (size_t)(rec * (mine ? mine : 1)), "typiclust cluster rows")));
-  unsigned char *p = buf;
-  for (int64_t r = s->start[j]; r < s->start[j + 1]; r++) {
-    int64_t i = s->member[r];
-    if (s->taken[i])
-      continue;
-    memcpy(p, &s->ids[i], sizeof(int64_t));
-    memcpy(p + sizeof(int64_t), s->x + i * s->d, sizeof(float) * s->d);
-    p += rec;
-  }
-  int64_t total = 0;
-  alq_err err = alq_allgatherv_bytes(buf, rec * mine, comm, all, &total);
-  free(buf);
-  *m = total / rec;
-  return err;
+    if (!s->taken[s->member[r]])
+      mine[(*n_mine)++] = s->member[r];
+  return alq_allgather_bytes(n_mine, sizeof *n_mine, counts, comm);
 }
 
 /* Inserts v into the ascending list best[0..*len) capped at k. */
@@ -155,53 +161,83 @@ static void keep_smallest(float *best, int64_t *len, int64_t k, float v) {
   best[at] = v;
 }
 
-/* Typicality of row x (id) among the m gathered members. */
-static double typicality(const float *x, int64_t id, const unsigned char *all, int64_t m, int64_t d, int64_t k) {
-  const int64_t rec = sizeof(int64_t) + sizeof(float) * d;
-  float best[K_NN], xn = alq_dot(x, x, d);
-  int64_t len = 0;
-  for (int64_t r = 0; r < m; r++) {
-    int64_t other;
-    memcpy(&other, all + r * rec, sizeof other);
-    if (other == id)
-      continue;
-    const float *y = (const float *)(all + r * rec + sizeof(int64_t)); /* rec keeps floats 4-aligned */
-    float d2 = xn + alq_dot(y, y, d) - 2.0f * alq_dot(x, y, d);
-    keep_smallest(best, &len, k, d2 > 0 ? d2 : 0);
-  }
-  double sum = 0;
-  for (int64_t t = 0; t < len; t++)
-    sum += best[t];
-  return 1.0 / (sum / (double)len + 1e-5);
-}
-
-/* The most typical remaining member of cluster j over all ranks; marks it. */
-static alq_err pick_in(tc_state *s, int64_t j, MPI_Comm comm, int64_t *id_out, double *score) {
-  unsigned char *all = NULL;
-  int64_t m = 0;
-  ALQ_CHECK(gather_cluster(s, j, comm, &all, &m));
-  int64_t k = m / 2 < K_NN ? m / 2 : K_NN;
-  double best = -1;
-  int64_t best_id = INT64_MAX;
-  for (int64_t r = s->start[j]; r < s->start[j + 1]; r++) {
-    int64_t i = s->member[r];
-    if (s->taken[i])
-      continue;
-    double t = k > 0 ? typicality(s->x + i * s->d, s->ids[i], all, m, s->d, k) : 0.0;
-    if (t > best) { /* members in id order: strict keeps the lower id */
-      best = t;
-      best_id = s->ids[i];
+/* Folds one block of members (id, row records) into the k smallest squared
+ * distances of each of this rank's members. */
+static void fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, const unsigned char *block,
+                       int64_t nb, int64_t k, tc_knn *knn) {
+  const int64_t d = s->d, rec = sizeof(int64_t) + sizeof(float) * d;
+  for (int64_t a = 0; a < n_mine; a++) {
+    const float *x = s->x + mine[a] * d;
+    for (int64_t r = 0; r < nb; r++) {
+      int64_t other;
+      memcpy(&other, block + r * rec, sizeof other);
+      if (other == s->ids[mine[a]])
+        continue;
+      const float *y = (const float *)(block + r * rec + sizeof(int64_t)); /* rec keeps floats 4-aligned */
+      float d2 = knn->xn[a] + alq_dot(y, y, d) - 2.0f * alq_dot(x, y, d);
+      keep_smallest(knn->best + a * K_NN, &knn->len[a], k, d2 > 0 ? d2 : 0);
     }
   }
-  free(all);
-  alq_log_flops(2 * (s->start[j + 1] - s->start[j]) * m * s->d);
+}
+
+/* Every rank's members stream past every rank, BLOCK at a time in rank
+ * order.  The k smallest of a set do not depend on the order they arrive in,
+ * so the typicalities are those of one all-pairs pass, at any rank count. */
+static alq_err stream_members(const tc_state *s, const int64_t *mine, int64_t n_mine, const int64_t *counts,
+                              int64_t k, MPI_Comm comm, unsigned char *block, tc_knn *knn) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  const int64_t rec = sizeof(int64_t) + sizeof(float) * s->d;
+  for (int r = 0; r < size; r++)
+    for (int64_t lo = 0; lo < counts[r]; lo += BLOCK) {
+      int64_t nb = counts[r] - lo < BLOCK ? counts[r] - lo : BLOCK;
+      for (int64_t t = 0; rank == r && t < nb; t++) {
+        memcpy(block + t * rec, &s->ids[mine[lo + t]], sizeof(int64_t));
+        memcpy(block + t * rec + sizeof(int64_t), s->x + mine[lo + t] * s->d, sizeof(float) * s->d);
+      }
+      ALQ_CHECK(alq_bcast(block, nb * rec, r, comm));
+      fold_block(s, mine, n_mine, block, nb, k, knn);
+    }
+  return ALQ_OK;
+}
+
+/* The most typical remaining member of cluster j over all ranks; marks it.
+ * Typicality: 1 / (mean of the k smallest squared distances + 1e-5). */
+static alq_err pick_in(tc_state *s, int64_t j, MPI_Comm comm, tc_scratch *sc, int64_t *id_out, double *score) {
+  int64_t n_mine = 0, m = 0;
+  ALQ_CHECK(remaining_members(s, j, comm, sc->mine, &n_mine, sc->counts));
+  for (int r = 0; r < sc->ranks; r++)
+    m += sc->counts[r];
+  int64_t k = m / 2 < K_NN ? m / 2 : K_NN;
+  for (int64_t a = 0; a < n_mine; a++) {
+    const float *x = s->x + sc->mine[a] * s->d;
+    sc->knn.xn[a] = alq_dot(x, x, s->d);
+    sc->knn.len[a] = 0;
+  }
+  if (k > 0)
+    ALQ_CHECK(stream_members(s, sc->mine, n_mine, sc->counts, k, comm, sc->block, &sc->knn));
+  alq_log_flops(2 * n_mine * m * s->d);
+  double best = -1;
+  int64_t best_id = INT64_MAX;
+  for (int64_t a = 0; a < n_mine; a++) { /* members in id order: strict keeps the lower id */
+    double sum = 0, t = 0.0;
+    for (int64_t q = 0; q < sc->knn.len[a]; q++)
+      sum += sc->knn.best[a * K_NN + q];
+    if (k > 0)
+      t = 1.0 / (sum / (double)sc->knn.len[a] + 1e-5);
+    if (t > best) {
+      best = t;
+      best_id = s->ids[sc->mine[a]];
+    }
+  }
   double top;
   ALQ_CHECK(alq_allreduce(&best, &top, 1, MPI_DOUBLE, MPI_MAX, comm));
   int64_t id = best == top ? best_id : INT64_MAX;
   ALQ_CHECK(alq_allreduce(&id, id_out, 1, MPI_INT64_T, MPI_MIN, comm));
-  for (int64_t r = s->start[j]; r < s->start[j + 1]; r++)
-    if (s->ids[s->member[r]] == *id_out)
-      s->taken[s->member[r]] = 1;
+  for (int64_t a = 0; a < n_mine; a++)
+    if (s->ids[sc->mine[a]] == *id_out)
+      s->taken[sc->mine[a]] = 1;
   s->left[j]--;
   *score = top;
   return ALQ_OK;
@@ -222,6 +258,27 @@ static alq_err state_alloc(tc_state *s, const alq_candidates *cand, int64_t k) {
   return alq_malloc(&s->order, sizeof(int64_t) * 2 * (k ? k : 1), "typiclust cluster order");
 }
 
+static alq_err scratch_alloc(tc_scratch *sc, int64_t n, int64_t d, MPI_Comm comm) {
+  memset(sc, 0, sizeof *sc);
+  MPI_Comm_size(comm, &sc->ranks);
+  int64_t n1 = n ? n : 1;
+  ALQ_CHECK(alq_malloc(&sc->mine, sizeof(int64_t) * n1, "typiclust cluster members"));
+  ALQ_CHECK(alq_malloc(&sc->counts, sizeof(int64_t) * sc->ranks, "typiclust member counts"));
+  ALQ_CHECK(alq_malloc(&sc->block, (sizeof(int64_t) + sizeof(float) * d) * BLOCK, "typiclust member block"));
+  ALQ_CHECK(alq_malloc(&sc->knn.best, sizeof(float) * K_NN * n1, "typiclust nearest distances"));
+  ALQ_CHECK(alq_malloc(&sc->knn.len, sizeof(int64_t) * n1, "typiclust nearest counts"));
+  return alq_malloc(&sc->knn.xn, sizeof(float) * n1, "typiclust member norms");
+}
+
+static void scratch_free(tc_scratch *sc) {
+  free(sc->mine);
+  free(sc->counts);
+  free(sc->block);
+  free(sc->knn.best);
+  free(sc->knn.len);
+  free(sc->knn.xn);
+}
+
 static void state_free(tc_state *s) {
   free(s->label);
   free(s->member);
@@ -236,9 +293,12 @@ static alq_err typiclust_select(const alq_select_ctx *ctx, const alq_candidates 
   memset(batch, 0, sizeof *batch);
   int64_t k = labeled->n + ctx->budget < MAX_CLUSTERS ? labeled->n + ctx->budget : MAX_CLUSTERS;
   tc_state s;
+  tc_scratch sc = {0};
   int32_t *shared_label = NULL;
   alq_kmeans m = {0};
   alq_err err = state_alloc(&s, cand, k);
+  if (!err)
+    err = scratch_alloc(&sc, cand->n, cand->dim, ctx->comm);
   if (!err)
     err = alq_malloc(&shared_label, sizeof(int32_t) * (labeled->n ? labeled->n : 1), "typiclust labeled clusters");
   if (!err)
@@ -260,9 +320,10 @@ static alq_err typiclust_select(const alq_select_ctx *ctx, const alq_candidates 
     int64_t j = next_cluster(&s, &pos);
     if (j < 0)
       break; /* no unlabeled item left */
-    err = pick_in(&s, j, ctx->comm, &batch->ids[t], &batch->scores[t]);
+    err = pick_in(&s, j, ctx->comm, &sc, &batch->ids[t], &batch->scores[t]);
   }
   batch->n = t;
+  scratch_free(&sc);
   alq_kmeans_free(&m);
   free(shared_label);
   state_free(&s);
@@ -271,10 +332,22 @@ static alq_err typiclust_select(const alq_select_ctx *ctx, const alq_candidates 
   return err;
 }
 
+/* The allocations above: state_alloc, scratch_alloc, the labeled clusters,
+ * the batch, order_clusters' keys, and the k-means. */
+static int64_t typiclust_select_bytes(const alq_select_shape *sh) {
+  int64_t n1 = sh->n ? sh->n : 1, L = sh->n_labeled;
+  int64_t k = L + sh->budget < MAX_CLUSTERS ? L + sh->budget : MAX_CLUSTERS;
+  int64_t state = n1 * (4 + 8 + 1) + (k + 1) * 8 + k * 8 + 2 * k * 8;
+  int64_t scratch = n1 * (8 + 4 * K_NN + 8 + 4) + 8 * (int64_t)sh->ranks + BLOCK * (8 + 4 * sh->dim);
+  return state + scratch + 4 * (L ? L : 1) + 16 * sh->budget + k * (int64_t)sizeof(cluster_key) +
+         alq_kmeans_bytes(sh->n, L, k, sh->dim);
+}
+
 const alq_strategy alq_strategy_typiclust = {
     .name = "typiclust",
     .summary = "TypiClust: the most typical item (1 / mean distance to 20 neighbours) of the least-covered k-means clusters",
     .needs = ALQ_NEEDS_EMBEDDINGS,
     .score = NULL,
     .select = typiclust_select,
+    .select_bytes = typiclust_select_bytes,
 };

@@ -265,10 +265,22 @@ static alq_err vessal_select(const alq_select_ctx *ctx, const alq_candidates *ca
   return err;
 }
 
+/* local_init's arrays, the d x d inverse and covariance, a window sent and
+ * received (at most WINDOW rows of all ranks), the rank layout, and fill's
+ * keys, picks and scores. */
+static int64_t vessal_select_bytes(const alq_select_shape *sh) {
+  int64_t n1 = sh->n ? sh->n : 1, d = sh->dim, rec = 8 + 4 * d;
+  int64_t state = 2 * 4 * d * d + 4 * d + 16 * sh->budget;
+  int64_t pass = 2 * WINDOW * rec + 4 * d + 24 * (int64_t)sh->ranks;
+  int64_t fill = 16 * n1 + 24 * sh->budget;
+  return n1 * (8 + 1) + state + pass + fill;
+}
+
 const alq_strategy alq_strategy_vessal = {
     .name = "vessal",
     .summary = "VeSSAL: one streaming pass, accept with probability zeta u^T A^-1 u (volume sampling)",
     .needs = ALQ_NEEDS_EMBEDDINGS,
     .score = NULL,
     .select = vessal_select,
+    .select_bytes = vessal_select_bytes,
 };

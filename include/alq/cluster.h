@@ -95,6 +95,11 @@ typedef struct {
 alq_err alq_kmeans_fit(const alq_points *p, int64_t k, int64_t max_iter, uint64_t seed, alq_kmeans *out,
                        int32_t *label, int32_t *shared_label);
 
+/* What alq_kmeans_fit allocates on a rank with n points and n_shared shared
+ * points for k clusters of width d: the model and its scratch (a bound for
+ * the memory plan; kept beside the allocations in cluster/kmeans.c). */
+int64_t alq_kmeans_bytes(int64_t n, int64_t n_shared, int64_t k, int64_t d);
+
 /* The nearest centroid of each of the n rows x (ties: the lower index), and
  * its squared distance ||x||^2 + ||c||^2 - 2 x.c (alq_dot, clamped at 0) when
  * dist2 is not NULL.  Not collective: a function of the row and the model. */

@@ -36,6 +36,7 @@ typedef enum {
   ALQ_MEM_CENTERS,      /* k-center centers (labeled + batch: a second copy of the labeled rows) and scratch */
   ALQ_MEM_HIER_LEAVES,  /* --diversity hier: redistribution to leaf owners, leaf items and results */
   ALQ_MEM_HIER_TREE,    /* --diversity hier: a tree node's F children, their union and sorted copy */
+  ALQ_MEM_STRATEGY,     /* a strategy's own select stage (BADGE, TypiClust, ...): its select_bytes */
   ALQ_MEM_PARTS
 } alq_memory_part;
 

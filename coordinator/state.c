@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "alq/state.h"
+#include "alq/paths.h"
 #include "alq/version.h"
 #include "alq/h5_records.h"
 #include "state_answers.h"
@@ -215,6 +216,78 @@ alq_err alq_state_exclusions(const alq_state *st, alq_labeled *out) {
   return err;
 }
 
+/* ---- who answered what ---- */
+
+static int cmp_answer_by_id(const void *pa, const void *pb) {
+  const answer_key *a = pa, *b = pb;
+  if (a->id != b->id)
+    return a->id < b->id ? -1 : 1;
+  return a->order < b->order ? -1 : a->order > b->order;
+}
+
+void alq_answered_by_free(alq_answered_by *a) {
+  for (int64_t i = 0; a->names && i < a->n; i++)
+    free(a->names[i]);
+  free(a->names);
+  free(a->counts);
+  memset(a, 0, sizeof *a);
+}
+
+/* The distinct annotators of the run keys[lo, hi) into names (room for hi - lo). */
+static int64_t distinct_annotators(const alq_state *st, const answer_key *keys, int64_t lo, int64_t hi,
+                                   const char **names) {
+  int64_t m = 0;
+  for (int64_t j = lo; j < hi; j++) {
+    const char *who = st->annotators[st->answers.annotators[keys[j].order]];
+    int seen = 0;
+    for (int64_t k = 0; k < m && !seen; k++)
+      seen = names[k] == who;
+    if (!seen)
+      names[m++] = who;
+  }
+  return m;
+}
+
+alq_err alq_state_answered_by(const alq_state *st, const int64_t *ids, int64_t n, alq_answered_by *out) {
+  memset(out, 0, sizeof *out);
+  const alq_answers *a = &st->answers;
+  answer_key *keys = NULL;
+  ALQ_CHECK(alq_malloc(&keys, sizeof *keys * (a->n ? a->n : 1), "answers"));
+  for (int64_t i = 0; i < a->n; i++)
+    keys[i] = (answer_key){a->ids[i], a->labels[i], i};
+  qsort(keys, (size_t)a->n, sizeof *keys, cmp_answer_by_id);
+  alq_err err = alq_calloc(&out->counts, (size_t)(n ? n : 1), sizeof *out->counts, "answer counts");
+  if (!err)
+    err = alq_calloc(&out->names, (size_t)(n ? n : 1), sizeof *out->names, "annotator lists");
+  out->n = err ? 0 : n;
+  for (int64_t i = 0; !err && i < n; i++) {
+    int64_t lo = 0, hi = a->n;
+    while (lo < hi) { /* first key with id >= ids[i] */
+      int64_t mid = lo + (hi - lo) / 2;
+      if (keys[mid].id < ids[i])
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    for (hi = lo; hi < a->n && keys[hi].id == ids[i];)
+      hi++;
+    err = alq_malloc(&out->names[i], sizeof **out->names * (size_t)(hi > lo ? hi - lo : 1), "annotator list");
+    if (!err)
+      out->counts[i] = distinct_annotators(st, keys, lo, hi, out->names[i]);
+  }
+  free(keys);
+  if (err)
+    alq_answered_by_free(out);
+  return err;
+}
+
+int64_t alq_state_round_of_batch(const alq_state *st, const int64_t *ids, int64_t n) {
+  for (int64_t r = st->n_rounds - 1; r >= 0; r--)
+    if (st->rounds[r].n == n && memcmp(st->rounds[r].ids, ids, sizeof *ids * (size_t)n) == 0)
+      return st->rounds[r].round;
+  return 0;
+}
+
 alq_err alq_state_check_pool(const char *path, const alq_state *st, const alq_pool_identity *pool, int check_ids) {
   const alq_pool_identity *s = &st->pool;
   if (s->n_items != pool->n_items || s->dim != pool->dim || s->n_classes != pool->n_classes)
@@ -382,11 +455,13 @@ alq_err alq_state_write(const char *path, const alq_state *st) {
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   alq_err err = write_file(tmp, path, st);
-  if (!err && rename(tmp, path) != 0)
-    err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-  if (err)
+  if (err) {
     unlink(tmp);
-  return err;
+    return err;
+  }
+  /* fsync'd and renamed (alq/paths.h): a crash leaves the old state or the new. */
+  const char *tmps[] = {tmp}, *finals[] = {path};
+  return alq_paths_commit(tmps, finals, 1);
 }
 
 /* ---- reading ---- */

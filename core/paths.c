@@ -2,12 +2,16 @@
 #include "alq/paths.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "alq/fault.h"
 
 /* Files one alq_paths_commit call can replace together (select: batch, CSV, state). */
 #define COMMIT_MAX 8
@@ -116,6 +120,27 @@ static alq_err keep_old(const char *final_path, char *old, size_t size, int *exi
   return alq_error_set(ALQ_ERR_OUTPUT, "cannot keep the old %s while replacing it: %s", final_path, strerror(errno));
 }
 
+/* Flushes a file, or a folder's entries, to the disk: a rename is durable only
+ * once the renamed file's data and the folder that names it are.  A full disk
+ * shows here at the latest (ENOSPC), as an output error (exit 4).  Folders
+ * that cannot be fsync'd (EINVAL on some file systems) are let be. */
+static alq_err sync_path(const char *path, int folder) {
+  int fd = open(path, folder ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0)
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot open %s to flush it to disk: %s", path, strerror(errno));
+  int rc = fsync(fd), e = errno;
+  close(fd);
+  if (rc != 0 && !(folder && (e == EINVAL || e == EROFS)))
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot flush %s to disk: %s", path, strerror(e));
+  return ALQ_OK;
+}
+
+static alq_err sync_folder_of(const char *path) {
+  char copy[NAME_MAX_BYTES];
+  snprintf(copy, sizeof copy, "%s", path);
+  return sync_path(dirname(copy), 1);
+}
+
 alq_err alq_paths_commit(const char *const *tmp, const char *const *final_path, int n) {
   if (n > COMMIT_MAX) {
     alq_paths_discard(tmp, n);
@@ -124,17 +149,33 @@ alq_err alq_paths_commit(const char *const *tmp, const char *const *final_path, 
   char old[COMMIT_MAX][NAME_MAX_BYTES];
   int existed[COMMIT_MAX] = {0}, kept[COMMIT_MAX] = {0};
   alq_err err = ALQ_OK;
-  /* One rename is atomic by itself; several need the old versions to undo. */
-  for (int i = 0; i < n && n > 1 && !err; i++)
+  /* Data on disk before any name points at it: a crash after a rename then
+   * finds the whole new file, never a renamed empty one. */
+  for (int i = 0; i < n && !err; i++)
+    err = sync_path(tmp[i], 0);
+  /* Each rename is atomic by itself; the old versions undo a commit that
+   * fails after some of them (a later rename, a folder's fsync, a fault point). */
+  for (int i = 0; i < n && !err; i++)
     err = keep_old(final_path[i], old[i], sizeof old[i], &existed[i], &kept[i]);
+  if (!err)
+    err = alq_fault_point("commit-synced");
   int renamed = 0;
   while (!err && renamed < n) {
-    if (rename(tmp[renamed], final_path[renamed]) != 0)
+    if (rename(tmp[renamed], final_path[renamed]) != 0) {
       err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp[renamed], final_path[renamed],
                           strerror(errno));
-    else
-      renamed++;
+      break;
+    }
+    renamed++;
+    char point[32];
+    snprintf(point, sizeof point, "commit-renamed-%d", renamed);
+    if (renamed <= 3)
+      err = alq_fault_point(point);
   }
+  for (int i = 0; i < n && !err; i++)
+    err = sync_folder_of(final_path[i]);
+  if (!err)
+    err = alq_fault_point("commit-done");
   if (err) {
     alq_paths_discard(tmp + renamed, n - renamed);
     for (int i = 0; i < renamed; i++) {

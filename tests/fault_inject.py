@@ -147,8 +147,8 @@ def part_faults(a):
                 check_failed(run, what, 1, lambda line: line == want)
                 slowest = max(slowest, run.seconds)
     print("faults: %d phases x ranks at %s ranks; slowest run %.1f s" % (len(PHASES), a.ranks, slowest), flush=True)
-    for value, needle in (("nosuch:0", "unknown phase 'nosuch'"), ("stream", "must be <phase>:<rank>"),
-                          ("stream:x", "must be <phase>:<rank>"), ("stream:7", "rank 7 is not a rank")):
+    for value, needle in (("nosuch:0", "unknown phase 'nosuch'"), ("stream", "must be <phase>"),
+                          ("stream:x", "must be <phase>"), ("stream:7", "rank 7 is not a rank")):
         for P in (2, 3):
             run = Run(a, P, "exact", "bad", {"ALQ_FAIL_AT": value}, ["--quiet"])
             check_failed(run, "ALQ_FAIL_AT=%s, %d ranks" % (value, P), 2,

@@ -3,7 +3,12 @@
  * With the environment variable ALQ_FAIL_AT=<phase>:<rank> set, rank <rank>
  * fails with an internal error (exit code 1) whenever it reaches the
  * fault point of <phase>; the others run on and must learn of it at the next
- * alq_agree().  The phases are the boundaries of `alq select`, in order:
+ * alq_agree().  With ALQ_FAIL_AT=<phase>:<rank>:kill the rank kills itself
+ * with SIGKILL there instead (no error, no cleanup: a crash), and with
+ * <phase>@K the point acts only the K-th time this process reaches it (e.g.
+ * commit-done@2: the second commit, where a first one stages a file the second
+ * renames).  The phases are
+ * the boundaries of `alq select`, in order:
  *
  *   prepare             rank 0 checked the options, inspected the pool, read the labeled set
  *   broadcast           the request reached every rank
@@ -22,6 +27,13 @@
  *   manifest            the manifest is built
  *   write               before rank 0 writes the batch
  *   report              the per-rank reports are packed
+ *
+ * and the steps of alq_paths_commit (every command that writes a file), on
+ * the process that writes:
+ *
+ *   commit-synced       every output is written and fsync'd under its temporary name
+ *   commit-renamed-K    the K-th output (K = 1, 2, 3) was renamed over its final name
+ *   commit-done         every output renamed and its folder fsync'd; old versions not yet removed
  *
  * docs/reliability.md describes the test that reaches each of them.
  */

@@ -44,12 +44,16 @@ alq_err alq_paths_check_distinct(const alq_path_use *uses, int n);
 alq_err alq_paths_temp(const char *final_path, char *tmp, size_t size);
 
 /* Renames tmp[i] over final_path[i] for i in [0, n), n <= 8, all or nothing:
- * with several files, each final file that exists is first hard-linked to
- * "<final>.old.<pid>", and when a rename fails the earlier ones are undone
+ * each final file that exists is first hard-linked to "<final>.old.<pid>",
+ * and when a rename (or a later step) fails the earlier ones are undone
  * (the old version put back, a file this call created removed).  Every tmp[i]
  * is gone on return.  Where the file system has no hard links the old
  * versions cannot be kept; each rename then still replaces a file whole.
- * Output error naming the files on failure. */
+ * Durable: every tmp[i] is fsync'd before the first rename and each final
+ * file's folder after the last, so a crash or power loss at any point leaves
+ * each final name holding its old or its new version, whole.  Output error
+ * (exit 4) naming the file on failure, a full disk included.  Fault points
+ * commit-synced, commit-renamed-K, commit-done (alq/fault.h). */
 alq_err alq_paths_commit(const char *const *tmp, const char *const *final_path, int n);
 
 /* Removes the temporary files tmp[0..n) (NULL or "" entries skipped): the

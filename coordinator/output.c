@@ -27,6 +27,8 @@ static alq_err write_h5(const char *tmp, const char *final_path, const alq_selec
   if (g >= 0) {
     rc |= alq_h5w_1d(g, "ids", H5T_STD_I64LE, H5T_NATIVE_INT64, b->n, b->ids);
     rc |= alq_h5w_1d(g, "scores", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, b->n, b->scores);
+    if (b->relabel) /* activelab: 1 = labeled before, to be answered again (docs/format.md) */
+      rc |= alq_h5w_1d(g, "relabel", H5T_STD_I8LE, H5T_NATIVE_INT8, b->n, b->relabel);
     H5Gclose(g);
   }
   rc |= alq_h5w_attr_string(file, "strategy", req->strategy);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alq/activelab.h"
 #include "alq/anchoral.h"
 #include "alq/comm.h"
 #include "alq/fault.h"
@@ -232,6 +233,14 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
     stream = sr;
   }
 
+  /* ALQ_NEEDS_ANSWERS: labeled items are scored too (alq/activelab.h). */
+  const int relabels = (s->needs & ALQ_NEEDS_ANSWERS) && !anchoral;
+  alq_relabel relabel = {0};
+  if (!err && relabels && diverse)
+    err = alq_error_set(ALQ_ERR_USAGE, "%s ranks labeled and unlabeled items together: no --diversity stage", s->name);
+  if (!err && relabels)
+    err = alq_activelab_prepare(comm, req, src, labeled, &relabel);
+
   alq_scan_result scan;
   memset(&scan, 0, sizeof scan);
   if (!err) {
@@ -275,6 +284,9 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
       alq_phase_end(ALQ_PHASE_SELECT);
     }
   }
+  if (!err && relabels)
+    err = alq_activelab_merge(&relabel, req->budget, batch);
+  alq_relabel_free(&relabel);
   *facts = (alq_rank_facts){shard.lo, shard.hi, scan.stream.n_unlabeled, scan.candidates.n,
                             anchoral ? pool_checksum : scan.stream.ids_checksum};
   alq_scan_result_free(&scan);

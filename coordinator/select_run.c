@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alq/comm.h"
+#include "alq/consensus.h"
 #include "alq/fault.h"
 #include "alq/geometry.h"
 #include "alq/logview.h"
@@ -60,11 +61,20 @@ static alq_err select_locked(MPI_Comm comm, const alq_select_options *opt) {
   if (!err)
     err = alq_state_clusters_broadcast(comm, opt, &saved);
   req.saved_clusters = &saved;
+  /* A strategy that re-labels weighs every answer of the state, not one per item. */
+  alq_answer_table answers = {0};
+  const alq_strategy *strategy = alq_strategy_find(req.strategy);
+  int with_answers = opt->state[0] && strategy && (strategy->needs & ALQ_NEEDS_ANSWERS);
+  if (!err && with_answers)
+    err = alq_agree(comm, rank == 0 ? alq_answer_table_read_state(opt->state, &answers) : ALQ_OK);
+  req.answers = with_answers ? &answers : NULL;
   if (!err)
     err = alq_select_pool(comm, &req, src, &labeled, &batch, &facts);
   if (!err)
     err = alq_projection_check_pool(&req, facts.ids_checksum); /* the same on every rank */
   alq_source_close(src);
+  alq_answer_table_free(&answers);
+  req.answers = NULL;
   req.ids_checksum = facts.ids_checksum;
   alq_manifest_bytes manifest = {0};
   if (!err)

@@ -10,6 +10,7 @@ extern const alq_strategy alq_strategy_badge, alq_strategy_typiclust, alq_strate
 extern const alq_strategy alq_strategy_bald;
 extern const alq_strategy alq_strategy_vessal;
 extern const alq_strategy alq_strategy_probcover;
+extern const alq_strategy alq_strategy_activelab;
 
 static const alq_strategy *const registry[] = {
     &alq_strategy_random, &alq_strategy_least_confidence, &alq_strategy_margin,
@@ -18,6 +19,7 @@ static const alq_strategy *const registry[] = {
     &alq_strategy_bald,
     &alq_strategy_vessal,
     &alq_strategy_probcover,
+    &alq_strategy_activelab,
 };
 
 const alq_strategy *alq_strategy_find(const char *name) {
@@ -36,5 +38,6 @@ void alq_batch_free(alq_batch *b) {
   free(b->ids);
   free(b->scores);
   free(b->clusters.c);
+  free(b->relabel);
   memset(b, 0, sizeof *b);
 }

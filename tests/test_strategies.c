@@ -48,8 +48,9 @@ static double gauss(uint64_t *s) {
 
 static const char *const expected_names[] = {"random",    "least-confidence", "margin",         "entropy",
                                              "kcenter",   "margin-kcenter",   "badge",          "typiclust",
-                                             "cluster-margin", "bald",        "vessal",         "probcover"};
-#define N_EXPECTED 12
+                                             "cluster-margin", "bald",        "vessal",         "probcover",
+                                             "activelab"};
+#define N_EXPECTED 13
 
 static void test_registry(void **state) {
   (void)state;

@@ -84,6 +84,9 @@ typedef struct {
   /* --state: the state's clusters, set on every rank after the broadcast
    * (select_run.c; not in the protobuf); NULL otherwise. */
   const alq_saved_clusters *saved_clusters;
+  /* ALQ_NEEDS_ANSWERS: rank 0's answers of the labeled items (alq/consensus.h),
+   * set after the broadcast; NULL = one answer per labeled item, its label. */
+  const struct alq_answer_table *answers;
   alq_ood_options ood;                /* as in the options (fitted and checked in alq_select_pool) */
   /* --ood outcome, set on every rank after alq_select_pool from alq_rank_facts
    * (not in the protobuf), for the manifest and the batch file. */

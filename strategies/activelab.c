@@ -1,0 +1,183 @@
+/* strategies/activelab.c: ActiveLab (Goh, Mueller 2023): label a new item or
+ * label an item again, whichever answer is worth more (alq/activelab.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alq/activelab.h"
+#include "alq/comm.h"
+#include "alq/scored.h"
+
+/* The scan's score: 1 - max p.  For fixed weights the unlabeled ActiveLab
+ * score grows with it, so the scan's top B are the unlabeled items the merge
+ * can take; the merge rescores them. */
+static alq_err activelab_score(const alq_chunk *chunk, double *scores) {
+  const int64_t C = chunk->n_classes;
+  for (int64_t i = 0; i < chunk->n; i++) {
+    const float *p = chunk->probs + i * C;
+    float top = p[0];
+    for (int64_t c = 1; c < C; c++)
+      if (p[c] > top)
+        top = p[c];
+    scores[i] = 1.0 - (double)top;
+  }
+  return ALQ_OK;
+}
+
+void alq_relabel_free(alq_relabel *r) {
+  free(r->ids);
+  free(r->scores);
+  memset(r, 0, sizeof *r);
+}
+
+/* Rank 0's answers: req->answers, or the labeled set's labels (pending items,
+ * label -1, left out) as one answer each in `own`. */
+static alq_err answers_of(const alq_request *req, const alq_labeled *labeled, alq_answer_table *own,
+                          const alq_answer_table **t) {
+  if (req->answers) {
+    *t = req->answers;
+    return ALQ_OK;
+  }
+  alq_labeled answered = {0};
+  alq_err err = alq_malloc(&answered.ids, sizeof(int64_t) * (labeled->n ? labeled->n : 1), "labeled answers");
+  if (!err)
+    err = alq_malloc(&answered.labels, sizeof(int32_t) * (labeled->n ? labeled->n : 1), "labeled answers");
+  for (int64_t i = 0; !err && i < labeled->n; i++)
+    if (labeled->labels[i] >= 0) {
+      answered.ids[answered.n] = labeled->ids[i];
+      answered.labels[answered.n++] = labeled->labels[i];
+    }
+  if (!err)
+    err = alq_answer_table_from_labeled(&answered, own);
+  alq_labeled_free(&answered);
+  *t = own;
+  return err;
+}
+
+/* Rank 0: the consensus over `t` (probabilities fetched) and the labeled items' scores. */
+static alq_err score_labeled(const alq_answer_table *t, const float *probs, int64_t K, alq_relabel *out) {
+  int64_t n = t->n_items;
+  alq_err err = alq_malloc(&out->ids, sizeof(int64_t) * (n ? n : 1), "relabel ids");
+  if (!err)
+    err = alq_malloc(&out->scores, sizeof(double) * (n ? n : 1), "relabel scores");
+  alq_consensus c = {.n_classes = K, .model_weight = 1, .mean_annotator_weight = 1};
+  /* Nothing labeled: ActiveLab's unlabeled score with unit weights. */
+  if (!err && n > 0)
+    err = alq_consensus_compute(t, probs, K, &c);
+  for (int64_t i = 0; !err && i < n; i++) {
+    out->ids[i] = t->ids[i];
+    out->scores[i] = alq_activelab_labeled(&c, t, i);
+  }
+  out->n = err ? 0 : n;
+  out->weights = (alq_consensus){.n_classes = K, .model_weight = c.model_weight,
+                                 .mean_annotator_weight = c.mean_annotator_weight};
+  alq_consensus_free(&c);
+  return err;
+}
+
+/* Every rank: rank 0 fetches the table's rows, the others nothing (a
+ * collective source needs every rank in the call). */
+static alq_err fetch_probs(MPI_Comm comm, alq_source *src, const alq_answer_table *t, int64_t K, float **probs) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  int64_t n = rank == 0 ? t->n_items : 0;
+  ALQ_CHECK(alq_agree(comm, alq_malloc(probs, sizeof(float) * K * (n ? n : 1), "labeled probabilities")));
+  alq_rows rows = {.probs = *probs};
+  return alq_agree(comm, alq_source_fetch(src, rank == 0 ? t->ids : NULL, n, ALQ_FIELD_PROBS, &rows));
+}
+
+alq_err alq_activelab_prepare(MPI_Comm comm, const alq_request *req, alq_source *src, const alq_labeled *labeled,
+                              alq_relabel *out) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  memset(out, 0, sizeof *out);
+  alq_answer_table own = {0}, none = {0};
+  const alq_answer_table *t = &none;
+  float *probs = NULL;
+  alq_err err = alq_agree(comm, rank == 0 ? answers_of(req, labeled, &own, &t) : ALQ_OK);
+  if (!err)
+    err = fetch_probs(comm, src, t, req->meta.n_classes, &probs);
+  if (!err)
+    err = alq_agree(comm, rank == 0 ? score_labeled(t, probs, req->meta.n_classes, out) : ALQ_OK);
+  free(probs);
+  alq_answer_table_free(&own);
+  if (err) {
+    alq_relabel_free(out);
+    return err;
+  }
+  double w[2] = {out->weights.model_weight, out->weights.mean_annotator_weight};
+  int64_t n = out->n;
+  err = alq_bcast(w, sizeof w, 0, comm);
+  if (!err)
+    err = alq_bcast(&n, sizeof n, 0, comm);
+  if (!err && rank != 0) {
+    err = alq_malloc(&out->ids, sizeof(int64_t) * (n ? n : 1), "relabel ids");
+    if (!err)
+      err = alq_malloc(&out->scores, sizeof(double) * (n ? n : 1), "relabel scores");
+  }
+  err = alq_agree(comm, err);
+  if (!err)
+    err = alq_bcast(out->ids, sizeof(int64_t) * n, 0, comm);
+  if (!err)
+    err = alq_bcast(out->scores, sizeof(double) * n, 0, comm);
+  if (err) {
+    alq_relabel_free(out);
+    return err;
+  }
+  out->n = n;
+  out->weights = (alq_consensus){.n_classes = req->meta.n_classes, .model_weight = w[0], .mean_annotator_weight = w[1]};
+  return ALQ_OK;
+}
+
+alq_err alq_activelab_merge(const alq_relabel *r, int64_t budget, alq_batch *batch) {
+  int64_t n = batch->n + r->n;
+  alq_scored *all = NULL;
+  int8_t *flag_of = NULL;
+  ALQ_CHECK(alq_malloc(&all, sizeof *all * (n ? n : 1), "activelab candidates"));
+  for (int64_t i = 0; i < batch->n; i++)
+    all[i] = (alq_scored){alq_activelab_unlabeled(&r->weights, 1.0 - batch->scores[i]), batch->ids[i]};
+  for (int64_t i = 0; i < r->n; i++)
+    all[batch->n + i] = (alq_scored){r->scores[i], r->ids[i]};
+  alq_scored_sort(all, n);
+  int64_t keep = n < budget ? n : budget;
+  alq_err err = alq_malloc(&flag_of, keep ? keep : 1, "relabel flags");
+  int64_t *ids = err ? NULL : realloc(batch->ids, sizeof(int64_t) * (keep ? keep : 1));
+  double *scores = ids ? realloc(batch->scores, sizeof(double) * (keep ? keep : 1)) : NULL;
+  if (ids)
+    batch->ids = ids;
+  if (scores)
+    batch->scores = scores;
+  if (!err && (!ids || !scores))
+    err = alq_error_set(ALQ_ERR_MEMORY, "cannot hold a batch of %lld items", (long long)keep);
+  for (int64_t i = 0; !err && i < keep; i++) {
+    batch->ids[i] = all[i].id;
+    batch->scores[i] = all[i].score;
+    /* Labeled ids are a sorted list: a binary search says which are re-labels. */
+    int64_t lo = 0, hi = r->n;
+    while (lo < hi) {
+      int64_t mid = lo + (hi - lo) / 2;
+      if (r->ids[mid] < all[i].id)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    flag_of[i] = lo < r->n && r->ids[lo] == all[i].id;
+  }
+  free(all);
+  if (err) {
+    free(flag_of);
+    return err;
+  }
+  free(batch->relabel);
+  batch->relabel = flag_of;
+  batch->n = keep;
+  return ALQ_OK;
+}
+
+const alq_strategy alq_strategy_activelab = {
+    .name = "activelab",
+    .summary = "ActiveLab: 1 - consensus quality (labeled) or confidence (unlabeled), blended with 1/K by "
+               "annotator weights; batches mix new items and re-labels",
+    .needs = ALQ_NEEDS_PROBS | ALQ_NEEDS_ANSWERS,
+    .score = activelab_score,
+    .select = NULL,
+};

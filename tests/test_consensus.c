@@ -1,0 +1,50 @@
+/* tests/test_consensus.c: a text front end to alq_consensus_compute and the
+ * ActiveLab scores, for tests/activelab_consensus.py (which checks them
+ * against a numpy implementation of the CROWDLAB formulas).
+ *
+ * stdin:  N K, then per item: id n (annotator label) x n, then K probabilities.
+ * stdout: per item "item label quality agreement n_answers activelab";
+ *         "annotator a weight"; "model weight"; "mean weight"; "weighed 0|1";
+ *         "unlabeled p score" for p = 0, 0.1, ..., 1. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "alq/consensus.h"
+
+int main(void) {
+  long long n, k;
+  if (scanf("%lld %lld", &n, &k) != 2)
+    return 2;
+  alq_answer_table t = {0};
+  float *probs = malloc(sizeof(float) * (size_t)(n * k + 1));
+  for (long long i = 0; i < n; i++) {
+    long long id, m;
+    if (scanf("%lld %lld", &id, &m) != 2)
+      return 2;
+    for (long long j = 0; j < m; j++) {
+      int a, l;
+      if (scanf("%d %d", &a, &l) != 2 || alq_answer_table_add(&t, id, l, a))
+        return 2;
+    }
+    for (long long c = 0; c < k; c++)
+      if (scanf("%f", &probs[i * k + c]) != 1)
+        return 2;
+  }
+  alq_consensus c;
+  if (alq_consensus_compute(&t, probs, k, &c)) {
+    fprintf(stderr, "%s\n", alq_error_message());
+    return 3;
+  }
+  for (int64_t i = 0; i < c.n_items; i++)
+    printf("item %d %.17g %.17g %d %.17g\n", c.label[i], c.quality[i], c.agreement[i], c.n_answers[i],
+           alq_activelab_labeled(&c, &t, i));
+  for (int64_t a = 0; a < c.n_annotators; a++)
+    printf("annotator %lld %.17g\n", (long long)a, c.annotator_weight[a]);
+  printf("model %.17g\nmean %.17g\nweighed %d\n", c.model_weight, c.mean_annotator_weight, c.weighed);
+  for (int s = 0; s <= 10; s++)
+    printf("unlabeled %.17g %.17g\n", s / 10.0, alq_activelab_unlabeled(&c, s / 10.0));
+  alq_consensus_free(&c);
+  alq_answer_table_free(&t);
+  free(probs);
+  return 0;
+}

@@ -100,6 +100,17 @@ typedef struct {
 
 void alq_batch_free(alq_batch *b);
 
+/* A select stage's shape on one rank, known before any row is read: what
+ * the memory plan (alq/memory_plan.h) sizes the stage's own state from. */
+typedef struct {
+  int64_t n;          /* this rank's candidates (a bound) */
+  int64_t n_global;   /* the candidates of all ranks (a bound) */
+  int64_t rows;       /* this rank's rows of the pass the candidates came from */
+  int64_t chunk_rows; /* rows per read of a pass the stage makes over them */
+  int64_t dim, n_classes, budget, n_labeled;
+  int ranks;
+} alq_select_shape;
+
 typedef struct alq_strategy {
   const char *name;
   const char *summary; /* one line for `alq strategies` */
@@ -111,6 +122,10 @@ typedef struct alq_strategy {
    * It is the strategy's default diversity stage; --diversity picks another. */
   alq_err (*select)(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
                     alq_batch *batch);
+  /* The bytes this rank's select stage allocates beyond its candidates, a
+   * bound for --memory-per-rank; NULL: the k-center state, which the plan
+   * counts itself (strategies/kcenter.c). */
+  int64_t (*select_bytes)(const alq_select_shape *shape);
 } alq_strategy;
 
 /* NULL when `name` is not registered. */

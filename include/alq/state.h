@@ -93,6 +93,21 @@ alq_err alq_state_exclusions(const alq_state *st, alq_labeled *out);
 alq_err alq_state_add_round(alq_state *st, const int64_t *ids, int64_t n, const char *batch_path,
                             const alq_manifest_bytes *manifest, int64_t now);
 
+/* Who already answered given items: for ids[i], counts[i] annotator names
+ * (pointing into the state's annotator table, in the order of their first
+ * answers).  `alq export --state` lists them so re-label tasks go to others. */
+typedef struct {
+  int64_t n;
+  int64_t *counts;
+  const char ***names;
+} alq_answered_by;
+
+alq_err alq_state_answered_by(const alq_state *st, const int64_t *ids, int64_t n, alq_answered_by *out);
+void alq_answered_by_free(alq_answered_by *a);
+
+/* The round whose batch is exactly ids[0..n) (same ids, same order), or 0. */
+int64_t alq_state_round_of_batch(const alq_state *st, const int64_t *ids, int64_t n);
+
 /* What an ingest recorded. */
 typedef struct {
   int64_t added;    /* new answers */

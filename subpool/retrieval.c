@@ -14,9 +14,25 @@
 #include "alq/logview.h"
 #include "alq/scored.h"
 
-/* Rows per SGEMM against all anchors: small enough that the similarity block
- * stays in cache. */
+/* Rows per bound GEMM against all anchors: small enough that the similarity
+ * block stays in cache. */
 #define BLOCK_ROWS 256
+/* Rows with 1/||x|| above this skip the GEMM filter (every anchor exact): the
+ * allowance's absolute part, scaled by 1/||x|| <= 2^30, stays far below the
+ * float slack in tol. */
+#define INV_NORM_MAX 0x1p30f
+/* Exact similarities that could enter a heap wait here and are pushed anchor
+ * by anchor (one heap in cache at a time) when the buffer fills or a chunk
+ * ends: pushing row by row touches a cold heap per push. */
+#define PENDING_CAP 65536
+/* Anchors per step of the filter (one vector compare, then a rarely taken branch). */
+#define FILTER_LANES 16
+
+typedef struct {
+  float sim;
+  int32_t anchor;
+  int64_t row; /* in the chunk */
+} pending;
 
 typedef struct {
   const alq_anchoral_options *opt;
@@ -28,7 +44,12 @@ typedef struct {
   float *sim;         /* BLOCK_ROWS x n_anchors */
   float *inv_norm;    /* BLOCK_ROWS */
   float *floor;       /* per heap: its worst kept score once full, else -inf */
-  float tol;          /* |SGEMM similarity - exact similarity| <= tol */
+  float *threshold;   /* floor - tol: a GEMM value below it cannot enter the heap */
+  pending *pend, *pend_sorted; /* PENDING_CAP each */
+  int64_t n_pend;
+  int64_t *pend_count; /* n_anchors + 1: counting sort by anchor */
+  alq_bound_gemm *gemm; /* against the anchors: alq/gemm.h */
+  float tol;          /* |bound GEMM similarity - exact similarity| <= tol */
   unsigned char *payload; /* one item's row: embedding, probs, label */
   int64_t payload_bytes;
   double sgemm_seconds;
@@ -51,41 +72,83 @@ static void pack_row(const retrieval *r, const alq_rows *rows, int64_t i) {
 }
 
 /* An item's similarity to anchor a is alq_dot(x, anchor_a) / ||x|| (alq/dot.h):
- * a function of the two rows only.  SGEMM over the block gives approximate
- * similarities within r->tol of those; only an anchor whose heap the
- * approximate value could enter (>= floor - tol) gets the exact value, which
- * alone decides (so the lists are the same on every shard, kernel and CPU). */
-static void offer_row(retrieval *r, const alq_rows *rows, int64_t row, const float *approx, float inv) {
-  const int64_t d = r->m->dim, A = r->n_anchors;
-  const float *fl = r->floor, tol = r->tol;
-  /* The common case: below every full heap's floor, the row enters no heap.
-   * A branch-free pass (vectorised) decides it. */
-  int any = 0;
+ * a function of the two rows only.  The bound GEMM (bf16 or SGEMM) over the
+ * block gives approximate similarities within r->tol of those; only an anchor
+ * whose heap the approximate value could enter (not below floor - tol) gets
+ * the exact value, which alone decides (so the lists are the same on every
+ * shard, path, kernel and CPU).  "Not below" lets a NaN through to the exact
+ * value. */
+/* Pushes the pending similarities, anchor by anchor (a counting sort keeps
+ * each anchor's in row order; the heaps' contents do not depend on the order
+ * anyway: the best K by (score, id)). */
+static void flush_pending(retrieval *r, const alq_rows *rows) {
+  const int64_t A = r->n_anchors;
+  memset(r->pend_count, 0, sizeof *r->pend_count * (A + 1));
+  for (int64_t p = 0; p < r->n_pend; p++)
+    r->pend_count[r->pend[p].anchor + 1]++;
   for (int64_t a = 0; a < A; a++)
-    any |= approx[a] * inv >= fl[a] - tol;
-  if (!any)
-    return;
-  const float *x = rows->embeddings + row * d;
-  int packed = 0;
-  for (int64_t a = 0; a < A; a++) {
-    if (approx[a] * inv < fl[a] - tol)
+    r->pend_count[a + 1] += r->pend_count[a];
+  for (int64_t p = 0; p < r->n_pend; p++)
+    r->pend_sorted[r->pend_count[r->pend[p].anchor]++] = r->pend[p];
+  for (int64_t p = 0; p < r->n_pend; p++) {
+    const pending *e = &r->pend_sorted[p];
+    alq_topk *h = &r->heaps[e->anchor];
+    if (e->sim < r->floor[e->anchor])
       continue;
-    float sa = alq_dot(x, r->anchors + a * d, d) * inv;
-    r->exact_evaluations++;
-    if (sa < fl[a])
-      continue;
-    alq_topk *h = &r->heaps[a];
-    alq_scored rec = {(double)sa, rows->ids[row]};
+    alq_scored rec = {(double)e->sim, rows->ids[e->row]};
     if (h->n == h->k && !alq_scored_before(&rec, &h->heap[0]))
       continue; /* not among this anchor's best K */
-    if (!packed) {
-      pack_row(r, rows, row);
-      packed = 1;
-    }
+    pack_row(r, rows, e->row);
     alq_topk_push(h, rec, r->payload);
-    if (h->n == h->k)
-      r->floor[a] = (float)h->heap[0].score; /* exact: scores are floats */
+    if (h->n == h->k) {
+      r->floor[e->anchor] = (float)h->heap[0].score; /* exact: scores are floats */
+      r->threshold[e->anchor] = r->floor[e->anchor] - r->tol;
+    }
   }
+  r->n_pend = 0;
+}
+
+/* The exact similarity to anchor a, kept for the heap if it reaches a's floor. */
+static void offer_exact(retrieval *r, const alq_rows *rows, int64_t row, int64_t a, float inv) {
+  const int64_t d = r->m->dim;
+  float sa = alq_dot(rows->embeddings + row * d, r->anchors + a * d, d) * inv;
+  r->exact_evaluations++;
+  if (sa < r->floor[a])
+    return;
+  if (r->n_pend == PENDING_CAP)
+    flush_pending(r, rows);
+  r->pend[r->n_pend++] = (pending){sa, (int32_t)a, row};
+}
+
+/* An item's similarity to anchor a is alq_dot(x, anchor_a) / ||x|| (alq/dot.h):
+ * a function of the two rows only.  The bound GEMM (bf16 or SGEMM) over the
+ * block gives approximate similarities within r->tol of those; only an anchor
+ * whose heap the approximate value could enter (not below floor - tol) gets
+ * the exact value, which alone decides (so the lists are the same on every
+ * shard, path, kernel and CPU).  "Not below" lets a NaN through to the exact
+ * value. */
+static void offer_row(retrieval *r, const alq_rows *rows, int64_t row, const float *approx, float inv) {
+  const int64_t A = r->n_anchors;
+  const float *th = r->threshold;
+  if (!(inv <= INV_NORM_MAX)) {
+    for (int64_t a = 0; a < A; a++)
+      offer_exact(r, rows, row, a, inv);
+    return;
+  }
+  int64_t a0 = 0;
+  for (; a0 + FILTER_LANES <= A; a0 += FILTER_LANES) {
+    int any = 0;
+    for (int j = 0; j < FILTER_LANES; j++)
+      any |= !(approx[a0 + j] * inv < th[a0 + j]);
+    if (!any)
+      continue;
+    for (int j = 0; j < FILTER_LANES; j++)
+      if (!(approx[a0 + j] * inv < th[a0 + j]))
+        offer_exact(r, rows, row, a0 + j, inv);
+  }
+  for (int64_t a = a0; a < A; a++)
+    if (!(approx[a] * inv < th[a]))
+      offer_exact(r, rows, row, a, inv);
 }
 
 static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
@@ -101,7 +164,7 @@ static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
       r->inv_norm[i] = nn > 0 ? 1.0f / sqrtf(nn) : 0.0f;
     }
     double t0 = MPI_Wtime();
-    alq_sgemm_nt(x, br, d, r->anchors, A, r->sim);
+    alq_bound_gemm_run(r->gemm, x, br, r->sim);
     r->sgemm_seconds += MPI_Wtime() - t0;
     r->flops += 2 * br * A * d;
     alq_log_flops(2 * br * A * d);
@@ -109,6 +172,7 @@ static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
       if (!v->is_labeled[b0 + i])
         offer_row(r, rows, b0 + i, r->sim + i * A, r->inv_norm[i]);
   }
+  flush_pending(r, rows); /* the chunk's rows are gone after this call */
   alq_phase_end(ALQ_PHASE_RETRIEVE);
   return ALQ_OK;
 }
@@ -282,10 +346,11 @@ static alq_err report(MPI_Comm comm, const retrieval *r, const alq_pool_data *lo
   if (!err && rank == 0) {
     fprintf(stderr,
             "anchoral: anchors=%lld neighbors=%lld subpool=%lld sgemm_seconds=%.4f sgemm_gflops=%.2f "
-            "merge_seconds=%.4f merge_bytes=%lld exact_similarities=%lld dot_path=%s\n",
+            "merge_seconds=%.4f merge_bytes=%lld exact_similarities=%lld dot_path=%s gemm_path=%s gemm_impl=%s\n",
             (long long)r->n_anchors, (long long)r->k, (long long)n_sub, sgmax[0],
             sgmax[0] > 0 ? (double)summed[0] / sgmax[0] / 1e9 : 0.0, merge_s,
-            (long long)(r->n_heaps * r->k * (int64_t)sizeof(alq_scored)), (long long)summed[1], alq_dot_path());
+            (long long)(r->n_heaps * r->k * (int64_t)sizeof(alq_scored)), (long long)summed[1], alq_dot_path(),
+            alq_bound_gemm_path(r->gemm), alq_bound_gemm_impl(r->gemm));
     if (r->m->has_labels && total && C) {
       int64_t present = 0, smallest = INT64_MAX;
       for (int64_t c = 0; c < C; c++)
@@ -309,10 +374,15 @@ static void retrieval_free(retrieval *r) {
   for (int64_t a = 0; r->heaps && a < r->n_heaps; a++)
     alq_topk_free(&r->heaps[a]);
   free(r->heaps);
+  alq_bound_gemm_free(r->gemm);
   free(r->anchors);
   free(r->sim);
   free(r->inv_norm);
   free(r->floor);
+  free(r->threshold);
+  free(r->pend);
+  free(r->pend_sorted);
+  free(r->pend_count);
   free(r->payload);
 }
 
@@ -339,9 +409,13 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
       n2 += (double)r->anchors[a * d + j] * r->anchors[a * d + j];
     largest = n2 > largest ? n2 : largest;
   }
-  /* The SGEMM dot is within alq_gemm_allowance of alq_dot's; scaled by
-   * 1/||x|| (||x|| / ||x|| = 1 to a few ulps) and rounded twice more. */
-  r->tol = 2.0f * (alq_gemm_allowance(d, sqrt(largest) * (1.0 + 1e-6)) + 4.0f * FLT_EPSILON);
+  /* The bound GEMM's dot is within its allowance of alq_dot's; scaled by
+   * 1/||x|| (||x|| / ||x|| = 1 to a few ulps) and rounded twice more.  The
+   * allowance's absolute part, scaled by 1/||x|| <= 2^30 (INV_NORM_MAX), is
+   * below 2^-80: inside the 4 eps. */
+  ALQ_CHECK(alq_bound_gemm_create(&r->gemm, r->anchors, n_anchors, d, BLOCK_ROWS));
+  double amax = sqrt(largest) * (1.0 + 1e-6);
+  r->tol = 2.0f * (alq_bound_gemm_allowance(r->gemm, amax, 1.0 + amax) + 4.0f * FLT_EPSILON);
   r->n_heaps = n_anchors;
   r->k = k;
   r->payload_bytes = keep_rows ? 4 * (d + (m->has_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0)) : 0;
@@ -351,8 +425,12 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
   ALQ_CHECK(alq_malloc(&r->sim, sizeof(float) * BLOCK_ROWS * (n_anchors ? n_anchors : 1), "similarities"));
   ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
   ALQ_CHECK(alq_malloc(&r->floor, sizeof(float) * r->n_heaps, "heap floors"));
+  ALQ_CHECK(alq_malloc(&r->threshold, sizeof(float) * r->n_heaps, "heap thresholds"));
+  ALQ_CHECK(alq_malloc(&r->pend, sizeof *r->pend * PENDING_CAP, "pending similarities"));
+  ALQ_CHECK(alq_malloc(&r->pend_sorted, sizeof *r->pend_sorted * PENDING_CAP, "pending similarities"));
+  ALQ_CHECK(alq_malloc(&r->pend_count, sizeof *r->pend_count * (n_anchors + 1), "pending counts"));
   for (int64_t a = 0; a < r->n_heaps; a++)
-    r->floor[a] = -INFINITY;
+    r->floor[a] = r->threshold[a] = -INFINITY;
   ALQ_CHECK(alq_malloc(&r->payload, r->payload_bytes ? r->payload_bytes : 1, "row payload"));
   return ALQ_OK;
 }

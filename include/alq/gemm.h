@@ -1,22 +1,89 @@
-/* alq/gemm.h: SGEMM for bounds, never for values that decide a batch.
+/* alq/gemm.h: GEMM for bounds, never for values that decide a batch.
  *
  * OpenBLAS rounds an entry of a product differently by kernel (CPU,
  * OPENBLAS_CORETYPE), thread count, and the row's position in the call, so
  * the same row gives other last bits on another shard or machine.  alq uses
  * GEMM's speed only to decide which items need an exact evaluation: a GEMM
- * entry is within alq_dot_error_bound(d) * ||x|| ||c|| of alq_dot's value
- * twice over (both are within that of the exact product), and every value
- * that decides a batch is then recomputed with alq_dot (alq/dot.h). */
+ * entry is within an allowance of alq_dot's value (both are within a proven
+ * distance of the exact product), and every value that decides a batch is then
+ * recomputed with alq_dot (alq/dot.h).
+ *
+ * Two paths, chosen at run time (alq_bound_gemm_create):
+ *
+ *  - "onednn-bf16": oneDNN's matmul (when alq was built with libdnnl and the
+ *    CPU has AVX512-BF16) on operands rounded to bfloat16, accumulating in
+ *    float32.  About twice SGEMM's rate; the allowance below is ~2^-7
+ *    relative instead of ~d 2^-23.
+ *  - "openblas-f32": cblas_sgemm, any OpenBLAS kernel.
+ *
+ * ALQ_BOUND_GEMM=openblas-f32 (or onednn-bf16) in the environment forces a
+ * path; an unavailable forced path falls back to openblas-f32.
+ *
+ * The bf16 allowance, proven.  Let u = 2^-8 (bf16 keeps 8 significand bits,
+ * round to nearest even), t = 2^-126 (float's smallest normal).  For finite x,
+ * y with |x_k|, |y_k| < 2^126:
+ *   1. Rounding: x~ = bf16(x) with |x~ - x| <= u |x| + t (the t covers inputs
+ *      below t, which the hardware may treat as zero: DAZ).
+ *   2. Products of two bf16 values have 16 significand bits, exact in float
+ *      unless they fall below t (flushed: FTZ, error < t).  So
+ *      |x~ y~ - x y| <= (2u + u^2) |x y| + t (1 + u)(|x| + |y|) + t^2 + t
+ *                    <= (2u + u^2) |x y| + 2t (1 + |x| + |y|).
+ *   3. Summing the d products in float, in any order and grouping (whatever
+ *      the kernel's blocking; a fused two-product step rounds no more often),
+ *      adds at most g_d sum |x~ y~| (g_d = d 2^-24 / (1 - d 2^-24)) plus t for
+ *      each of the d - 1 sums flushed to zero, and
+ *      sum |x~ y~| <= (1 + u)^2 sum |x y| + 2t sum (1 + |x| + |y|).
+ *   Hence, with S = sum_k |x_k y_k| <= ||x|| ||y|| and
+ *   ||x||_1 + ||y||_1 <= sqrt(d) (||x|| + ||y||):
+ *     |bf16 dot - x.y| <= ((2u + u^2) + g_d (1 + u)^2) S
+ *                         + 4t (d + sqrt(d) (||x|| + ||y||)),
+ *   and alq_dot is within g_{d+1} S + d 2^-149 of x.y (gradual underflow), so
+ *   the allowance is the sum of the two.  tests/test_dot.c checks it against
+ *   exact (double) products on adversarial data. */
 #ifndef ALQ_GEMM_H
 #define ALQ_GEMM_H
 #include <stdint.h>
 
+#include "alq/error.h"
+
 /* out[i][j] ~ x_i . c_j for i < rows, j < nc; x is rows x d, c is nc x d and
- * out rows x nc (row-major).  Any rounding: see above. */
+ * out rows x nc (row-major).  OpenBLAS: any rounding, see above. */
 void alq_sgemm_nt(const float *x, int64_t rows, int64_t d, const float *c, int64_t nc, float *out);
 
 /* The largest |alq_sgemm_nt entry - alq_dot(x_i, c_j)| can be, given
  * ||x_i|| ||c_j|| <= norm_product: twice the one-sided bound. */
 float alq_gemm_allowance(int64_t d, double norm_product);
+
+/* A GEMM against fixed columns c (nc x d, copied as the path needs them) for
+ * rows streamed in blocks of at most max_rows, on the fastest path available. */
+typedef struct alq_bound_gemm alq_bound_gemm;
+
+alq_err alq_bound_gemm_create(alq_bound_gemm **g, const float *c, int64_t nc, int64_t d, int64_t max_rows);
+
+/* out[i][j] ~ x_i . c_j for i < rows <= max_rows.  out must hold max_rows x nc
+ * floats (rows past `rows` are scratch).  Cannot fail: if the fast path
+ * reports an error, the call is done by SGEMM (a smaller error, so the
+ * allowance still holds). */
+void alq_bound_gemm_run(alq_bound_gemm *g, const float *x, int64_t rows, float *out);
+
+/* The largest |out[i][j] - alq_dot(x_i, c_j)| can be, given
+ * ||x_i|| ||c_j|| <= norm_product and ||x_i|| + ||c_j|| <= norm_sum. */
+float alq_bound_gemm_allowance(const alq_bound_gemm *g, double norm_product, double norm_sum);
+
+/* "onednn-bf16" or "openblas-f32". */
+const char *alq_bound_gemm_path(const alq_bound_gemm *g);
+
+/* The library's own name for what ran (oneDNN's implementation string, or
+ * OpenBLAS's core name), for --log-view. */
+const char *alq_bound_gemm_impl(const alq_bound_gemm *g);
+
+void alq_bound_gemm_free(alq_bound_gemm *g);
+
+/* The bound for one dot product on the given path (above), for tests:
+ * |path's dot - alq_dot| <= this. */
+double alq_bound_gemm_path_allowance(const char *path, int64_t d, double norm_product, double norm_sum);
+
+/* bf16 of each x[k] (round to nearest even), as the bf16 path rounds them. */
+void alq_bf16_round(const float *x, int64_t n, uint16_t *out);
 
 #endif

@@ -1,0 +1,186 @@
+/* core/gemm_bound.c: the bound GEMM object and its run-time path choice
+ * (alq/gemm.h).  The oneDNN path is compiled when alq was built against
+ * libdnnl (ALQ_HAVE_DNNL) and taken when the CPU has AVX512-BF16. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alq/gemm.h"
+
+#ifdef ALQ_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#endif
+
+char *openblas_get_corename(void); /* OpenBLAS's: the kernel it picked */
+
+struct alq_bound_gemm {
+  const char *path;
+  int64_t nc, d, max_rows;
+  float *c; /* nc x d: the SGEMM path's columns (and the fast path's fallback) */
+  char impl[128];
+#ifdef ALQ_HAVE_DNNL
+  dnnl_engine_t engine;
+  dnnl_stream_t stream;
+  dnnl_primitive_t matmul;
+  dnnl_memory_t src, wei, dst;
+  uint16_t *src_bf16; /* max_rows x d */
+#endif
+};
+
+static const char *forced_path(void) {
+  const char *e = getenv("ALQ_BOUND_GEMM");
+  return e && *e ? e : NULL;
+}
+
+#ifdef ALQ_HAVE_DNNL
+/* One oneDNN thread per process unless OMP_NUM_THREADS says otherwise: alq
+ * runs one rank per core, as with OPENBLAS_NUM_THREADS=1. */
+static void one_thread_per_rank(void) {
+  if (!getenv("OMP_NUM_THREADS"))
+    omp_set_num_threads(1);
+}
+
+/* The matmul dst (max_rows x nc, f32) = src (max_rows x d, bf16) x wei
+ * (d x nc, bf16, in the layout oneDNN prefers, reordered once from c). */
+static int dnnl_build(alq_bound_gemm *g) {
+  one_thread_per_rank();
+  if ((dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_bf16) != dnnl_cpu_isa_avx512_core_bf16)
+    return 0;
+  if (dnnl_engine_create(&g->engine, dnnl_cpu, 0) != dnnl_success ||
+      dnnl_stream_create(&g->stream, g->engine, dnnl_stream_default_flags) != dnnl_success)
+    return 0;
+  dnnl_dims_t sd = {g->max_rows, g->d}, wd = {g->d, g->nc}, dd = {g->max_rows, g->nc};
+  dnnl_memory_desc_t smd, wmd_any, wmd_plain, dmd;
+  dnnl_matmul_desc_t desc;
+  dnnl_primitive_desc_t pd = NULL, rpd = NULL;
+  dnnl_primitive_t reorder = NULL;
+  dnnl_memory_t plain = NULL;
+  uint16_t *c16 = NULL;
+  int ok = dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_bf16, dnnl_ab) == dnnl_success &&
+           dnnl_memory_desc_init_by_tag(&wmd_any, 2, wd, dnnl_bf16, dnnl_format_tag_any) == dnnl_success &&
+           dnnl_memory_desc_init_by_tag(&wmd_plain, 2, wd, dnnl_bf16, dnnl_ba) == dnnl_success &&
+           dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab) == dnnl_success &&
+           dnnl_matmul_desc_init(&desc, &smd, &wmd_any, NULL, &dmd) == dnnl_success &&
+           dnnl_primitive_desc_create(&pd, &desc, NULL, g->engine, NULL) == dnnl_success &&
+           dnnl_primitive_create(&g->matmul, pd) == dnnl_success;
+  const dnnl_memory_desc_t *wmd = ok ? dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0) : NULL;
+  ok = ok && wmd && (c16 = malloc(sizeof *c16 * g->nc * g->d)) &&
+       (g->src_bf16 = aligned_alloc(64, (sizeof *g->src_bf16 * g->max_rows * g->d + 63) / 64 * 64));
+  if (ok) {
+    const char *name = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
+    strncpy(g->impl, name ? name : "?", sizeof g->impl - 1);
+    alq_bf16_round(g->c, g->nc * g->d, c16);
+  }
+  ok = ok && dnnl_memory_create(&plain, &wmd_plain, g->engine, c16) == dnnl_success &&
+       dnnl_memory_create(&g->wei, wmd, g->engine, DNNL_MEMORY_ALLOCATE) == dnnl_success &&
+       dnnl_memory_create(&g->src, &smd, g->engine, g->src_bf16) == dnnl_success &&
+       dnnl_memory_create(&g->dst, &dmd, g->engine, DNNL_MEMORY_NONE) == dnnl_success &&
+       dnnl_reorder_primitive_desc_create(&rpd, &wmd_plain, g->engine, wmd, g->engine, NULL) == dnnl_success &&
+       dnnl_primitive_create(&reorder, rpd) == dnnl_success;
+  if (ok) {
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, g->wei}};
+    ok = dnnl_primitive_execute(reorder, g->stream, 2, args) == dnnl_success &&
+         dnnl_stream_wait(g->stream) == dnnl_success;
+  }
+  if (reorder)
+    dnnl_primitive_destroy(reorder);
+  if (rpd)
+    dnnl_primitive_desc_destroy(rpd);
+  if (pd)
+    dnnl_primitive_desc_destroy(pd);
+  if (plain)
+    dnnl_memory_destroy(plain);
+  free(c16);
+  return ok;
+}
+
+static void dnnl_release(alq_bound_gemm *g) {
+  if (g->matmul)
+    dnnl_primitive_destroy(g->matmul);
+  if (g->src)
+    dnnl_memory_destroy(g->src);
+  if (g->wei)
+    dnnl_memory_destroy(g->wei);
+  if (g->dst)
+    dnnl_memory_destroy(g->dst);
+  if (g->stream)
+    dnnl_stream_destroy(g->stream);
+  if (g->engine)
+    dnnl_engine_destroy(g->engine);
+  free(g->src_bf16);
+  g->matmul = NULL, g->src = g->wei = g->dst = NULL, g->stream = NULL, g->engine = NULL, g->src_bf16 = NULL;
+}
+
+static int dnnl_run(alq_bound_gemm *g, const float *x, int64_t rows, float *out) {
+  alq_bf16_round(x, rows * g->d, g->src_bf16);
+  if (rows < g->max_rows) /* the primitive has one shape: pad */
+    memset(g->src_bf16 + rows * g->d, 0, sizeof *g->src_bf16 * (g->max_rows - rows) * g->d);
+  if (dnnl_memory_set_data_handle(g->dst, out) != dnnl_success)
+    return 0;
+  dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, g->src}, {DNNL_ARG_WEIGHTS, g->wei}, {DNNL_ARG_DST, g->dst}};
+  return dnnl_primitive_execute(g->matmul, g->stream, 3, args) == dnnl_success &&
+         dnnl_stream_wait(g->stream) == dnnl_success;
+}
+#endif
+
+alq_err alq_bound_gemm_create(alq_bound_gemm **out, const float *c, int64_t nc, int64_t d, int64_t max_rows) {
+  alq_bound_gemm *g = NULL;
+  *out = NULL;
+  ALQ_CHECK(alq_malloc(&g, sizeof *g, "bound GEMM"));
+  memset(g, 0, sizeof *g);
+  g->nc = nc, g->d = d, g->max_rows = max_rows;
+  alq_err err = alq_malloc_aligned(&g->c, sizeof(float) * (nc * d > 0 ? nc * d : 1), "bound GEMM columns");
+  if (err) {
+    free(g);
+    return err;
+  }
+  memcpy(g->c, c, sizeof(float) * nc * d);
+  g->path = "openblas-f32";
+  snprintf(g->impl, sizeof g->impl, "%s", openblas_get_corename());
+#ifdef ALQ_HAVE_DNNL
+  const char *f = forced_path();
+  if ((!f || !strcmp(f, "onednn-bf16")) && nc > 0 && d > 0 && max_rows > 0) {
+    if (dnnl_build(g))
+      g->path = "onednn-bf16";
+    else {
+      dnnl_release(g);
+      snprintf(g->impl, sizeof g->impl, "%s", openblas_get_corename());
+    }
+  }
+#else
+  (void)forced_path;
+#endif
+  *out = g;
+  return ALQ_OK;
+}
+
+void alq_bound_gemm_run(alq_bound_gemm *g, const float *x, int64_t rows, float *out) {
+  if (rows == 0 || g->nc == 0)
+    return;
+#ifdef ALQ_HAVE_DNNL
+  if (g->matmul && dnnl_run(g, x, rows, out))
+    return;
+#endif
+  alq_sgemm_nt(x, rows, g->d, g->c, g->nc, out);
+}
+
+float alq_bound_gemm_allowance(const alq_bound_gemm *g, double norm_product, double norm_sum) {
+  /* Float conversions of the callers' norms carry a few ulps: rounded up. */
+  return (float)(alq_bound_gemm_path_allowance(g->path, g->d, norm_product, norm_sum) * (1.0 + 1e-5) + 1e-30);
+}
+
+const char *alq_bound_gemm_path(const alq_bound_gemm *g) { return g->path; }
+
+const char *alq_bound_gemm_impl(const alq_bound_gemm *g) { return g->impl; }
+
+void alq_bound_gemm_free(alq_bound_gemm *g) {
+  if (!g)
+    return;
+#ifdef ALQ_HAVE_DNNL
+  dnnl_release(g);
+#endif
+  free(g->c);
+  free(g);
+}

@@ -14,6 +14,8 @@ packages=(
   libcmocka-dev                         # unit tests
   help2man                              # man pages generated from --help at build time
   python3 python3-numpy python3-h5py    # test fixtures and benchmark baselines only
+  python3-mpi4py                        # the Python package's multi-rank tests (tests/python.cmake)
+  python3-setuptools python3-wheel python3-pip  # pip install ./python, offline (docs/python.md)
 )
 
 missing=()

@@ -5,7 +5,8 @@
  * CPU can run, at any address; and SGEMM, which alq uses only for bounds,
  * must stay within alq_gemm_allowance of it for calls of every shape (the
  * kernel, thread count and a row's position change SGEMM's rounding, never
- * beyond that bound).  Run under each OPENBLAS_CORETYPE by the kernel matrix
+ * beyond that bound); the bound GEMM (bf16 or SGEMM) stays within its
+ * proven allowance on adversarial data.  Run under each OPENBLAS_CORETYPE by the kernel matrix
  * (tests/kernels.cmake). */
 #include <cblas.h>
 #include <math.h>
@@ -133,6 +134,84 @@ static void sgemm_within_allowance(void **unused) {
       }
 }
 
+/* Adversarial rows for the bound GEMM: kind 0, every value just below a bf16
+ * halfway point (1 + 2^-8 - small), all positive, so every rounding error has
+ * the same sign and the bf16 error approaches its bound; kind 1, values spread
+ * over many binades with signs; kind 2, values at and below float's smallest
+ * normal (the hardware may flush them: DAZ/FTZ) mixed with ordinary ones. */
+static float *adversarial_vector(int kind, int64_t n, uint32_t *state) {
+  float *v = random_vector(n, state);
+  for (int64_t i = 0; i < n; i++) {
+    float u = (float)(next(state) * (1.0 / 16777216.0));
+    if (kind == 0)
+      v[i] = ldexpf(1.0f + 0x1p-8f - 0x1p-20f * u, (int)(next(state) % 3));
+    else if (kind == 2 && next(state) % 2)
+      v[i] = ldexpf(u + 0.5f, -126 - (int)(next(state) % 20)) * (next(state) % 2 ? 1.0f : -1.0f);
+  }
+  return v;
+}
+
+/* The bound GEMM on each path, against the exact product (long double sums of
+ * exact double products) and against alq_dot: every entry within
+ * alq_bound_gemm_allowance.  On kind 0 the bf16 error must also come near its
+ * bound (at least a third of it): a bound the data never approaches would not
+ * test the proof. */
+static void bound_gemm_within_allowance(void **unused) {
+  const char *paths[] = {"onednn-bf16", "openblas-f32"};
+  const int64_t dims[] = {3, 13, 64, 128, 333}, ncols[] = {1, 45, 200}, rows[] = {1, 7, 256};
+  for (int p = 0; p < 2; p++) {
+    setenv("ALQ_BOUND_GEMM", paths[p], 1);
+    double worst_ratio = 0; /* on kind 0, bf16: |out - exact| / its bf16 bound */
+    int ran_bf16 = 0;
+    uint32_t st = 17;
+    for (int kind = 0; kind < 3; kind++)
+      for (size_t a = 0; a < sizeof dims / sizeof dims[0]; a++)
+        for (size_t b = 0; b < sizeof ncols / sizeof ncols[0]; b++)
+          for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+            int64_t d = dims[a], nc = ncols[b], n = rows[r];
+            float *x = adversarial_vector(kind, n * d, &st), *c = adversarial_vector(kind, nc * d, &st);
+            float *out = malloc(sizeof(float) * (size_t)(n * nc));
+            alq_bound_gemm *g = NULL;
+            assert_int_equal(alq_bound_gemm_create(&g, c, nc, d, n), 0);
+            const char *ran = alq_bound_gemm_path(g);
+            ran_bf16 |= !strcmp(ran, "onednn-bf16");
+            alq_bound_gemm_run(g, x, n, out);
+            for (int64_t i = 0; i < n; i++)
+              for (int64_t j = 0; j < nc; j++) {
+                const float *xi = x + i * d, *cj = c + j * d;
+                long double exact = 0, mag = 0, nx2 = 0, nc2 = 0;
+                for (int64_t k = 0; k < d; k++) {
+                  exact += (long double)xi[k] * cj[k];
+                  mag += fabsl((long double)xi[k] * cj[k]);
+                  nx2 += (long double)xi[k] * xi[k];
+                  nc2 += (long double)cj[k] * cj[k];
+                }
+                double np = (double)sqrtl(nx2 * nc2), ns = (double)(sqrtl(nx2) + sqrtl(nc2));
+                float allow = alq_bound_gemm_allowance(g, np, ns);
+                assert_true(fabsf(out[i * nc + j] - alq_dot(xi, cj, d)) <= allow);
+                assert_true(fabsl((long double)out[i * nc + j] - exact) <= (long double)allow);
+                if (kind == 0 && !strcmp(ran, "onednn-bf16")) {
+                  double r = (double)(fabsl((long double)out[i * nc + j] - exact) / (0x1p-7L * mag));
+                  worst_ratio = r > worst_ratio ? r : worst_ratio;
+                }
+              }
+            alq_bound_gemm_free(g);
+            free(x);
+            free(c);
+            free(out);
+          }
+    if (p == 0) {
+      if (ran_bf16)
+        assert_true(worst_ratio >= 1.0 / 3.0);
+      else
+        printf("# bound GEMM: onednn-bf16 is not available here (build or CPU); only openblas-f32 is tested\n");
+      printf("# bound GEMM onednn-bf16: ran=%d, largest error on kind 0 = %.3f of 2u sum|x y|\n", ran_bf16,
+             worst_ratio);
+    }
+  }
+  unsetenv("ALQ_BOUND_GEMM");
+}
+
 int main(void) {
   const char *forced = getenv("OPENBLAS_CORETYPE");
   printf("# OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s), dot path %s\n", openblas_get_corename(),
@@ -142,6 +221,7 @@ int main(void) {
       cmocka_unit_test(rows_equal_single_dots),
       cmocka_unit_test(within_the_error_bound),
       cmocka_unit_test(sgemm_within_allowance),
+      cmocka_unit_test(bound_gemm_within_allowance),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

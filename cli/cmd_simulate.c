@@ -30,7 +30,7 @@ static void usage(void) {
          "  --batch B             items labeled per round\n"
          "  --rounds R            selection rounds (R + 1 evaluations per seed)\n"
          "  --out FILE            CSV: strategy,seed,round,labeled,accuracy,macro_f1,rare_recall,\n"
-         "                        train_seconds,select_seconds (one row per strategy, seed, round)\n"
+         "                        train_seconds,select_seconds,items (one row per strategy, seed, round)\n"
          "options:\n"
          "  --initial L           initial labeled items, stratified (default 20)\n"
          "  --seeds K             repetitions with seeds S, S+1, ..., S+K-1 (default 5)\n"
@@ -41,6 +41,12 @@ static void usage(void) {
          "                        --dropout P, --l2 L, --lr R, --epochs E, --class-weights as alq train\n"
          "  --mc-samples T        mlp: average T dropout passes for the probabilities\n"
          "  --plot FILE           SVG of accuracy and macro-F1 against labels (mean, +-1 sd)\n"
+         "  --annotators A        A simulated annotators answer instead of /labels: one answer per\n"
+         "                        request (initial items too), an item to each annotator at most once;\n"
+         "                        the model learns the CROWDLAB consensus (alq consensus); 'labeled'\n"
+         "                        then counts every answer and 'items' the items answered\n"
+         "  --annotator-noise P   each answer is wrong with probability P, uniform over the other classes\n"
+         "  --confusion FILE      instead: answers drawn from row y of a K x K matrix (CSV or spaces)\n"
          "  --quiet               no progress on stderr\n"
          "  --help                this text\n\n"
          "Metrics: accuracy; macro-F1 over the classes present in the test split; rare_recall, the\n"
@@ -82,6 +88,8 @@ static int parse(int argc, char **argv, void *out) {
       {"test-fraction", required_argument, 0, 'f'}, {"subpool", required_argument, 0, 'a'},
       ALQ_HEAD_LONGOPTS,                            {"mc-samples", required_argument, 0, 'T'},
       {"plot", required_argument, 0, 'P'},          {"quiet", no_argument, 0, 'q'},
+      {"annotators", required_argument, 0, 'A'},    {"annotator-noise", required_argument, 0, 'n'},
+      {"confusion", required_argument, 0, 'C'},
       {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
   static const char *const subpools[] = {"all", "anchoral"};
   alq_model_kind kind;
@@ -110,6 +118,9 @@ static int parse(int argc, char **argv, void *out) {
     case 'T': ALQ_CHECK(alq_arg_int("--mc-samples", optarg, 0, 10000, &o->mc_samples)); break;
     case 'P': ALQ_CHECK(alq_arg_path("--plot", optarg, o->plot, sizeof o->plot)); break;
     case 'q': o->quiet = 1; break;
+    case 'A': ALQ_CHECK(alq_arg_int("--annotators", optarg, 1, 1000000, &o->annotators)); break;
+    case 'n': ALQ_CHECK(alq_arg_double("--annotator-noise", optarg, 0, 1, &o->annotator_noise)); break;
+    case 'C': ALQ_CHECK(alq_arg_path("--confusion", optarg, o->confusion, sizeof o->confusion)); break;
     default: return alq_arg_unknown("simulate", optopt, argv[optind - 1]);
     }
   }
@@ -122,7 +133,8 @@ static int parse(int argc, char **argv, void *out) {
   ALQ_CHECK(alq_simulate_check(o));
   const alq_path_use paths[] = {{"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT},
                                 {"--out", o->out, ALQ_PATH_OUTPUT},
-                                {"--plot", o->plot, ALQ_PATH_OUTPUT}};
+                                {"--plot", o->plot, ALQ_PATH_OUTPUT},
+                                {"--confusion", o->confusion, ALQ_PATH_INPUT}};
   return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
@@ -142,6 +154,7 @@ static alq_err simulate(MPI_Comm comm, const alq_simulate_options *o) {
 }
 
 int alq_cmd_simulate(int argc, char **argv) {
+  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   alq_simulate_options opt;
   int code;
   if (!alq_cli_parse_on_root(argc, argv, parse, usage, &opt, &code))

@@ -10,12 +10,12 @@ static alq_err write_csv(const char *tmp, const char *path, const alq_curve *cur
   FILE *f = fopen(tmp, "w");
   if (!f)
     return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s (temporary file for %s)", tmp, path);
-  fprintf(f, "strategy,seed,round,labeled,accuracy,macro_f1,rare_recall,train_seconds,select_seconds\n");
+  fprintf(f, "strategy,seed,round,labeled,accuracy,macro_f1,rare_recall,train_seconds,select_seconds,items\n");
   for (int64_t i = 0; i < curve->n; i++) {
     const alq_curve_point *p = &curve->points[i];
-    fprintf(f, "%s,%llu,%lld,%lld,%.6f,%.6f,%.6f,%.4f,%.4f\n", p->strategy, (unsigned long long)p->seed,
+    fprintf(f, "%s,%llu,%lld,%lld,%.6f,%.6f,%.6f,%.4f,%.4f,%lld\n", p->strategy, (unsigned long long)p->seed,
             (long long)p->round, (long long)p->labeled, p->accuracy, p->macro_f1, p->rare_recall, p->train_seconds,
-            p->select_seconds);
+            p->select_seconds, (long long)p->items);
   }
   if (fclose(f) != 0)
     return alq_error_set(ALQ_ERR_OUTPUT, "cannot write %s", path);

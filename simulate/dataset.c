@@ -11,9 +11,11 @@ void sim_dataset_free(sim_dataset *d) {
   free(d->x);
   free(d->y);
   free(d->ids);
+  free(d->confusion);
 }
 
-alq_err sim_dataset_load(MPI_Comm comm, const char *path, sim_dataset *d) {
+alq_err sim_dataset_load(MPI_Comm comm, const alq_simulate_options *o, sim_dataset *d) {
+  const char *path = o->pool;
   int rank;
   MPI_Comm_rank(comm, &rank);
   memset(d, 0, sizeof *d);
@@ -48,7 +50,16 @@ alq_err sim_dataset_load(MPI_Comm comm, const char *path, sim_dataset *d) {
     if (d->ids[i] <= d->ids[i - 1])
       err = alq_error_set(ALQ_ERR_INPUT, "%s: /ids row %lld is %lld, not greater than the previous id %lld", path,
                           (long long)i, (long long)d->ids[i], (long long)d->ids[i - 1]);
-  return alq_agree(comm, err);
+  ALQ_CHECK(alq_agree(comm, err));
+  if (!o->confusion[0])
+    return ALQ_OK;
+  int64_t K = d->meta.n_classes;
+  err = alq_agree(comm, alq_malloc(&d->confusion, sizeof(double) * K * K, "confusion matrix"));
+  if (!err)
+    err = alq_agree(comm, rank == 0 ? sim_confusion_read(o->confusion, K, d->confusion) : ALQ_OK);
+  if (!err)
+    err = alq_bcast(d->confusion, sizeof(double) * K * K, 0, comm);
+  return err;
 }
 
 int64_t sim_row_of(const sim_dataset *d, int64_t id) {

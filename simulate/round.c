@@ -77,7 +77,8 @@ alq_err sim_evaluate(MPI_Comm comm, const alq_simulate_options *o, const sim_dat
 
 /* The request is filled as alq select resolves its defaults (coordinator/prepare.c). */
 alq_err sim_select(MPI_Comm comm, const alq_simulate_options *o, const sim_dataset *d, const sim_split *s,
-                   int which, const alq_model *model, uint64_t seed, const alq_labeled *labeled, alq_batch *batch) {
+                   int which, const alq_model *model, uint64_t seed, const alq_labeled *labeled,
+                   const alq_answer_table *answers, alq_batch *batch) {
   const char *strategy = o->strategies[which];
   alq_pool_meta meta = d->meta; /* messages name the pool file */
   meta.n_items = s->n_pool;
@@ -113,6 +114,7 @@ alq_err sim_select(MPI_Comm comm, const alq_simulate_options *o, const sim_datas
   req.seed = seed;
   req.prune = 1;
   req.quiet = 1;
+  req.answers = answers;
   alq_rank_facts facts;
   err = alq_select_pool(comm, &req, src, labeled, batch, &facts);
   alq_source_close(src);

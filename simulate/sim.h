@@ -4,6 +4,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "alq/consensus.h"
 #include "alq/model.h"
 #include "alq/simulate.h"
 #include "alq/strategy.h"
@@ -14,12 +15,16 @@ typedef struct {
   float *x;
   int32_t *y;
   int64_t *ids;
+  double *confusion; /* --confusion: K x K, each row cumulative; NULL = uniform noise */
 } sim_dataset;
 
-/* Collective: reads o->pool (every rank the whole of it); input error when
- * /labels is missing or incomplete, or the ids are not ascending. */
-alq_err sim_dataset_load(MPI_Comm comm, const char *path, sim_dataset *d);
+/* Collective: reads o->pool (every rank the whole of it) and o->confusion;
+ * input error when /labels is missing or incomplete, the ids are not
+ * ascending, or a confusion row is not a distribution over the classes. */
+alq_err sim_dataset_load(MPI_Comm comm, const alq_simulate_options *o, sim_dataset *d);
 void sim_dataset_free(sim_dataset *d);
+/* Rank 0: K rows of K probabilities from `path` into out (made cumulative). */
+alq_err sim_confusion_read(const char *path, int64_t K, double *out);
 /* Row of `id` in the dataset, or -1. */
 int64_t sim_row_of(const sim_dataset *d, int64_t id);
 
@@ -48,9 +53,21 @@ alq_err sim_evaluate(MPI_Comm comm, const alq_simulate_options *o, const sim_dat
                      const alq_model *model, uint64_t seed, alq_metrics *out);
 
 /* Collective: one selection through alq_select_pool, the model serving the
- * in-memory pool's probabilities and embeddings. */
+ * in-memory pool's probabilities and embeddings; `answers` (NULL without
+ * annotators) are the labeled items' answers, for activelab. */
 alq_err sim_select(MPI_Comm comm, const alq_simulate_options *o, const sim_dataset *d, const sim_split *s,
-                   int which, const alq_model *model, uint64_t seed, const alq_labeled *labeled, alq_batch *batch);
+                   int which, const alq_model *model, uint64_t seed, const alq_labeled *labeled,
+                   const alq_answer_table *answers, alq_batch *batch);
+
+/* Annotators: one answer to each of ids[0..n) (alq/simulate.h says who
+ * answers and how), added to `answers`. */
+alq_err sim_annotate(const alq_simulate_options *o, const sim_dataset *d, uint64_t seed, const int64_t *ids,
+                     int64_t n, alq_answer_table *answers);
+
+/* The labeled set from the answers: the CROWDLAB consensus with the model's
+ * probabilities of the answered items (every rank the same, no messages). */
+alq_err sim_consensus_labels(const alq_simulate_options *o, const sim_dataset *d, const alq_model *model,
+                             uint64_t seed, const alq_answer_table *answers, alq_labeled *labeled);
 
 /* Adds the batch, with its true labels, to the labeled set (kept sorted by id). */
 alq_err sim_reveal(const sim_dataset *d, const alq_batch *batch, alq_labeled *labeled);

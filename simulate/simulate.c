@@ -29,6 +29,11 @@ alq_err alq_simulate_check(const alq_simulate_options *o) {
     return alq_error_set(ALQ_ERR_USAGE, "test fraction %g is outside [0.01, 0.9]", o->test_fraction);
   if (o->mc_samples > 0 && o->train.kind != ALQ_MODEL_MLP)
     return alq_error_set(ALQ_ERR_USAGE, "--mc-samples needs --model mlp (dropout)");
+  if (o->annotators < 0 || o->annotators > INT32_MAX || !(o->annotator_noise >= 0 && o->annotator_noise <= 1))
+    return alq_error_set(ALQ_ERR_USAGE, "annotators must be >= 0 and the annotator noise in [0, 1], got %lld and %g",
+                         (long long)o->annotators, o->annotator_noise);
+  if (o->annotators == 0 && (o->annotator_noise > 0 || o->confusion[0]))
+    return alq_error_set(ALQ_ERR_USAGE, "--annotator-noise and --confusion need --annotators A");
   return ALQ_OK;
 }
 
@@ -80,9 +85,15 @@ static alq_err run_strategy(MPI_Comm comm, const alq_simulate_options *o, const 
   int rank;
   MPI_Comm_rank(comm, &rank);
   alq_labeled labeled = {0};
+  alq_answer_table answers = {0}, *noisy = o->annotators > 0 ? &answers : NULL;
   alq_err err = alq_agree(comm, copy_labeled(&s->initial, &labeled));
+  if (!err && noisy) /* the initial items are answered by the annotators too */
+    err = alq_agree(comm, sim_annotate(o, d, seed, labeled.ids, labeled.n, noisy));
+  for (int64_t i = 0; !err && noisy && i < labeled.n; i++)
+    labeled.labels[i] = answers.labels[answers.offsets[i]];
+  int64_t spent = labeled.n;
   for (int64_t round = 0; !err && round <= o->rounds; round++) {
-    alq_curve_point p = {.seed = seed, .round = round, .labeled = labeled.n};
+    alq_curve_point p = {.seed = seed, .round = round, .labeled = spent, .items = labeled.n};
     snprintf(p.strategy, sizeof p.strategy, "%s%s", o->subpools[which] == ALQ_SUBPOOL_ANCHORAL ? "anchoral+" : "",
              o->strategies[which]);
     alq_model model = {0};
@@ -95,10 +106,15 @@ static alq_err run_strategy(MPI_Comm comm, const alq_simulate_options *o, const 
     if (!err && round < o->rounds) {
       alq_batch batch = {0};
       t0 = MPI_Wtime();
-      err = sim_select(comm, o, d, s, which, &model, seed, &labeled, &batch);
+      err = sim_select(comm, o, d, s, which, &model, seed, &labeled, noisy, &batch);
       p.select_seconds = MPI_Wtime() - t0;
-      if (!err)
+      spent += batch.n;
+      if (!err && !noisy)
         err = alq_agree(comm, sim_reveal(d, &batch, &labeled));
+      if (!err && noisy)
+        err = alq_agree(comm, sim_annotate(o, d, seed, batch.ids, batch.n, noisy));
+      if (!err && noisy)
+        err = alq_agree(comm, sim_consensus_labels(o, d, &model, seed, noisy, &labeled));
       alq_batch_free(&batch);
     }
     alq_model_free(&model);
@@ -108,6 +124,7 @@ static alq_err run_strategy(MPI_Comm comm, const alq_simulate_options *o, const 
     }
   }
   alq_labeled_free(&labeled);
+  alq_answer_table_free(&answers);
   return err;
 }
 
@@ -115,7 +132,7 @@ alq_err alq_simulate(MPI_Comm comm, const alq_simulate_options *o, alq_curve *cu
   memset(curve, 0, sizeof *curve);
   ALQ_CHECK(alq_agree(comm, alq_simulate_check(o)));
   sim_dataset d;
-  ALQ_CHECK(sim_dataset_load(comm, o->pool, &d));
+  ALQ_CHECK(sim_dataset_load(comm, o, &d));
   recorder rec = {.total = o->seeds * o->n_strategies * (o->rounds + 1), .started = MPI_Wtime(), .quiet = o->quiet};
   rec.last_note = rec.started;
   alq_err err = ALQ_OK;

@@ -33,6 +33,9 @@ enum {
   ALQ_PURPOSE_CLUSTER_PICK = 43,   /* Cluster-Margin: the random order inside a cluster */
   ALQ_PURPOSE_VESSAL = 50,        /* VeSSAL: an item's acceptance draw */
   ALQ_PURPOSE_PROBCOVER = 51,     /* ProbCover: the purity sample's keys */
+  ALQ_PURPOSE_ANNOTATOR = 60,     /* alq simulate: the first annotator an item goes to */
+  ALQ_PURPOSE_ANSWER_WRONG = 61,  /* alq simulate: whether answer #k is wrong (seed = hash of seed, id) */
+  ALQ_PURPOSE_ANSWER_CLASS = 62,  /* alq simulate: the class a wrong answer (or a confusion row) gives */
 };
 
 /* 64 well-mixed bits from (seed, id, purpose). */

@@ -5,7 +5,12 @@
  * Each round trains the model on the labeled items (data-parallel over the
  * ranks), evaluates it on the test split, and selects the next batch through
  * the real pipeline: alq_select_pool on an in-memory pool whose probabilities
- * and embeddings the model computes.  The pool's /labels answer every request.
+ * and embeddings the model computes.  The pool's /labels answer every request,
+ * or, with annotators > 0, simulated annotators who answer wrongly with
+ * probability annotator_noise (a wrong answer uniform over the other classes)
+ * or by a confusion matrix: one answer per request, the model trained on the
+ * CROWDLAB consensus of the answers (alq/consensus.h), accuracy measured
+ * against /labels, and every answer counted as a label spent.
  * Every rank holds the whole pool in memory.  `alq simulate` is a thin CLI over
  * this module; docs/models.md describes the metrics.
  */
@@ -35,6 +40,15 @@ typedef struct {
   alq_train_options train;
   int64_t mc_samples; /* mlp: dropout passes averaged for the probabilities */
   int quiet;          /* no progress lines on stderr */
+  /* Noisy annotators (0 = the pool's /labels answer, the default).  Answer #k
+   * to item `id` comes from annotator (hash(seed, id) + k) mod annotators, so
+   * an item goes to each annotator at most once (a request past that is spent
+   * and answered by nobody); it is wrong with probability annotator_noise
+   * (uniform over the other classes), or, with a confusion file, drawn from the
+   * true class's row.  Every draw is a function of (seed, id, k). */
+  int64_t annotators;
+  double annotator_noise;
+  char confusion[ALQ_PATH_MAX]; /* "" or K rows of K probabilities (row = true class), CSV or spaces */
 } alq_simulate_options;
 
 /* The defaults of `alq simulate`: 20 initial items, 5 seeds from 0, a test
@@ -44,7 +58,8 @@ void alq_simulate_options_default(alq_model_kind kind, alq_simulate_options *o);
 
 /* Usage error (one line) for options alq_simulate cannot run: no or unknown
  * strategies, batch < 1, rounds < 0, initial < 1, seeds < 1, a test fraction
- * outside [0.01, 0.9], --mc-samples without the mlp head. */
+ * outside [0.01, 0.9], --mc-samples without the mlp head, a noise outside
+ * [0, 1] or a confusion file without annotators. */
 alq_err alq_simulate_check(const alq_simulate_options *o);
 
 /* One (strategy, seed, round) of a simulation: the model trained on `labeled`
@@ -52,7 +67,9 @@ alq_err alq_simulate_check(const alq_simulate_options *o);
 typedef struct {
   char strategy[96]; /* "anchoral+" prefixed on the AnchorAL subpool */
   uint64_t seed;
-  int64_t round, labeled;
+  int64_t round;
+  int64_t labeled; /* labels spent: every answer (= items without annotators) */
+  int64_t items;   /* distinct items with an answer */
   double accuracy, macro_f1, rare_recall;
   double train_seconds, select_seconds;
 } alq_curve_point;
@@ -70,7 +87,7 @@ void alq_curve_free(alq_curve *c);
 alq_err alq_simulate(MPI_Comm comm, const alq_simulate_options *o, alq_curve *curve);
 
 /* Rank 0: writes o->out (CSV: strategy,seed,round,labeled,accuracy,macro_f1,
- * rare_recall,train_seconds,select_seconds) and o->plot (SVG) when named,
+ * rare_recall,train_seconds,select_seconds,items) and o->plot (SVG) when named,
  * staged under temporary names and committed together (alq/paths.h). */
 alq_err alq_simulate_write(const alq_simulate_options *o, const alq_curve *curve);
 

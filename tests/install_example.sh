@@ -16,7 +16,7 @@ P=$wd/prefix
 cmake --install "$build" --prefix "$P" >"$wd/install.log" || fail "cmake --install (see $wd/install.log)"
 
 # What the prefix must hold.
-expect=(bin/alq lib/libalq.so lib/libalq.so.0 "lib/libalq.so.$version" include/alq/select.h
+expect=(bin/alq share/alq/slurm/select.sbatch lib/libalq.so lib/libalq.so.0 "lib/libalq.so.$version" include/alq/select.h
         include/alq/source.h include/alq/version.h lib/cmake/alq/alqConfig.cmake
         lib/cmake/alq/alqConfigVersion.cmake lib/cmake/alq/alqTargets.cmake lib/pkgconfig/alq.pc
         share/doc/alq/LICENSE)

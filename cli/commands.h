@@ -14,6 +14,7 @@ int alq_cmd_retrieve(int argc, char **argv);   /* collective */
 int alq_cmd_simulate(int argc, char **argv);   /* collective */
 int alq_cmd_project(int argc, char **argv);    /* collective */
 int alq_cmd_score(int argc, char **argv);      /* collective */
+int alq_cmd_ood(int argc, char **argv);        /* collective */
 int alq_cmd_import_idx(int argc, char **argv); /* serial */
 int alq_cmd_gen(int argc, char **argv);        /* serial */
 int alq_cmd_import(int argc, char **argv);     /* serial */
@@ -21,6 +22,7 @@ int alq_cmd_info(int argc, char **argv);       /* serial */
 int alq_cmd_export(int argc, char **argv);     /* serial */
 int alq_cmd_ingest(int argc, char **argv);     /* serial */
 int alq_cmd_manifest(int argc, char **argv);   /* serial */
+int alq_cmd_consensus(int argc, char **argv);  /* serial */
 int alq_cmd_strategies(int argc, char **argv); /* serial */
 
 /* For collective commands: rank 0 parses the command line with

@@ -22,6 +22,7 @@ static const command commands[] = {
     {"simulate", alq_cmd_simulate, 1, "replay active learning with the pool's labels as annotator; learning curves"},
     {"project", alq_cmd_project, 1, "fit a PCA projection of the embeddings across ranks (ScaLAPACK), for select"},
     {"score", alq_cmd_score, 1, "score every item: Mahalanobis distance to the labeled classes (ScaLAPACK)"},
+    {"ood", alq_cmd_ood, 1, "out-of-distribution scores and reject flags of every item (select --ood's stage)"},
     {"import-idx", alq_cmd_import_idx, 0, "turn idx image/label files (MNIST, Fashion-MNIST) into a pool"},
     {"gen", alq_cmd_gen, 0, "write a synthetic pool (Gaussian mixture, imbalanced classes)"},
     {"import", alq_cmd_import, 0, "turn a CSV or CSV.gz of features and labels into a pool"},
@@ -29,6 +30,7 @@ static const command commands[] = {
     {"export", alq_cmd_export, 0, "write a batch for annotators as CSV and JSON tasks, with payload columns"},
     {"ingest", alq_cmd_ingest, 0, "merge annotators' answers (id,label[,annotator]) into a round state"},
     {"manifest", alq_cmd_manifest, 0, "print the manifest of a batch, or of every round of a state file"},
+    {"consensus", alq_cmd_consensus, 0, "consensus labels of a round state with their quality (CROWDLAB), for the final dataset"},
     {"strategies", alq_cmd_strategies, 0, "list the selection strategies"},
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alq/geometry.h"
+#include "alq/ood.h"
 #include "alq/paths.h"
 #include "alq/select.h"
 #include "args.h"
@@ -47,6 +48,13 @@ static void usage(void) {
          "  --projection FILE  a PCA projection from alq project (the same space every round)\n"
          "  --project SPEC     fit pca:K or pca-whiten:K on the pool now (ScaLAPACK) and use it\n"
          "  --fit-sample S     --project: fit on about S rows (hash of seed and id; default every row)\n"
+         "out-of-distribution stage (docs/ood.md): rejects items before any strategy scores\n"
+         "  --ood KIND         maxprob (1 - max p), energy (-T log sum p^(1/T)), knn (distance to the\n"
+         "                     k-th nearest labeled embedding, normalised), mahalanobis (to the nearest\n"
+         "                     class under a shared covariance)\n"
+         "  --ood-reject Q     threshold: the score that keeps a share 1 - Q of the labeled items\n"
+         "  --ood-temperature T  energy: T != 1 (default 1 is an error without logits)\n"
+         "  --ood-k K          knn: neighbour rank (default 50, at most the labeled items - 1)\n"
          "  --no-prune         k-center: evaluate every candidate at every step instead of lazily\n"
          "                     (same batch, slower; the bandwidth benchmark)\n"
          "  --log-view         print a per-phase table (time, bytes, messages) on rank 0\n"
@@ -75,6 +83,8 @@ static int parse(int argc, char **argv, void *out) {
       {"mc-samples", required_argument, 0, 31},   {"project", required_argument, 0, 40},
       {"projection", required_argument, 0, 41},  {"fit-sample", required_argument, 0, 42},
       {"delta", required_argument, 0, 50},
+      {"ood", required_argument, 0, 60},         {"ood-reject", required_argument, 0, 61},
+      {"ood-temperature", required_argument, 0, 62}, {"ood-k", required_argument, 0, 63},
       {0, 0, 0, 0}};
   static const char *const subpools[] = {"all", "anchoral"};
   static const char *const anchor_kinds[] = {"kmeanspp", "random"};
@@ -85,6 +95,7 @@ static int parse(int argc, char **argv, void *out) {
   int have_budget = 0;
   int64_t fit_sample = 0, project_k = 0;
   int whiten = 0;
+  int ood_reject = 0, ood_temperature = 0, ood_k = 0;
   opterr = 0;
   optind = 1;
   int c;
@@ -133,6 +144,13 @@ static int parse(int argc, char **argv, void *out) {
     case 41: ALQ_CHECK(alq_arg_path("--projection", optarg, o->projection, sizeof o->projection)); break;
     case 42: ALQ_CHECK(alq_arg_int("--fit-sample", optarg, 2, INT64_MAX, &fit_sample)); break;
     case 50: ALQ_CHECK(alq_arg_double("--delta", optarg, 1e-30, 1e30, &o->delta)); break;
+    case 60: ALQ_CHECK(alq_ood_parse_kind(optarg, &o->ood.kind)); break;
+    case 61: ALQ_CHECK(alq_arg_double("--ood-reject", optarg, 0, 1, &o->ood.reject)); ood_reject = 1; break;
+    case 62:
+      ALQ_CHECK(alq_arg_double("--ood-temperature", optarg, 1e-6, 1e6, &o->ood.temperature));
+      ood_temperature = 1;
+      break;
+    case 63: ALQ_CHECK(alq_arg_int("--ood-k", optarg, 1, INT32_MAX, &o->ood.k)); ood_k = 1; break;
     default: return alq_arg_unknown("select", optopt, argv[optind - 1]);
     }
   }
@@ -146,6 +164,7 @@ static int parse(int argc, char **argv, void *out) {
     return alq_error_set(ALQ_ERR_USAGE, "alq select needs --strategy NAME");
   if (!o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq select needs --out FILE");
+  ALQ_CHECK(alq_ood_check_options(&o->ood, ood_reject, ood_temperature, ood_k));
   if (fit_sample && !o->project[0])
     return alq_error_set(ALQ_ERR_USAGE, "--fit-sample applies with --project pca:K");
   o->fit_sample = fit_sample;
@@ -160,6 +179,7 @@ static int parse(int argc, char **argv, void *out) {
 }
 
 int alq_cmd_select(int argc, char **argv) {
+  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   alq_select_options opt;
   int code;
   if (!alq_cli_parse_on_root(argc, argv, parse, usage, &opt, &code))

@@ -14,7 +14,7 @@
 #include "alq/version.h"
 
 /* Room for the selection's options as name/value text. */
-#define MAX_OPTIONS 24
+#define MAX_OPTIONS 32
 #define VALUE_MAX 32
 
 typedef struct {
@@ -63,6 +63,21 @@ static void collect_options(const alq_select_options *opt, const alq_request *re
   add_text(l, "state", opt->state[0] ? opt->state : "(none)");
   add_text(l, "out", opt->out);
   add_text(l, "csv", opt->csv[0] ? opt->csv : "(none)");
+  if (req->ood.kind != ALQ_OOD_NONE) {
+    add_text(l, "ood", alq_ood_kind_name(req->ood.kind));
+    snprintf(l->numbers[l->n], VALUE_MAX, "%.17g", req->ood.reject);
+    add_text(l, "ood-reject", l->numbers[l->n]);
+    if (req->ood.kind == ALQ_OOD_ENERGY) {
+      snprintf(l->numbers[l->n], VALUE_MAX, "%.17g", req->ood.temperature > 0 ? req->ood.temperature : 1.0);
+      add_text(l, "ood-temperature", l->numbers[l->n]);
+    }
+    if (req->ood.kind == ALQ_OOD_KNN)
+      add_int(l, "ood-k", req->ood.k > 0 ? req->ood.k : 50); /* then at most the labeled items - 1 (docs/ood.md) */
+    snprintf(l->numbers[l->n], VALUE_MAX, "%.17g", req->ood_threshold);
+    add_text(l, "ood-threshold", l->numbers[l->n]);
+    add_int(l, "ood-calibration-items", req->ood_calibration);
+    add_int(l, "ood-rejected", req->ood_rejected);
+  }
 }
 
 static alq_err pack(const alq_select_options *opt, const alq_request *req, int nranks, const alq_batch *batch,

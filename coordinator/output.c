@@ -14,6 +14,32 @@
 #include "alq/version.h"
 #include "coordinator.h"
 
+/* --ood: the threshold, the labeled items it was calibrated on, and how many
+ * unlabeled items it rejected, in all and per rank (alq/ood.h). */
+static herr_t write_ood_attributes(hid_t file, const alq_request *req, int nranks) {
+  if (req->ood.kind == ALQ_OOD_NONE)
+    return 0;
+  herr_t rc = alq_h5w_attr_string(file, "ood", alq_ood_kind_name(req->ood.kind));
+  rc |= alq_h5w_attr_int64(file, "ood_rejected", req->ood_rejected);
+  rc |= alq_h5w_attr_int64(file, "ood_calibration_items", req->ood_calibration);
+  const double values[2] = {req->ood.reject, req->ood_threshold};
+  const char *names[2] = {"ood_reject", "ood_threshold"};
+  for (int i = 0; i < 2; i++) {
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(file, names[i], H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    rc |= a < 0 || H5Awrite(a, H5T_NATIVE_DOUBLE, &values[i]) < 0 ? -1 : 0;
+    H5Aclose(a);
+    H5Sclose(sp);
+  }
+  hsize_t n = (hsize_t)nranks;
+  hid_t sp = H5Screate_simple(1, &n, NULL);
+  hid_t a = H5Acreate2(file, "ood_rejected_per_rank", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  rc |= a < 0 || H5Awrite(a, H5T_NATIVE_INT64, req->ood_rejected_per_rank) < 0 ? -1 : 0;
+  H5Aclose(a);
+  H5Sclose(sp);
+  return rc;
+}
+
 static alq_err write_h5(const char *tmp, const char *final_path, const alq_select_options *opt,
                         const alq_request *req, int nranks, const alq_batch *b, const alq_manifest_bytes *manifest) {
   hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -39,6 +65,7 @@ static alq_err write_h5(const char *tmp, const char *final_path, const alq_selec
   rc |= alq_h5w_attr_string(file, "pool", opt->pool);
   rc |= alq_h5w_attr_string(file, "labeled", req->labeled_path);
   rc |= alq_h5w_attr_string(file, "alq_version", ALQ_VERSION);
+  rc |= write_ood_attributes(file, req, nranks);
   rc |= alq_h5w_1d(file, "manifest", H5T_STD_U8LE, H5T_NATIVE_UINT8, manifest->len, manifest->data);
   if (H5Fclose(file) < 0 || rc < 0)
     return alq_error_set(ALQ_ERR_OUTPUT, "cannot write %s (disk full or not writable?)", final_path);

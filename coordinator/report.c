@@ -53,6 +53,14 @@ static void print_table(const alq_request *req, int size, phase_row *rows, int64
   /* Which fast paths ran: alq_dot decides every value, BLAS only bounds. */
   fprintf(stderr, "arithmetic: alq_dot path %s (decides values), OpenBLAS %s kernel (bounds only)\n",
           alq_dot_path(), openblas_get_corename());
+  if (req->ood.kind != ALQ_OOD_NONE) {
+    fprintf(stderr, "ood: %s rejected %lld unlabeled item(s) above threshold %.6g (calibrated on %lld labeled, q = %g); "
+            "per rank:", alq_ood_kind_name(req->ood.kind), (long long)req->ood_rejected, req->ood_threshold,
+            (long long)req->ood_calibration, req->ood.reject);
+    for (int r = 0; r < size; r++)
+      fprintf(stderr, " %lld", (long long)req->ood_rejected_per_rank[r]);
+    fprintf(stderr, "\n");
+  }
   fprintf(stderr, "%-8s %11s %11s %6s %13s %9s %13s %9s\n", "phase", "max time(s)", "min time(s)", "ratio",
           "bytes read", "messages", "msg bytes", "GFLOP/s");
   phase_row total = {0};

@@ -11,6 +11,7 @@
 #include "alq/logview.h"
 #include "alq/memory_plan.h"
 #include "alq/model.h"
+#include "alq/ood.h"
 #include "alq/partition.h"
 #include "alq/scored.h"
 #include "alq/select.h"
@@ -18,8 +19,8 @@
 
 /* Every labeled id must be an item of the pool.  The flags were OR-reduced
  * over ranks, so every rank reaches the same verdict without agreeing. */
-static alq_err check_labeled_found(const alq_request *req, const int64_t *ids, const unsigned char *found) {
-  for (int64_t j = 0; j < req->n_labeled; j++)
+static alq_err check_labeled_found(const alq_request *req, const int64_t *ids, int64_t n, const unsigned char *found) {
+  for (int64_t j = 0; j < n; j++)
     if (!found[j])
       return alq_error_set(ALQ_ERR_INPUT, "%s: /labeled/ids holds id %lld, which is not an id of pool %s",
                            req->labeled_path, (long long)ids[j], req->meta.path);
@@ -162,6 +163,32 @@ static alq_err check_memory(MPI_Comm comm, const alq_request *req, const alq_str
   return alq_agree(comm, alq_memory_plan_check(&worst, req->memory_per_rank));
 }
 
+/* --ood: fits the stage on the labeled set and rejects the unlabeled items
+ * past its threshold; `whole` then excludes them with the labeled items, so
+ * that no strategy, subpool or diversity stage sees them (alq/ood.h). */
+static alq_err ood_stage(MPI_Comm comm, const alq_request *req, alq_source *src, const alq_labeled *labeled,
+                         alq_stream_request *whole, alq_ood_rejection *rej, alq_rank_facts *outcome) {
+  alq_ood_model m;
+  ALQ_CHECK(alq_ood_fit(comm, &req->ood, src, labeled, &m));
+  alq_err err = alq_ood_reject(whole, &m, rej);
+  if (!err) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    whole->labeled_ids = rej->excluded;
+    whole->n_labeled = rej->n_excluded;
+    outcome->ood_rejected = rej->rejected_per_rank[rank];
+    outcome->ood_rejected_total = rej->rejected;
+    outcome->ood_calibration = m.n_ref;
+    outcome->ood_threshold = m.threshold;
+    if (rank == 0 && !req->quiet)
+      fprintf(stderr, "alq: note: --ood %s rejected %lld unlabeled item(s) with a score above %.6g (calibrated on %lld "
+                      "labeled item(s), --ood-reject %g)\n", alq_ood_kind_name(m.opt.kind), (long long)rej->rejected,
+              m.threshold, (long long)m.n_ref, m.opt.reject);
+  }
+  alq_ood_model_free(&m);
+  return err;
+}
+
 /* AnchorAL as its reference does it.  With nothing labeled there are no
  * anchors: the batch is a random one of B (the `random` strategy).  When the
  * pool's unlabeled items fit in --subpool-size, the subpool would be the
@@ -208,6 +235,10 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   ALQ_CHECK(check_memory(comm, req, s, anchoral, diverse, align));
   alq_stream_request whole = {comm,       &req->meta, src, shard, align, req->chunk_rows, 0, labeled->ids,
                               labeled->n, !req->quiet};
+  alq_ood_rejection ood = {0};
+  alq_rank_facts ood_outcome = {0};
+  if (req->ood.kind != ALQ_OOD_NONE)
+    ALQ_CHECK(ood_stage(comm, req, src, labeled, &whole, &ood, &ood_outcome));
 
   float *lemb = NULL;
   alq_pool_data sub = {0};
@@ -248,7 +279,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
     err = alq_worker_scan(&scan_req, &scan);
   }
   if (!err && !anchoral)
-    err = check_labeled_found(req, labeled->ids, scan.stream.labeled_found);
+    err = check_labeled_found(req, whole.labeled_ids, whole.n_labeled, scan.stream.labeled_found);
 
   /* How many items can be selected at all. */
   int64_t avail_local = scan.stream.n_unlabeled, avail = 0;
@@ -288,7 +319,11 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
     err = alq_activelab_merge(&relabel, req->budget, batch);
   alq_relabel_free(&relabel);
   *facts = (alq_rank_facts){shard.lo, shard.hi, scan.stream.n_unlabeled, scan.candidates.n,
-                            anchoral ? pool_checksum : scan.stream.ids_checksum};
+                            anchoral ? pool_checksum : scan.stream.ids_checksum, ood_outcome.ood_rejected,
+                            ood_outcome.ood_rejected_total, ood_outcome.ood_calibration, ood_outcome.ood_threshold,
+                            ood.rejected_per_rank /* the caller's */};
+  ood.rejected_per_rank = NULL;
+  alq_ood_rejection_free(&ood);
   alq_scan_result_free(&scan);
   alq_source_close(sub_src);
   alq_pool_data_free(&sub);

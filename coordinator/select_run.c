@@ -76,6 +76,10 @@ static alq_err select_locked(MPI_Comm comm, const alq_select_options *opt) {
   alq_answer_table_free(&answers);
   req.answers = NULL;
   req.ids_checksum = facts.ids_checksum;
+  req.ood_threshold = facts.ood_threshold;
+  req.ood_calibration = facts.ood_calibration;
+  req.ood_rejected = facts.ood_rejected_total;
+  req.ood_rejected_per_rank = facts.ood_rejected_per_rank;
   alq_manifest_bytes manifest = {0};
   if (!err)
     err = alq_manifest_build(comm, opt, &req, &batch, &manifest);
@@ -106,6 +110,7 @@ static alq_err select_locked(MPI_Comm comm, const alq_select_options *opt) {
     fprintf(stderr, "alq: selected %lld item(s) with %s on %d rank(s): %s%s%s\n", (long long)batch.n, req.strategy,
             size, opt->out, opt->csv[0] ? ", " : "", opt->csv);
   alq_batch_free(&batch);
+  free(facts.ood_rejected_per_rank);
   free(saved.c);
   alq_labeled_free(&labeled);
   return err;

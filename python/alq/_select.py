@@ -27,8 +27,8 @@ def _integers(name, a, dtype):
     if a.size and a.dtype.kind not in "iu":
         raise InputError("%s: dtype %s, expected integers (int32, int64 or uint64)" % (name, a.dtype))
     info = np.iinfo(dtype)
-    if a.size and a.dtype.kind == "u" and a.max() > info.max:
-        row = int(np.argmax(a > info.max))
+    if a.size and a.dtype.kind == "u" and int(a.max()) > info.max:
+        row = int(np.argmax(a > np.uint64(info.max)))
         raise InputError("%s: row %d is %d, above the %s range" % (name, row, int(a[row]), np.dtype(dtype).name))
     if a.size and a.dtype.kind == "i" and (a.min() < info.min or a.max() > info.max):
         row = int(np.argmax((a < info.min) | (a > info.max)))

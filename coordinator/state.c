@@ -8,6 +8,8 @@
  *   /annotators  fixed-length strings; /answers/annotators indexes them
  *   /rounds      attr count; /rounds/NNNNNN/{ids,manifest}, attrs round, selected_at, batch
  *   /clusters/centroids  float32 k*d, attrs k, d: kept across rounds (Cluster-Margin); optional
+ *   /growth/{round,old_items,new_items,old_ids_checksum,new_ids_checksum,recorded_at}
+ *                every time the pool grew between rounds; optional
  *   /labeled/{ids,labels}, /pending/ids   derived on write, for other readers
  *                (alq select --labeled STATE reads /labeled like any labeled file)
  */
@@ -48,6 +50,7 @@ void alq_state_free(alq_state *st) {
   free(a->received_at);
   free(st->annotators);
   free(st->clusters);
+  free(st->growth);
   memset(st, 0, sizeof *st);
 }
 
@@ -288,23 +291,6 @@ int64_t alq_state_round_of_batch(const alq_state *st, const int64_t *ids, int64_
   return 0;
 }
 
-alq_err alq_state_check_pool(const char *path, const alq_state *st, const alq_pool_identity *pool, int check_ids) {
-  const alq_pool_identity *s = &st->pool;
-  if (s->n_items != pool->n_items || s->dim != pool->dim || s->n_classes != pool->n_classes)
-    return alq_error_set(ALQ_ERR_INPUT,
-                         "%s belongs to pool %s (%lld items, dim %lld, %lld classes), not to %s (%lld items, dim "
-                         "%lld, %lld classes)",
-                         path, s->path, (long long)s->n_items, (long long)s->dim, (long long)s->n_classes, pool->path,
-                         (long long)pool->n_items, (long long)pool->dim, (long long)pool->n_classes);
-  if (check_ids && s->ids_checksum != pool->ids_checksum)
-    return alq_error_set(ALQ_ERR_INPUT,
-                         "%s belongs to pool %s (ids checksum %016llx), not to %s (ids checksum %016llx): the "
-                         "pool's ids differ",
-                         path, s->path, (unsigned long long)s->ids_checksum, pool->path,
-                         (unsigned long long)pool->ids_checksum);
-  return ALQ_OK;
-}
-
 alq_err alq_state_add_round(alq_state *st, const int64_t *ids, int64_t n, const char *batch_path,
                             const alq_manifest_bytes *manifest, int64_t now) {
   alq_state_round *rounds = realloc(st->rounds, sizeof *rounds * (size_t)(st->n_rounds + 1));
@@ -413,6 +399,46 @@ static herr_t write_clusters(hid_t file, const alq_state *st) {
   return rc;
 }
 
+/* /growth, when the pool ever grew: one row per growth. */
+static herr_t write_growth(hid_t file, const alq_state *st) {
+  if (st->n_growth == 0)
+    return 0;
+  int64_t n = st->n_growth, *cols[4] = {NULL, NULL, NULL, NULL};
+  uint64_t *sums[2] = {NULL, NULL};
+  herr_t rc = 0;
+  for (int c = 0; c < 4; c++)
+    if (!(cols[c] = malloc(sizeof(int64_t) * (size_t)n)))
+      rc = -1;
+  for (int c = 0; c < 2; c++)
+    if (!(sums[c] = malloc(sizeof(uint64_t) * (size_t)n)))
+      rc = -1;
+  for (int64_t i = 0; rc >= 0 && i < n; i++) {
+    const alq_state_growth *g = &st->growth[i];
+    cols[0][i] = g->round;
+    cols[1][i] = g->old_items;
+    cols[2][i] = g->new_items;
+    cols[3][i] = g->recorded_at;
+    sums[0][i] = g->old_ids_checksum;
+    sums[1][i] = g->new_ids_checksum;
+  }
+  hid_t g = rc < 0 ? H5I_INVALID_HID : H5Gcreate2(file, "/growth", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (g < 0)
+    rc = -1;
+  else {
+    static const char *const names[4] = {"round", "old_items", "new_items", "recorded_at"};
+    for (int c = 0; c < 4; c++)
+      rc |= alq_h5w_1d(g, names[c], H5T_STD_I64LE, H5T_NATIVE_INT64, n, cols[c]);
+    rc |= alq_h5w_1d(g, "old_ids_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, n, sums[0]);
+    rc |= alq_h5w_1d(g, "new_ids_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, n, sums[1]);
+    H5Gclose(g);
+  }
+  for (int c = 0; c < 4; c++)
+    free(cols[c]);
+  free(sums[0]);
+  free(sums[1]);
+  return rc;
+}
+
 static alq_err write_file(const char *tmp, const char *path, const alq_state *st) {
   hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (file < 0)
@@ -439,6 +465,8 @@ static alq_err write_file(const char *tmp, const char *path, const alq_state *st
     rc = write_rounds(file, st);
   if (rc >= 0)
     rc = write_clusters(file, st);
+  if (rc >= 0)
+    rc = write_growth(file, st);
   if (rc >= 0)
     rc = write_derived(file, st, &derived_err);
   if (H5Fclose(file) < 0)
@@ -549,6 +577,49 @@ static alq_err read_clusters(hid_t file, const char *path, alq_state *st) {
   return ALQ_OK;
 }
 
+/* Reads /growth/<name> (int64 or uint64 by `type`) and checks it has `n` rows. */
+static alq_err read_growth_column(hid_t g, const char *path, const char *name, hid_t type, void *pdata,
+                                  int64_t *n) {
+  int64_t rows = 0;
+  ALQ_CHECK(alq_h5r_1d(g, path, name, type, 8, pdata, &rows));
+  if (*n >= 0 && rows != *n)
+    return alq_error_set(ALQ_ERR_INPUT, "%s: /growth/%s has %lld rows, /growth/round has %lld", path, name,
+                         (long long)rows, (long long)*n);
+  *n = rows;
+  return ALQ_OK;
+}
+
+static alq_err read_growth(hid_t file, const char *path, alq_state *st) {
+  if (H5Lexists(file, "/growth", H5P_DEFAULT) <= 0)
+    return ALQ_OK;
+  hid_t g = H5Gopen2(file, "/growth", H5P_DEFAULT);
+  if (g < 0)
+    return alq_error_set(ALQ_ERR_INPUT, "%s: cannot open group /growth", path);
+  static const char *const names[6] = {"round", "old_items", "new_items", "recorded_at", "old_ids_checksum",
+                                       "new_ids_checksum"};
+  void *cols[6] = {NULL};
+  int64_t n = -1;
+  alq_err err = ALQ_OK;
+  for (int c = 0; !err && c < 6; c++)
+    err = read_growth_column(g, path, names[c], c < 4 ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64, &cols[c], &n);
+  H5Gclose(g);
+  if (!err)
+    err = alq_calloc(&st->growth, (size_t)(n > 0 ? n : 1), sizeof *st->growth, "pool growth");
+  for (int64_t i = 0; !err && i < n; i++) {
+    alq_state_growth *x = &st->growth[i];
+    x->round = ((int64_t *)cols[0])[i];
+    x->old_items = ((int64_t *)cols[1])[i];
+    x->new_items = ((int64_t *)cols[2])[i];
+    x->recorded_at = ((int64_t *)cols[3])[i];
+    x->old_ids_checksum = ((uint64_t *)cols[4])[i];
+    x->new_ids_checksum = ((uint64_t *)cols[5])[i];
+    st->n_growth = i + 1;
+  }
+  for (int c = 0; c < 6; c++)
+    free(cols[c]);
+  return err;
+}
+
 static alq_err read_open(hid_t file, const char *path, alq_state *st) {
   char format[32] = "";
   int64_t version = 0;
@@ -579,6 +650,7 @@ static alq_err read_open(hid_t file, const char *path, alq_state *st) {
   ALQ_CHECK(err);
   ALQ_CHECK(read_answers(file, path, st));
   ALQ_CHECK(read_clusters(file, path, st));
+  ALQ_CHECK(read_growth(file, path, st));
   return read_rounds(file, path, st);
 }
 

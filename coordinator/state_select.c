@@ -29,11 +29,14 @@ alq_err alq_state_selection_exclusions(const alq_select_options *opt, const alq_
   alq_state st;
   ALQ_CHECK(alq_state_read(opt->state, &st));
   alq_pool_identity pool = identity_of(req);
-  alq_err err = alq_state_check_pool(opt->state, &st, &pool, 0);
-  /* Same shape: the same pool, moved or copied, if its ids match too (checked
-   * against the checksum the streaming pass computes, before the round is
-   * recorded). */
-  if (!err && !opt->quiet && strcmp(st.pool.path, pool.path) != 0)
+  alq_err err = alq_state_check_shape(opt->state, &st, &pool, &req->meta);
+  /* Same shape: the same pool, moved or copied, or grown, if its ids match
+   * too (checked against the checksum the streaming pass computes, before the
+   * round is recorded). */
+  if (!err && !opt->quiet && pool.n_items > st.pool.n_items)
+    fprintf(stderr, "alq: note: pool %s has %lld items, %s was made for %lld: taken as that pool grown if its first %lld rows keep their ids\n",
+            pool.path, (long long)pool.n_items, opt->state, (long long)st.pool.n_items, (long long)st.pool.n_items);
+  else if (!err && !opt->quiet && strcmp(st.pool.path, pool.path) != 0)
     fprintf(stderr, "alq: note: %s was created for pool %s; %s has the same shape, so it is taken as that pool if its ids match\n",
             opt->state, st.pool.path, pool.path);
   if (!err)
@@ -92,9 +95,10 @@ static alq_err record(const alq_select_options *opt, const alq_request *req, con
   } else {
     ALQ_CHECK(alq_state_create(&pool, initial, &st));
   }
-  alq_err err = alq_state_check_pool(opt->state, &st, &pool, 1);
+  int64_t now = (int64_t)time(NULL);
+  alq_err err = alq_state_check_pool(opt->state, &st, &pool, &req->meta, st.n_rounds + 1, now);
   if (!err)
-    err = alq_state_add_round(&st, batch->ids, batch->n, opt->out, manifest, (int64_t)time(NULL));
+    err = alq_state_add_round(&st, batch->ids, batch->n, opt->out, manifest, now);
   if (!err)
     err = keep_clusters(&st, &batch->clusters);
   if (!err)

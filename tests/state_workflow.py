@@ -209,7 +209,8 @@ def main():
     check(len(lab) == len(initial) + 3 * budget, f"{len(lab)} labeled, expected {len(initial) + 3 * budget}")
 
     # An existing state refuses --labeled, and another pool; a copy of the pool is the pool.
-    code, _, err = run([alq, "gen", "--out", "other.h5", "--items", "3001", "--dim", "8", "--classes", "4",
+    # (3001 items of dim 8 would be this pool grown, as its ids are rows: dim 9 is another pool.)
+    code, _, err = run([alq, "gen", "--out", "other.h5", "--items", "3001", "--dim", "9", "--classes", "4",
                         "--seed", "6"], wd)
     check(code == 0, f"alq gen other.h5: {err}")
     with h5py.File(os.path.join(wd, "pool.h5"), "r") as src, h5py.File(os.path.join(wd, "shifted.h5"), "w") as dst:

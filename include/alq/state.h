@@ -44,8 +44,16 @@ typedef struct {
   int64_t *received_at; /* Unix seconds, UTC */
 } alq_answers;
 
+/* The pool grew between rounds: recorded by the selection that first saw it. */
 typedef struct {
-  alq_pool_identity pool;
+  int64_t round;              /* the round selected from the grown pool */
+  int64_t old_items, new_items;
+  uint64_t old_ids_checksum, new_ids_checksum;
+  int64_t recorded_at;        /* Unix seconds, UTC */
+} alq_state_growth;
+
+typedef struct {
+  alq_pool_identity pool;     /* the pool as of the last round (after any growth) */
   int64_t created_at;
   int64_t n_rounds;
   alq_state_round *rounds; /* rounds[i].round == i + 1 */
@@ -56,6 +64,9 @@ typedef struct {
    * n_clusters x cluster_dim floats; n_clusters = 0 when none. */
   int64_t n_clusters, cluster_dim;
   float *clusters;
+  /* /growth: every time the pool grew, oldest first. */
+  int64_t n_growth;
+  alq_state_growth *growth;
 } alq_state;
 
 /* 1 when `path` names an existing file. */
@@ -72,11 +83,23 @@ alq_err alq_state_write(const char *path, const alq_state *st);
 
 void alq_state_free(alq_state *st);
 
-/* Input error unless `pool` is the pool the state belongs to (same shape and,
- * when check_ids, ids checksum; the path may differ).  `alq select` checks the
- * shape before it starts and the checksum, which its streaming pass computes
- * for free, before it records the round. */
-alq_err alq_state_check_pool(const char *path, const alq_state *st, const alq_pool_identity *pool, int check_ids);
+/* Input error unless `pool` has the shape of the pool the state belongs to:
+ * the same dim and classes, and at least as many items (a pool may grow
+ * between rounds; one with fewer items lost some, and the message names the
+ * first id the state refers to that `meta`'s pool lacks, when there is one).
+ * `alq select` checks this before it starts. */
+alq_err alq_state_check_shape(const char *path, const alq_state *st, const alq_pool_identity *pool,
+                              const alq_pool_meta *meta);
+
+/* Input error unless `pool` (its ids checksum from the streaming pass) is the
+ * pool the state belongs to, or that pool grown: the same ids checksum, or
+ * more items whose first st->pool.n_items rows carry the ids they had (read
+ * once, serially, from `meta`'s pool).  A lost id the state refers to is
+ * named, else the message says the old rows' ids changed.  On growth, records
+ * it in st->growth (round `round`) and takes `pool` as the state's pool.
+ * `alq select` calls it, on rank 0, before it records the round. */
+alq_err alq_state_check_pool(const char *path, alq_state *st, const alq_pool_identity *pool,
+                             const alq_pool_meta *meta, int64_t round, int64_t now);
 
 /* The labeled set: every item with an answer, labeled with the label most of
  * its answers give (a tie goes to the label answered first).  Sorted by id. */

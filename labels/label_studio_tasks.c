@@ -43,6 +43,8 @@ static int write_meta(FILE *f, const alq_label_studio_tasks *t, int64_t i) {
   int rc = fprintf(f, ", \"meta\": {\"alq_id\": %lld", (long long)t->ids[i]);
   if (rc >= 0 && t->round > 0)
     rc = fprintf(f, ", \"alq_round\": %lld", (long long)t->round);
+  if (rc >= 0 && t->relabel && t->relabel[i])
+    rc = fputs(", \"alq_relabel\": true", f);
   if (rc >= 0 && t->n_answered_by && t->n_answered_by[i] > 0) {
     rc = fputs(", \"alq_answered_by\": [", f);
     for (int64_t k = 0; rc >= 0 && k < t->n_answered_by[i]; k++) {

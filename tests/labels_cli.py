@@ -259,6 +259,28 @@ def label_studio(alq, wd, fixtures):
     ok(run([alq, "ingest", "--state", "ls.state.h5", "--labels", "ls2-export.json"], wd), "LS: round 2 ingest")
     _, labeled3, _ = state_answers(os.path.join(wd, "ls.state.h5"))
     check(all(labeled3.get(i) == k % 3 for k, i in enumerate(b2)), "LS round 2: labels not as annotated")
+    # Re-labels (activelab): the export lists who already answered each one.
+    ok(run([alq, "select", "--pool", "ls.h5", "--budget", 4, "--strategy", "activelab", "--out", "ls3.h5",
+            "--state", "ls.state.h5", "--quiet"], wd), "LS: activelab select")
+    ok(run([alq, "export", "--batch", "ls3.h5", "--csv", "ls3.csv", "--format", "label-studio", "--json", "ls3.json",
+            "--state", "ls.state.h5"], wd), "LS: re-label export")
+    ans4, _, _ = state_answers(os.path.join(wd, "ls.state.h5"))
+    with h5py.File(os.path.join(wd, "ls3.h5"), "r") as f:
+        relabel = f["selected/relabel"][:].tolist() if "relabel" in f["selected"] else None
+    with open(os.path.join(wd, "ls3.csv"), newline="") as f:
+        rows3 = list(csv.DictReader(f))
+    with open(os.path.join(wd, "ls3.json")) as f:
+        tasks3 = json.load(f)
+    check(relabel is not None and any(relabel), "activelab batch has no re-label items")
+    for k, (r, t) in enumerate(zip(rows3, tasks3)):
+        who = []
+        for i, _, w in ans4:
+            if i == int(r["id"]) and w not in who:
+                who.append(w)
+        check(r["answered_by"] == ";".join(who) and t["meta"].get("alq_answered_by", []) == who,
+              f"re-label export of {r['id']}: answered_by {r['answered_by']!r} / {t['meta']}, expected {who}")
+        check(r["relabel"] == str(relabel[k]) and t["meta"].get("alq_relabel", False) == bool(relabel[k]),
+              f"re-label flag of {r['id']} wrong")
     with h5py.File(os.path.join(wd, "ls.state.h5"), "r") as f:
         check("growth" in f and f["growth/old_items"][:].tolist() == [22] and f["growth/new_items"][:].tolist() == [40],
               "LS: the state does not record the pool's growth 22 -> 40")

@@ -4,7 +4,8 @@
  *
  * One task per item, in selection order (docs/labels.md "Label Studio"):
  *   {"data": {<payload column>: value, ..., "alq_id": 17},
- *    "meta": {"alq_id": 17, "alq_round": 3[, "alq_answered_by": ["ann", ...]]},
+ *    "meta": {"alq_id": 17, "alq_round": 3[, "alq_relabel": true]
+ *             [, "alq_answered_by": ["ann", ...]]},
  *    "predictions": [{"model_version": "alq", "score": 0.93,
  *                     "result": [{"from_name": "label", "to_name": "text",
  *                                 "type": "choices",
@@ -39,6 +40,7 @@ typedef struct {
    * others), n_answered_by[i] names; NULL: not recorded. */
   const int64_t *n_answered_by;
   const char *const *const *answered_by;
+  const int8_t *relabel;             /* per task, 1 = a re-label (meta.alq_relabel); NULL: none */
 } alq_label_studio_tasks;
 
 /* The top class of each item `ids[i]` of the pool `meta` describes (its

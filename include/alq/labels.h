@@ -106,6 +106,12 @@ alq_err alq_labeled_text_parse(const char *name, const char *text, size_t len, i
                                const alq_class_names *classes, alq_labeled *out);
 alq_err alq_labeled_text_read(const char *path, int64_t n_classes, const alq_class_names *classes, alq_labeled *out);
 
+/* A batch file's /selected/relabel flags (1 = an item labeled before, sent
+ * out again to be answered by someone else; docs/format.md "Batch files"):
+ * *flags gets n values, or NULL when the batch has none.  Input error when
+ * the dataset is there but not n int8 values. */
+alq_err alq_batch_relabel_read(const char *path, int64_t n, int8_t **flags);
+
 /* 1 when `path` can be opened and is not an HDF5 file (no HDF5 signature at
  * any of the offsets HDF5 looks at): a labeled set written as text. */
 int alq_labeled_file_is_text(const char *path);

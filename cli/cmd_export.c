@@ -42,6 +42,8 @@ static const char usage[] =
     "  --state FILE         the round state: tasks list the annotators who already\n"
     "                       answered each item (CSV column answered_by, Label Studio\n"
     "                       meta.alq_answered_by), so a re-label goes to others\n"
+    "A batch with re-label items (/selected/relabel, strategy activelab) gets a CSV\n"
+    "column relabel (1 = labeled before) and meta.alq_relabel.\n"
     "Label Studio (--format label-studio):\n"
     "  --predictions        a pre-annotation per task: the model's top class (/probs)\n"
     "                       as a choices result, its probability as the score\n"
@@ -162,6 +164,7 @@ typedef struct {
   const alq_payload_column *cols;
   int64_t n_cols;
   const alq_answered_by *answered; /* n = 0 without --state */
+  const int8_t *relabel;           /* the batch's re-label flags; NULL: none */
   alq_label_studio_tasks ls;
 } task_set;
 
@@ -179,6 +182,8 @@ static int write_csv(FILE *f, const task_set *t) {
   int rc = fputs("id", f);
   for (int64_t c = 0; rc >= 0 && c < t->n_cols; c++)
     rc = fputc(',', f) < 0 ? -1 : alq_csv_write_field(f, t->cols[c].name);
+  if (rc >= 0 && t->relabel)
+    rc = fputs(",relabel", f);
   if (rc >= 0 && t->answered->n)
     rc = fputs(",answered_by", f);
   rc = rc < 0 ? rc : fputs(",label\n", f);
@@ -186,6 +191,8 @@ static int write_csv(FILE *f, const task_set *t) {
     rc = fprintf(f, "%lld", (long long)t->b->ids[i]);
     for (int64_t c = 0; rc >= 0 && c < t->n_cols; c++)
       rc = fputc(',', f) < 0 ? -1 : write_value(f, &t->cols[c], i, 0);
+    if (rc >= 0 && t->relabel)
+      rc = fprintf(f, ",%d", t->relabel[i] != 0);
     if (rc >= 0 && t->answered->n)
       rc = write_answered_by(f, t->answered, i);
     rc = rc < 0 ? rc : fputs(",\n", f);
@@ -251,6 +258,7 @@ static alq_err write_tasks(const export_options *o, const task_set *t) {
 
 static alq_err reserved_name(const char *name) {
   if (strcmp(name, "id") == 0 || strcmp(name, "label") == 0 || strcmp(name, "answered_by") == 0 ||
+      strcmp(name, "relabel") == 0 ||
       strcmp(name, "alq_id") == 0)
     return alq_error_set(ALQ_ERR_INPUT, "payload column '%s' would collide with the task's own '%s' field", name,
                          name);
@@ -332,6 +340,7 @@ static alq_err export_batch(const export_options *o) {
   alq_class_names classes = {0};
   int32_t *top = NULL;
   float *score = NULL;
+  int8_t *relabel = NULL;
   task_set t = {.b = &b, .answered = &answered};
   if (!err)
     err = alq_source_describe(pool, &meta);
@@ -355,10 +364,20 @@ static alq_err export_batch(const export_options *o) {
   if (!err)
     err = read_state(o, &b, &answered, &round);
   if (!err)
+    err = alq_batch_relabel_read(o->batch, b.n, &relabel);
+  int64_t n_relabel = 0;
+  for (int64_t i = 0; relabel && i < b.n; i++)
+    n_relabel += relabel[i] != 0;
+  if (!err && n_relabel && !o->state[0])
+    fprintf(stderr, "alq: note: %lld re-label item(s) in %s: give --state STATE.h5 to list who already answered them\n",
+            (long long)n_relabel, o->batch);
+  if (!err)
     err = label_studio_tasks(o, &meta, &b, is_file, &classes, &top, &score, &t.ls);
   if (!err) {
     t.cols = cols;
     t.n_cols = n_cols;
+    t.relabel = relabel;
+    t.ls.relabel = relabel;
     t.ls.n = b.n;
     t.ls.ids = b.ids;
     t.ls.round = round;
@@ -381,6 +400,7 @@ static alq_err export_batch(const export_options *o) {
   free(rows);
   free(top);
   free(score);
+  free(relabel);
   answered_free(&answered);
   alq_class_names_free(&classes);
   alq_batch_file_free(&b);

@@ -13,6 +13,19 @@
  * into *opt, with the defaults alq select has. */
 alq_err alq_api_parse_options(const char *text, alq_select_options *opt);
 
+/* Calls fn(ctx, key, value) for each item of "key=value;..." in order
+ * (value NULL for a bare key), stopping at the first error. */
+typedef alq_err (*alq_api_option_fn)(void *ctx, const char *key, const char *value);
+alq_err alq_api_options_each(const char *text, alq_api_option_fn fn, void *ctx);
+
+/* One option's value, with alq's CLI messages ("--key must be ..."). */
+alq_err alq_api_option_int(const char *key, const char *text, int64_t min, int64_t max, int64_t *out);
+alq_err alq_api_option_seed(const char *text, uint64_t *out);
+alq_err alq_api_option_double(const char *key, const char *text, double min, double max, double *out);
+alq_err alq_api_option_choice(const char *key, const char *text, const char *const *names, int n, int *out);
+/* A flag: the key alone, key=1 or key=0. */
+alq_err alq_api_option_flag(const char *key, const char *text, int *out);
+
 /* Rank 0: the labeled set of the arrays, checked as alq_labeled_read checks
  * /labeled (no id twice, labels in [0, n_classes); n_classes <= 0: labels
  * >= 0) and sorted by id.  `name` prefixes the messages. */

@@ -1,4 +1,4 @@
-/* api/options.c: alq select's options from one "key=value;..." string.  The
+/* api/options.c: options as one "key=value;..." string, and alq select's.  The
  * names, ranges and messages are alq select's (cli/cmd_select.c), so a
  * binding's error reads like the command's. */
 #include <errno.h>
@@ -8,7 +8,7 @@
 
 #include "api_impl.h"
 
-static alq_err parse_int(const char *key, const char *text, int64_t min, int64_t max, int64_t *out) {
+alq_err alq_api_option_int(const char *key, const char *text, int64_t min, int64_t max, int64_t *out) {
   char *end = NULL;
   errno = 0;
   long long v = strtoll(text, &end, 10);
@@ -21,7 +21,7 @@ static alq_err parse_int(const char *key, const char *text, int64_t min, int64_t
   return ALQ_OK;
 }
 
-static alq_err parse_seed(const char *text, uint64_t *out) {
+alq_err alq_api_option_seed(const char *text, uint64_t *out) {
   char *end = NULL;
   errno = 0;
   unsigned long long v = text[0] == '-' ? 0 : strtoull(text, &end, 10);
@@ -31,7 +31,7 @@ static alq_err parse_seed(const char *text, uint64_t *out) {
   return ALQ_OK;
 }
 
-static alq_err parse_double(const char *key, const char *text, double min, double max, double *out) {
+alq_err alq_api_option_double(const char *key, const char *text, double min, double max, double *out) {
   char *end = NULL;
   errno = 0;
   double v = strtod(text, &end);
@@ -64,7 +64,7 @@ static alq_err parse_size(const char *key, const char *text, int64_t *out) {
   return ALQ_OK;
 }
 
-static alq_err parse_choice(const char *key, const char *text, const char *const *names, int n, int *out) {
+alq_err alq_api_option_choice(const char *key, const char *text, const char *const *names, int n, int *out) {
   char list[256] = "";
   for (int i = 0; i < n; i++) {
     if (strcmp(text, names[i]) == 0) {
@@ -77,7 +77,7 @@ static alq_err parse_choice(const char *key, const char *text, const char *const
 }
 
 /* A flag: "key" alone, or key=1 / key=0. */
-static alq_err parse_flag(const char *key, const char *text, int *out) {
+alq_err alq_api_option_flag(const char *key, const char *text, int *out) {
   if (!text || strcmp(text, "1") == 0) {
     *out = 1;
     return ALQ_OK;
@@ -106,21 +106,21 @@ static alq_err set_option(const char *key, const char *value, alq_select_options
   static const char *const diversities[] = {"none", "exact", "hier"};
   int choice = 0, no_prune = 0;
   if (strcmp(key, "no-prune") == 0) {
-    ALQ_CHECK(parse_flag(key, value, &no_prune));
+    ALQ_CHECK(alq_api_option_flag(key, value, &no_prune));
     o->prune = !no_prune;
     return ALQ_OK;
   }
   if (strcmp(key, "log-view") == 0)
-    return parse_flag(key, value, &o->log_view);
+    return alq_api_option_flag(key, value, &o->log_view);
   if (strcmp(key, "quiet") == 0)
-    return parse_flag(key, value, &o->quiet);
+    return alq_api_option_flag(key, value, &o->quiet);
   if (names_file(key))
     return alq_error_set(ALQ_ERR_USAGE, "option '%s' reads or writes a file: the C API selects from arrays in "
                          "memory and returns the batch (use alq select for files)", key);
   if (!value)
     return alq_error_set(ALQ_ERR_USAGE, "option '%s' needs a value (%s=...)", key, key);
   if (strcmp(key, "budget") == 0) {
-    ALQ_CHECK(parse_int(key, value, INT64_MIN, INT32_MAX, &o->budget));
+    ALQ_CHECK(alq_api_option_int(key, value, INT64_MIN, INT32_MAX, &o->budget));
     if (o->budget < 1)
       return alq_error_set(ALQ_ERR_USAGE, "--budget must be a positive integer, got %s", value);
     have[0] = 1;
@@ -134,40 +134,37 @@ static alq_err set_option(const char *key, const char *value, alq_select_options
     return ALQ_OK;
   }
   if (strcmp(key, "seed") == 0)
-    return parse_seed(value, &o->seed);
+    return alq_api_option_seed(value, &o->seed);
   if (strcmp(key, "candidates") == 0)
-    return parse_int(key, value, 1, INT32_MAX, &o->candidates);
+    return alq_api_option_int(key, value, 1, INT32_MAX, &o->candidates);
   if (strcmp(key, "chunk-rows") == 0)
-    return parse_int(key, value, 1, INT32_MAX, &o->chunk_rows);
+    return alq_api_option_int(key, value, 1, INT32_MAX, &o->chunk_rows);
   if (strcmp(key, "memory-per-rank") == 0)
     return parse_size(key, value, &o->memory_per_rank);
   if (strcmp(key, "subpool") == 0)
-    return parse_choice(key, value, subpools, 2, &o->subpool);
+    return alq_api_option_choice(key, value, subpools, 2, &o->subpool);
   if (strcmp(key, "anchors-per-class") == 0)
-    return parse_int(key, value, 1, 1000000, &o->anchors_per_class);
+    return alq_api_option_int(key, value, 1, 1000000, &o->anchors_per_class);
   if (strcmp(key, "neighbors") == 0)
-    return parse_int(key, value, 1, 100000000, &o->neighbors);
+    return alq_api_option_int(key, value, 1, 100000000, &o->neighbors);
   if (strcmp(key, "subpool-size") == 0)
-    return parse_int(key, value, 1, INT32_MAX, &o->subpool_size);
+    return alq_api_option_int(key, value, 1, INT32_MAX, &o->subpool_size);
   if (strcmp(key, "anchor-strategy") == 0)
-    return parse_choice(key, value, anchor_kinds, 2, &o->anchor_random);
+    return alq_api_option_choice(key, value, anchor_kinds, 2, &o->anchor_random);
   if (strcmp(key, "diversity") == 0) {
-    ALQ_CHECK(parse_choice(key, value, diversities, 3, &choice));
+    ALQ_CHECK(alq_api_option_choice(key, value, diversities, 3, &choice));
     o->diversity = ALQ_DIVERSITY_NONE + choice;
     return ALQ_OK;
   }
   if (strcmp(key, "fan-in") == 0)
-    return parse_int(key, value, 2, 1000000, &o->fan_in);
+    return alq_api_option_int(key, value, 2, 1000000, &o->fan_in);
   if (strcmp(key, "delta") == 0)
-    return parse_double(key, value, 1e-30, 1e30, &o->delta);
+    return alq_api_option_double(key, value, 1e-30, 1e30, &o->delta);
   return alq_error_set(ALQ_ERR_USAGE, "option '%s' is unknown (alq select --help lists the options)", key);
 }
 
-alq_err alq_api_parse_options(const char *text, alq_select_options *opt) {
-  memset(opt, 0, sizeof *opt);
-  opt->prune = 1;
-  int have[2] = {0, 0}; /* budget, strategy */
-  char item[512];
+alq_err alq_api_options_each(const char *text, alq_api_option_fn fn, void *ctx) {
+  char item[ALQ_PATH_MAX + 64];
   for (const char *p = text ? text : ""; *p;) {
     size_t len = strcspn(p, ";");
     if (len >= sizeof item)
@@ -180,11 +177,29 @@ alq_err alq_api_parse_options(const char *text, alq_select_options *opt) {
     char *eq = strchr(item, '=');
     if (eq)
       *eq = '\0';
-    ALQ_CHECK(set_option(item, eq ? eq + 1 : NULL, opt, have));
+    ALQ_CHECK(fn(ctx, item, eq ? eq + 1 : NULL));
   }
-  if (!have[0])
+  return ALQ_OK;
+}
+
+typedef struct {
+  alq_select_options *opt;
+  int have[2]; /* budget, strategy */
+} select_parse;
+
+static alq_err select_option(void *ctx, const char *key, const char *value) {
+  select_parse *sp = ctx;
+  return set_option(key, value, sp->opt, sp->have);
+}
+
+alq_err alq_api_parse_options(const char *text, alq_select_options *opt) {
+  memset(opt, 0, sizeof *opt);
+  opt->prune = 1;
+  select_parse sp = {opt, {0, 0}};
+  ALQ_CHECK(alq_api_options_each(text, select_option, &sp));
+  if (!sp.have[0])
     return alq_error_set(ALQ_ERR_USAGE, "the selection needs budget=B");
-  if (!have[1])
+  if (!sp.have[1])
     return alq_error_set(ALQ_ERR_USAGE, "the selection needs strategy=NAME");
   return ALQ_OK;
 }

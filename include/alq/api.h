@@ -70,4 +70,25 @@ int alq_api_select(MPI_Fint comm, const alq_api_pool *piece, const alq_api_label
 /* Frees the arrays of a batch (NULL or an empty batch are ignored). */
 void alq_api_batch_free(alq_api_batch *batch);
 
+/* A simulation's curve (alq/simulate.h), one point per (seed, strategy,
+ * round) in that order, as columns: the CSV's columns of alq simulate. */
+#define ALQ_API_NAME_MAX 96
+typedef struct {
+  int64_t n;
+  char *strategy; /* n names of ALQ_API_NAME_MAX bytes each, NUL-terminated */
+  uint64_t *seed;
+  int64_t *round, *labeled, *items;
+  double *accuracy, *macro_f1, *rare_recall, *train_seconds, *select_seconds;
+} alq_api_curve;
+
+/* Collective over `comm`: alq simulate with `options` ("key=value;...", the
+ * command's names: pool, strategy (a comma list, anchoral+NAME), batch,
+ * rounds, initial, seeds, seed, test-fraction, subpool, model, hidden,
+ * dropout, l2, lr, epochs, class-weights, mc-samples, annotators,
+ * annotator-noise, confusion, quiet, and out / plot to also write the CSV and
+ * SVG).  Rank 0's `options` are used; rank 0 receives the curve, the other
+ * ranks an empty one.  Free it with alq_api_curve_free. */
+int alq_api_simulate(MPI_Fint comm, const char *options, alq_api_curve *out, char *err, size_t errlen);
+void alq_api_curve_free(alq_api_curve *curve);
+
 #endif

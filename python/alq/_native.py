@@ -44,6 +44,25 @@ class Batch(ctypes.Structure):
     ]
 
 
+NAME_MAX = 96  # ALQ_API_NAME_MAX
+
+
+class Curve(ctypes.Structure):
+    _fields_ = [
+        ("n", ctypes.c_int64),
+        ("strategy", ctypes.POINTER(ctypes.c_char)),
+        ("seed", ctypes.POINTER(ctypes.c_uint64)),
+        ("round", ctypes.POINTER(ctypes.c_int64)),
+        ("labeled", ctypes.POINTER(ctypes.c_int64)),
+        ("items", ctypes.POINTER(ctypes.c_int64)),
+        ("accuracy", ctypes.POINTER(ctypes.c_double)),
+        ("macro_f1", ctypes.POINTER(ctypes.c_double)),
+        ("rare_recall", ctypes.POINTER(ctypes.c_double)),
+        ("train_seconds", ctypes.POINTER(ctypes.c_double)),
+        ("select_seconds", ctypes.POINTER(ctypes.c_double)),
+    ]
+
+
 def _candidates():
     env = os.environ.get("ALQ_LIBRARY")
     if env:
@@ -78,6 +97,11 @@ def _declare(lib):
     lib.alq_api_select.restype = ctypes.c_int
     lib.alq_api_batch_free.argtypes = [B]
     lib.alq_api_batch_free.restype = None
+    lib.alq_api_simulate.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(Curve), ctypes.c_char_p,
+                                     ctypes.c_size_t]
+    lib.alq_api_simulate.restype = ctypes.c_int
+    lib.alq_api_curve_free.argtypes = [ctypes.POINTER(Curve)]
+    lib.alq_api_curve_free.restype = None
     return lib
 
 

@@ -62,9 +62,8 @@ def _labeled(labeled_ids, labeled_labels):
     return li, ll
 
 
-def _options(budget, strategy, subpool, diversity, seed, options):
-    named = {"budget": budget, "strategy": strategy, "subpool": subpool, "diversity": diversity, "seed": seed}
-    named.update(options)
+def _options_text(named):
+    """{"no_prune": True, "candidates": 50} -> b"no-prune;candidates=50"."""
     parts = []
     for key, value in named.items():
         if value is None:
@@ -74,8 +73,8 @@ def _options(budget, strategy, subpool, diversity, seed, options):
             text = key if value else key + "=0"
         else:
             value = str(value)
-            if ";" in value or "=" in value:
-                raise UsageError("option %s: value '%s' holds ';' or '='" % (key, value))
+            if ";" in value:
+                raise UsageError("option %s: value '%s' holds ';', which separates options" % (key, value))
             text = key + "=" + value
         parts.append(text)
     return ";".join(parts).encode()
@@ -140,7 +139,8 @@ def select(embeddings=None, probs=None, ids=None, labeled_ids=None, labeled_labe
     Returns int64 ids in selection order and their float64 scores, the same on
     every rank.  Raises alq.UsageError, alq.InputError, ... with alq's message.
     """
-    opts = _options(budget, strategy, subpool, diversity, seed, options)
+    opts = _options_text(dict(budget=budget, strategy=strategy, subpool=subpool, diversity=diversity, seed=seed,
+                              **options))
     handle = _handle(comm)
     x, p, i = _agree(comm, lambda: _piece(embeddings, probs, ids))
     li, ll = _agree(comm, lambda: _labeled(labeled_ids, labeled_labels) if _rank(comm) == 0 else (None, None))

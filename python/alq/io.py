@@ -49,6 +49,16 @@ def _get(f, name):
     return f[name][()] if name in f else None
 
 
+def _fixed_string_attr(obj, name, text):
+    """A fixed-length, NUL-terminated ASCII attribute, as alq writes (and reads) them."""
+    data = text.encode("ascii") + b"\0"
+    tid = h5py.h5t.C_S1.copy()
+    tid.set_size(len(data))
+    tid.set_strpad(h5py.h5t.STR_NULLTERM)
+    attr = h5py.h5a.create(obj.id, name.encode(), tid, h5py.h5s.create(h5py.h5s.SCALAR))
+    attr.write(np.array(data, dtype="S%d" % len(data)))
+
+
 def read_pool(path):
     """A pool file as a dict of numpy arrays (None for an absent dataset):
     embeddings, probs, ids, labels, labeled_ids, labeled_labels, classes."""
@@ -125,7 +135,7 @@ def write_batch(path, ids, scores, strategy="", pool="", labeled="", seed=0, bud
             f["selected/ids"] = i
             f["selected/scores"] = s
             for k, v in (("strategy", strategy), ("pool", pool), ("labeled", labeled)):
-                f.attrs[k] = v
+                _fixed_string_attr(f, k, v)
             f.attrs["seed"] = np.uint64(seed)
             f.attrs["budget"] = np.int64(len(i) if budget is None else budget)
             f.attrs["selected"] = np.int64(len(i))

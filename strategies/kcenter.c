@@ -18,12 +18,15 @@
  * its distance to the nearest center; candidates sit in a max-heap by bound,
  * and a step evaluates exactly (with the centers it has not seen yet) only the
  * candidates whose bound could still beat the best exact value found.  Bounds
- * are refreshed for every candidate at once with SGEMM (compute-bound)
- * against each PEND new centers, instead of one streamed pass per center.
- * SGEMM rounds differently from alq_dot, so a bound from it carries an
- * allowance for that (bound_tolerance, alq/gemm.h); bounds only decide which
- * candidates get evaluated, never a value, so the batch is exactly the one an
- * eager pass over every candidate gives (--no-prune; tested).
+ * are refreshed for every candidate at once with the bound GEMM (bf16 on
+ * CPUs with AVX512-BF16, else SGEMM; alq/gemm.h) against the new centers,
+ * instead of one streamed pass per center: after 1, 2, 4, ... 64 centers
+ * (bounds from the first steps), then every PEND.  The GEMM rounds
+ * differently from alq_dot (bf16: by up to ~2^-7 relative), so a bound from
+ * it carries the path's proven allowance (bound_tolerance); bounds only
+ * decide which candidates get evaluated, never a value, so the batch is
+ * exactly the one an eager pass over every candidate gives (--no-prune;
+ * tested).
  */
 #include <float.h>
 #include <math.h>
@@ -39,10 +42,12 @@
 #include "alq/logview.h"
 #include "alq/strategy.h"
 
-/* New centers folded into every bound per SGEMM refresh: enough to make the
- * refresh compute-bound, few enough that bounds stay tight between refreshes. */
+/* New centers folded into every bound per GEMM refresh (at most): enough to
+ * make the refresh compute-bound, few enough that bounds stay tight between
+ * refreshes.  Before PEND centers have been applied, a refresh follows as soon
+ * as the new centers equal the applied ones (1, 2, 4, ...). */
 #define PEND 64
-/* A refresh's SGEMM block: candidates x centers, small enough for cache. */
+/* A refresh's GEMM block: candidates x centers, small enough for cache. */
 #define BLOCK_ROWS 256
 #define BLOCK_CENTERS 512
 
@@ -76,19 +81,26 @@ typedef struct {
   int64_t applied;
   int64_t *heap, heap_n; /* lazy: unselected candidates by (bound desc, id asc) */
   int64_t *popped;
-  float *block;        /* SGEMM scratch of a refresh */
+  float *block;        /* GEMM scratch of a refresh */
   /* centers, identical on every rank: labeled first, then the batch so far */
   int64_t nc, cap;
   float *c, *cnorm, cmax;
   /* counters for --log-view */
-  int64_t evaluations, distances;
+  int64_t evaluations, distances, refreshes;
+  double gemm_seconds, gemm_flops;
+  char gemm_path[32], gemm_impl[128];
 } kstate;
 
-/* |SGEMM distance - alq_dot distance| <= 2 (d + 3) eps (||x||^2 + ||c||^2):
- * 2 |x.c error| <= 2 alq_gemm_allowance(d, ||x|| ||c||) <= 2 gamma_d
- * (||x||^2 + ||c||^2), plus a few ulps for the sum of the norms. */
-static float bound_tolerance(const kstate *s, int64_t i) {
-  return (float)(2.0 * (double)(s->d + 3) * FLT_EPSILON) * (s->xnorm[i] + s->cmax);
+/* |GEMM distance - alq_dot distance| <= 2 |x.c error| + the roundings of
+ * ||x||^2 + ||c||^2 - 2 x.c on both sides, each within 2 eps (||x||^2 +
+ * ||c||^2) (a difference of float sums, one rounding each; doubled for the
+ * float sum refreshed + tolerance).  The dot's error: the path's allowance
+ * (alq/gemm.h) with ||x|| ||c|| <= sqrt(||x||^2 cmax) and ||x|| + ||c|| <=
+ * sqrt(||x||^2) + sqrt(cmax), rounded up by 1e-6. */
+static float bound_tolerance(const kstate *s, const alq_bound_gemm *g, int64_t i) {
+  double xn = s->xnorm[i], cm = s->cmax, up = 1.0 + 1e-6;
+  double dot = alq_bound_gemm_allowance(g, sqrt(xn * cm) * up, (sqrt(xn) + sqrt(cm)) * up);
+  return (float)(2.0 * dot + 4.0 * FLT_EPSILON * (xn + cm));
 }
 
 static float distance(const kstate *s, int64_t i, int64_t j) {
@@ -179,7 +191,7 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
     ALQ_CHECK(alq_malloc(&s->refreshed, sizeof(float) * n1, "k-center refreshed bounds"));
     ALQ_CHECK(alq_malloc(&s->heap, sizeof(int64_t) * n1, "k-center heap"));
     ALQ_CHECK(alq_malloc(&s->popped, sizeof(int64_t) * n1, "k-center evaluated list"));
-    ALQ_CHECK(alq_malloc_aligned(&s->block, sizeof(float) * BLOCK_ROWS * BLOCK_CENTERS, "k-center SGEMM block"));
+    ALQ_CHECK(alq_malloc_aligned(&s->block, sizeof(float) * BLOCK_ROWS * BLOCK_CENTERS, "k-center GEMM block"));
   }
   for (int64_t i = 0; i < s->n; i++) {
     const float *xi = s->x + i * s->d;
@@ -212,34 +224,60 @@ static void add_center(kstate *s, const float *c) {
   s->cmax = cn > s->cmax ? cn : s->cmax;
 }
 
-/* Lowers every candidate's bound with centers [applied, nc), in SGEMM
- * blocks, then rebuilds the heap.  Cannot fail: a failure on one rank
- * between two collectives would leave the others waiting. */
-static void refresh_bounds(kstate *s) {
-  float *g = s->block;
+/* Lowers refreshed[] of every candidate with centers [j0, j0 + bn) through
+ * the bound GEMM g, then every bound with g's tolerance. */
+static void refresh_block(kstate *s, const alq_bound_gemm *g, int64_t j0, int64_t bn) {
+  float *out = s->block;
   for (int64_t i0 = 0; i0 < s->n; i0 += BLOCK_ROWS) {
     int64_t bm = s->n - i0 < BLOCK_ROWS ? s->n - i0 : BLOCK_ROWS;
-    for (int64_t j0 = s->applied; j0 < s->nc; j0 += BLOCK_CENTERS) {
-      int64_t bn = s->nc - j0 < BLOCK_CENTERS ? s->nc - j0 : BLOCK_CENTERS;
-      alq_sgemm_nt(s->x + i0 * s->d, bm, s->d, s->c + j0 * s->d, bn, g);
-      for (int64_t i = 0; i < bm; i++) {
-        float m = s->refreshed[i0 + i];
-        for (int64_t j = 0; j < bn; j++) {
-          float d2 = s->xnorm[i0 + i] + s->cnorm[j0 + j] - 2.0f * g[i * bn + j];
-          m = d2 < m ? d2 : m;
-        }
-        s->refreshed[i0 + i] = m > 0 ? m : 0;
+    alq_bound_gemm_run((alq_bound_gemm *)g, s->x + i0 * s->d, bm, out);
+    for (int64_t i = 0; i < bm; i++) {
+      float m = s->refreshed[i0 + i];
+      const float xn = s->xnorm[i0 + i], *gi = out + i * bn, *cn = s->cnorm + j0;
+      for (int64_t j = 0; j < bn; j++) {
+        float d2 = xn + cn[j] - 2.0f * gi[j];
+        m = d2 < m ? d2 : m;
       }
+      s->refreshed[i0 + i] = m > 0 ? m : 0;
     }
   }
-  alq_log_flops(2 * s->n * (s->nc - s->applied) * s->d);
   for (int64_t i = 0; i < s->n; i++) {
-    float b = s->refreshed[i] + bound_tolerance(s, i);
+    float b = s->refreshed[i] + bound_tolerance(s, g, i);
     if (b < s->bound[i])
       s->bound[i] = b;
   }
+}
+
+/* Lowers every candidate's bound with centers [applied, nc), in GEMM
+ * blocks, then rebuilds the heap.  Cannot fail: a failure on one rank
+ * between two collectives would leave the others waiting, so a bound GEMM
+ * that cannot be built leaves the bounds as they are (still bounds: fewer
+ * candidates pruned, the same batch). */
+static void refresh_bounds(kstate *s) {
+  double t0 = MPI_Wtime();
+  for (int64_t j0 = s->applied; j0 < s->nc; j0 += BLOCK_CENTERS) {
+    int64_t bn = s->nc - j0 < BLOCK_CENTERS ? s->nc - j0 : BLOCK_CENTERS;
+    alq_bound_gemm *g = NULL;
+    if (alq_bound_gemm_create(&g, s->c + j0 * s->d, bn, s->d, BLOCK_ROWS))
+      return; /* the heap is unchanged and still valid */
+    snprintf(s->gemm_path, sizeof s->gemm_path, "%s", alq_bound_gemm_path(g));
+    snprintf(s->gemm_impl, sizeof s->gemm_impl, "%s", alq_bound_gemm_impl(g));
+    refresh_block(s, g, j0, bn);
+    alq_bound_gemm_free(g);
+  }
+  s->gemm_seconds += MPI_Wtime() - t0;
+  s->gemm_flops += 2.0 * (double)s->n * (double)(s->nc - s->applied) * (double)s->d;
+  s->refreshes++;
+  alq_log_flops(2 * s->n * (s->nc - s->applied) * s->d);
   s->applied = s->nc;
   heap_build(s);
+}
+
+/* A refresh is due when PEND new centers wait, or, before PEND have been
+ * applied, as many as have been (bounds from the first steps). */
+static int refresh_due(const kstate *s) {
+  int64_t waiting = s->nc - s->applied;
+  return waiting >= PEND || (waiting > 0 && waiting >= s->applied);
 }
 
 static void consider(proposal *best, float value, const kstate *s, int64_t i, int rank) {
@@ -322,10 +360,13 @@ static alq_err print_stats(const kstats *st, const kstate *s, MPI_Comm comm) {
     visits += (double)(sum[3] - k - 1);
   fprintf(stderr,
           "kcenter: steps=%lld candidates=%lld dim=%lld seconds=%.6f streamed_bytes=%lld "
-          "unpruned_steps_seconds=%.6f unpruned_bytes=%lld pruned_fraction=%.4f evaluations=%lld distances=%lld\n",
+          "unpruned_steps_seconds=%.6f unpruned_bytes=%lld pruned_fraction=%.4f evaluations=%lld distances=%lld "
+          "refreshes=%lld gemm_seconds=%.4f gemm_gflops=%.1f gemm_path=%s gemm_impl=%s\n",
           (long long)st->steps, (long long)sum[3], (long long)s->d, tmax[0],
           (long long)(sum[0] * s->d * (int64_t)sizeof(float)), tmax[1], (long long)sum[2],
-          visits > 0 ? 1.0 - (double)sum[0] / visits : 0.0, (long long)sum[0], (long long)sum[1]);
+          visits > 0 ? 1.0 - (double)sum[0] / visits : 0.0, (long long)sum[0], (long long)sum[1],
+          (long long)s->refreshes, s->gemm_seconds, s->gemm_seconds > 0 ? s->gemm_flops / s->gemm_seconds / 1e9 : 0.0,
+          s->gemm_path[0] ? s->gemm_path : "none", s->gemm_impl[0] ? s->gemm_impl : "none");
   return ALQ_OK;
 }
 
@@ -387,7 +428,7 @@ alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand
     if (err || t + 1 == ctx->budget)
       continue;
     t0 = MPI_Wtime();
-    if (lazy && s.nc - s.applied >= PEND)
+    if (lazy && refresh_due(&s))
       refresh_bounds(&s);
     int64_t distances_before = s.distances;
     mine = lazy ? farthest_lazy(&s, rank) : farthest_eager(&s, rank);

@@ -83,6 +83,10 @@ static int64_t strategies_of(const alq_curve_point *pts, int64_t n, const char *
 
 static void panel(FILE *f, int x0, const char *label, const alq_curve_point *pts, int64_t n, const char **names,
                   int64_t k, int which, double xmin, double xmax, double ymin, double ymax) {
+  /* With simulated annotators an item may have several answers: the axis is what was paid. */
+  int relabeled = 0;
+  for (int64_t i = 0; i < n && !relabeled; i++)
+    relabeled = pts[i].items != pts[i].labeled;
   int w = PANEL_W - MARGIN_L - 10, h = PANEL_H - 50;
   int left = x0 + MARGIN_L, top = MARGIN_T;
 #define X(v) (left + ((v) - xmin) / (xmax - xmin) * w)
@@ -95,8 +99,8 @@ static void panel(FILE *f, int x0, const char *label, const alq_curve_point *pts
     fprintf(f, "<text x='%.1f' y='%d' font-size='11' text-anchor='middle'>%.0f</text>\n", X(xv), top + h + 16, xv);
   }
   fprintf(f, "<text x='%d' y='%d' font-size='13' text-anchor='middle'>%s</text>\n", left + w / 2, top - 8, label);
-  fprintf(f, "<text x='%d' y='%d' font-size='12' text-anchor='middle'>labeled items</text>\n", left + w / 2,
-          top + h + 34);
+  fprintf(f, "<text x='%d' y='%d' font-size='12' text-anchor='middle'>%s</text>\n", left + w / 2, top + h + 34,
+          relabeled ? "answers (labels spent)" : "labeled items");
   for (int64_t s = 0; s < k; s++) {
     curve c;
     if (curve_of(pts, n, names[s], which, &c)) {

@@ -6,4 +6,11 @@ add_test(NAME activelab-consensus
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/activelab_consensus.py
                  --exe $<TARGET_FILE:test_consensus>)
 set_tests_properties(activelab-consensus PROPERTIES TIMEOUT 120)
+# activelab and alq consensus through the CLI (1-4 ranks), simulate --annotators.
+add_test(NAME activelab-select
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/activelab_select.py
+                 --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}
+                 --data ${CMAKE_SOURCE_DIR}/tests/data --workdir ${CMAKE_CURRENT_BINARY_DIR}/activelab-select)
+set_tests_properties(activelab-select PROPERTIES TIMEOUT 300
+  ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
 # --- end activelab ---

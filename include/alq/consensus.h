@@ -77,4 +77,19 @@ alq_err alq_consensus_compute(const alq_answer_table *t, const float *probs, int
 double alq_activelab_labeled(const alq_consensus *c, const alq_answer_table *t, int64_t item);
 double alq_activelab_unlabeled(const alq_consensus *c, double max_prob);
 
+/* `alq consensus`: the final dataset's labels. */
+typedef struct {
+  char state[ALQ_PATH_MAX];
+  char pool[ALQ_PATH_MAX];  /* "" = the pool the state records */
+  char model[ALQ_PATH_MAX]; /* "" = the pool's /probs; else a head (alq train) serving them */
+  char out[ALQ_PATH_MAX];   /* CSV: id,label,quality,answers,agreement */
+  int64_t mc_samples;
+  int quiet; /* else the weights on stderr */
+} alq_consensus_options;
+
+/* Serial (one process): reads the state and the model's probabilities of its
+ * answered items, computes the consensus and writes o->out (staged,
+ * alq/paths.h), one row per answered item, ids ascending. */
+alq_err alq_consensus_write(const alq_consensus_options *o);
+
 #endif

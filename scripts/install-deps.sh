@@ -12,8 +12,10 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler # control messages and manifests
   zlib1g-dev                            # reading .csv.gz in alq import
   libcmocka-dev                         # unit tests
+  libdnnl-dev                           # oneDNN: bf16 GEMM for bounds on AVX512-BF16 CPUs (optional at build time)
   help2man                              # man pages generated from --help at build time
   python3 python3-numpy python3-h5py    # test fixtures and benchmark baselines only
+  python3-faiss                         # the FAISS baseline of bench/anchoral_bench.sh only
   python3-mpi4py                        # the Python package's multi-rank tests (tests/python.cmake)
   python3-setuptools python3-wheel python3-pip  # pip install ./python, offline (docs/python.md)
 )

@@ -25,6 +25,7 @@
 #   ALQ_BENCH_BUILD [<repo>/build]  ALQ_BENCH_ALQ [<build>/alq]
 #   ALQ_BENCH_PYTHON [/usr/bin/python3] (numpy, h5py; python3-faiss is installed with apt if missing)
 #   ALQ_BENCH_TIMEOUT [900]  seconds, per command
+#   ALQ_BENCH_GEMM_PEAK [<dir of alq>/bench/alq_gemm_peak]  bound-GEMM rate per path (bf16, f32)
 #
 # Every alq rank runs with OPENBLAS_NUM_THREADS=1; FAISS with faiss.omp_set_num_threads(T).
 # Absolute times are noisy on a shared machine: compare ratios within one run.
@@ -95,6 +96,22 @@ bench_retrieval() {
     say "$line"
     emit "{\"kind\": \"peak\", \"threads\": $t, \"gflops\": $g, \"load\": \"$(load)\"}"
   done
+  # the bound GEMM's rate per path at the retrieval's block shape (256 rows x A anchors x d) and at a
+  # large shape: the bf16 peak the retrieval reports its fraction of (alq_gemm_peak, bench/gemm_peak.c)
+  local gp=${ALQ_BENCH_GEMM_PEAK:-$(dirname "$ALQ")/bench/alq_gemm_peak}
+  if [ -x "$gp" ]; then
+    for path in onednn-bf16 openblas-f32; do
+      for a in $AS; do
+        for m in 256 4096; do
+          line=$(run "$gp" "$path" "$m" "$a" "$D" 10)
+          say "gemm peak $line"
+          emit "{\"kind\": \"gemm_peak\", \"requested\": \"$path\", \"result\": $line, \"load\": \"$(load)\"}"
+        done
+      done
+    done
+  else
+    say "no $gp: no bound-GEMM peak (build the alq_gemm_peak target)"
+  fi
 
   local pool=$DIR/retr-$N-$D.h5
   if [ ! -f "$pool" ]; then

@@ -17,6 +17,15 @@ def main():
         for t in sorted(peaks):
             print(f"| {t} thread(s) | {peaks[t]:.1f} |")
         print()
+    gp = by("gemm_peak")
+    if gp:
+        print("| bound GEMM (same run, 1 thread) | path that ran | implementation | M x N x K | GFLOP/s | load |\n"
+              "|---|---|---|---|---|---|")
+        for r in gp:
+            g = r["result"]
+            print(f"| {r['requested']} | {g['path']} | {g['impl']} | {g['m']} x {g['n']} x {g['k']} "
+                  f"| {g['gflops']:.1f} | {r['load']} |")
+        print()
     ret = by("retrieval")
     if ret:
         print("| A_total | K | ranks / threads | alq retrieve (s) | alq SGEMM (s) | alq GFLOP/s per rank "

@@ -101,7 +101,6 @@ alq_err alq_request_build(const alq_select_options *opt, const alq_pool_meta *me
   req->log_view = opt->log_view;
   req->quiet = opt->quiet;
   req->ood = opt->ood; /* checked against the source when fitted (ood/fit.c) */
-  req->ood = opt->ood; /* checked against the source when fitted (ood/fit.c) */
   return ALQ_OK;
 }
 

@@ -15,7 +15,6 @@
 #include "alq/source.h"
 #include "alq/strategy.h"
 #include "alq/ood.h"
-#include "alq/ood.h"
 
 typedef struct {
   char pool[ALQ_PATH_MAX];
@@ -49,7 +48,6 @@ typedef struct {
   char projection[ALQ_PATH_MAX]; /* "" or a file from alq project */
   int64_t fit_sample;         /* --project: fit on about this many rows; 0 = every row */
   double delta;               /* probcover: ball radius; 0 = the largest with purity >= 0.95 */
-  alq_ood_options ood;        /* out-of-distribution stage (alq/ood.h); kind 0 = none */
   alq_ood_options ood;        /* out-of-distribution stage (alq/ood.h); kind 0 = none */
 } alq_select_options;
 
@@ -95,24 +93,12 @@ typedef struct {
   double ood_threshold;
   int64_t ood_calibration, ood_rejected;
   const int64_t *ood_rejected_per_rank; /* one per rank */
-  alq_ood_options ood;                /* as in the options (fitted and checked in alq_select_pool) */
-  /* --ood outcome, set on every rank after alq_select_pool from alq_rank_facts
-   * (not in the protobuf), for the manifest and the batch file. */
-  double ood_threshold;
-  int64_t ood_calibration, ood_rejected;
-  const int64_t *ood_rejected_per_rank; /* one per rank */
 } alq_request;
 
 /* What one rank did, for its report. */
 typedef struct {
   int64_t row_lo, row_hi, unlabeled, candidates;
   uint64_t ids_checksum; /* of the whole pool (every rank), from the streaming pass */
-  /* --ood (alq/ood.h): this rank's rejected items and the stage's outcome,
-   * the same on every rank; ood_rejected_per_rank (one per rank, NULL without
-   * --ood) is the caller's to free(). */
-  int64_t ood_rejected, ood_rejected_total, ood_calibration;
-  double ood_threshold;
-  int64_t *ood_rejected_per_rank;
   /* --ood (alq/ood.h): this rank's rejected items and the stage's outcome,
    * the same on every rank; ood_rejected_per_rank (one per rank, NULL without
    * --ood) is the caller's to free(). */

@@ -120,22 +120,10 @@ static alq_err split(const char *name, char separator, char *text, split_state *
   return ALQ_OK;
 }
 
-/* Line of the first NUL byte, or 0 when there is none. */
-static int64_t nul_line(const char *text, size_t len) {
-  const char *nul = memchr(text, '\0', len);
-  if (!nul)
-    return 0;
-  int64_t line = 1;
-  for (const char *c = text; c < nul; c++)
-    line += *c == '\n';
-  return line;
-}
-
 alq_err alq_csv_parse(const char *name, const char *text, size_t len, char separator, alq_csv_table *t) {
   memset(t, 0, sizeof *t);
-  int64_t bad = nul_line(text, len);
-  if (bad)
-    return alq_error_set(ALQ_ERR_INPUT, "%s line %lld holds a NUL byte: not a text file", name, (long long)bad);
+  if (memchr(text, '\0', len))
+    return alq_error_set(ALQ_ERR_INPUT, "%s holds a NUL byte: not a text file", name);
   /* Excel starts UTF-8 CSV with a byte-order mark; it is not part of the first field. */
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
     text += 3;

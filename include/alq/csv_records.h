@@ -28,8 +28,8 @@ typedef struct {
 /* Splits `len` bytes of `text` into records of fields separated by
  * `separator` (',' for CSV, '\t' for TSV).  `name` (a file name) starts every
  * message.  A leading UTF-8 byte-order mark is skipped.  Input error naming
- * the line for an unterminated quote, text after a closing quote, or a NUL
- * byte; on error *t is empty (alq_csv_free is still safe). */
+ * the line for an unterminated quote or text after a closing quote, and the
+ * file for a NUL byte; on error *t is empty (alq_csv_free is still safe). */
 alq_err alq_csv_parse(const char *name, const char *text, size_t len, char separator, alq_csv_table *t);
 
 /* Reads the whole file `path` and parses it as above. */

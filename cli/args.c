@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alq/pool.h"
+
 alq_err alq_arg_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out) {
   char *end = NULL;
   errno = 0;
@@ -94,4 +96,59 @@ alq_err alq_arg_choice(const char *option, const char *text, const char *const *
     snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
   }
   return alq_error_set(ALQ_ERR_USAGE, "%s must be one of %s, got '%s'", option, list, text);
+}
+
+typedef struct {
+  const char *option;
+  unsigned field; /* 0: --layout */
+} layout_option;
+
+static const layout_option layout_options[] = {
+    {"--embeddings", ALQ_FIELD_EMBEDDINGS}, {"--probs", ALQ_FIELD_PROBS}, {"--ids", ALQ_FIELD_IDS},
+    {"--labels", ALQ_FIELD_LABELS},         {"--layout", 0},
+};
+
+/* The layout option argv[i] is (with its value in *value), or NULL. */
+static const layout_option *match_layout(int argc, char **argv, int i, const char **value, int *used) {
+  for (size_t k = 0; k < sizeof layout_options / sizeof layout_options[0]; k++) {
+    const char *name = layout_options[k].option;
+    size_t len = strlen(name);
+    if (strncmp(argv[i], name, len) != 0)
+      continue;
+    if (argv[i][len] == '=') {
+      *value = argv[i] + len + 1;
+      *used = 1;
+      return &layout_options[k];
+    }
+    if (argv[i][len] == '\0') {
+      *value = i + 1 < argc ? argv[i + 1] : NULL;
+      *used = 2;
+      return &layout_options[k];
+    }
+  }
+  return NULL;
+}
+
+alq_err alq_arg_layout_take(int *argc, char **argv) {
+  alq_layout layout;
+  memset(&layout, 0, sizeof layout);
+  int out = 1;
+  for (int i = 1; i < *argc;) {
+    const char *value = NULL;
+    int used = 1;
+    const layout_option *o = strcmp(argv[i], "--") == 0 ? NULL : match_layout(*argc, argv, i, &value, &used);
+    if (!o) {
+      argv[out++] = argv[i++];
+      continue;
+    }
+    if (!value)
+      return alq_error_set(ALQ_ERR_USAGE, "%s needs a value", o->option);
+    ALQ_CHECK(o->field ? alq_layout_set(&layout, o->field, value, o->option) : alq_layout_parse(value, &layout));
+    i += used;
+  }
+  for (int i = out; i < *argc; i++)
+    argv[i] = NULL;
+  *argc = out;
+  alq_layout_use(&layout);
+  return ALQ_OK;
 }

@@ -17,6 +17,19 @@ alq_err alq_arg_path(const char *option, const char *text, char *dst, size_t siz
 /* The pool's file for alq_paths_check_distinct: NULL for a generated pool
  * ("gen:..."), which is not a file. */
 const char *alq_arg_pool_file(const char *pool);
+/* The pool layout options every command that reads a pool accepts
+ * (docs/format.md, "Pools in your layout"): --embeddings NAME, --probs NAME,
+ * --ids NAME, --labels NAME and --layout key=NAME,...  (also as --opt=VALUE).
+ * Removes them from argv (so the command's own getopt never sees them) and
+ * makes them the process's layout (alq_layout_use).  Every rank runs it on the
+ * same argv; a malformed value is a usage error.  One line at the top of each
+ * such command: if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE); */
+alq_err alq_arg_layout_take(int *argc, char **argv);
+/* The usage lines for those options. */
+#define ALQ_ARG_LAYOUT_USAGE                                                                                  \
+  "pool layout (docs/format.md): name the pool's datasets when they are not the standard ones\n"             \
+  "  --embeddings NAME  --probs NAME  --ids NAME  --labels NAME   e.g. --embeddings /emb --ids /idx\n"       \
+  "  --layout SPEC      the same as one spec: embeddings=/emb,probs=/pred,ids=/idx,labels=/y\n"
 /* The one-line message for an option getopt_long rejected (optopt / argv). */
 alq_err alq_arg_unknown(const char *command, int optopt_value, const char *arg);
 

@@ -408,6 +408,7 @@ static alq_err export_batch(const export_options *o) {
 }
 
 int alq_cmd_export(int argc, char **argv) {
+  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   export_options o;
   int action = parse(argc, argv, &o);
   if (action == -1) {

@@ -250,6 +250,7 @@ static alq_err info(const char *path) {
 }
 
 int alq_cmd_info(int argc, char **argv) {
+  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   static const struct option longopts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   opterr = 0;
   optind = 1;

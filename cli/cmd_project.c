@@ -124,6 +124,7 @@ static alq_err run(MPI_Comm comm, project_options *o) {
 }
 
 int alq_cmd_project(int argc, char **argv) {
+  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   project_options opt;
   int code;
   memset(&opt, 0, sizeof opt);

@@ -304,6 +304,7 @@ static alq_err run(MPI_Comm comm, const retrieve_options *o) {
 }
 
 int alq_cmd_retrieve(int argc, char **argv) {
+  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   retrieve_options opt;
   int code;
   /* Only rank 0 parses: the others start from zeroed options, which run() expects. */

@@ -180,6 +180,7 @@ static int parse(int argc, char **argv, void *out) {
 
 int alq_cmd_select(int argc, char **argv) {
   if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
+  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   alq_select_options opt;
   int code;
   if (!alq_cli_parse_on_root(argc, argv, parse, usage, &opt, &code))

@@ -155,6 +155,7 @@ static alq_err simulate(MPI_Comm comm, const alq_simulate_options *o) {
 
 int alq_cmd_simulate(int argc, char **argv) {
   if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
+  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   alq_simulate_options opt;
   int code;
   if (!alq_cli_parse_on_root(argc, argv, parse, usage, &opt, &code))

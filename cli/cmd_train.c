@@ -80,6 +80,7 @@ static int parse(int argc, char **argv, void *out) {
 }
 
 int alq_cmd_train(int argc, char **argv) {
+  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   alq_train_run_options opt;
   int code;
   if (!alq_cli_parse_on_root(argc, argv, parse, usage, &opt, &code))

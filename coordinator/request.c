@@ -19,6 +19,12 @@ static alq_err pack(const alq_request *r, uint8_t **buf, int64_t *len) {
   pm.has_labels = r->meta.has_labels;
   pm.chunk_rows = r->meta.chunk_rows;
   pm.mc_passes = r->meta.mc_passes;
+  char layout[4 * (ALQ_DATASET_MAX + 16)];
+  alq_layout_format(&r->meta.layout, layout, sizeof layout);
+  pm.layout = layout;
+  pm.embeddings_width = r->meta.embeddings_width;
+  pm.probs_width = r->meta.probs_width;
+  pm.ids_unsigned = r->meta.ids_unsigned;
   Alq__SelectRequest m = ALQ__SELECT_REQUEST__INIT;
   m.pool = &pm;
   m.strategy = (char *)r->strategy;
@@ -71,6 +77,14 @@ static alq_err unpack(const uint8_t *buf, int64_t len, alq_request *r) {
   r->meta.has_labels = m->pool->has_labels;
   r->meta.chunk_rows = m->pool->chunk_rows;
   r->meta.mc_passes = m->pool->mc_passes;
+  r->meta.embeddings_width = m->pool->embeddings_width;
+  r->meta.probs_width = m->pool->probs_width;
+  r->meta.ids_unsigned = m->pool->ids_unsigned;
+  alq_err err = alq_layout_parse(m->pool->layout, &r->meta.layout);
+  if (err) {
+    alq__select_request__free_unpacked(m, NULL);
+    return err;
+  }
   r->meta.n_labeled = m->n_labeled;
   snprintf(r->strategy, sizeof r->strategy, "%s", m->strategy);
   snprintf(r->labeled_path, sizeof r->labeled_path, "%s", m->labeled_path);

@@ -76,16 +76,18 @@ static alq_err top_by_score(MPI_Comm comm, const alq_candidates *c, int64_t budg
 }
 
 /* The labeled items' embeddings on every rank: rank 0 fetches them from the
- * source by id and broadcasts them as one plain buffer. */
+ * source by id (through the id index, collectively) and broadcasts them as one
+ * plain buffer. */
 static alq_err labeled_embeddings(MPI_Comm comm, alq_source *src, const alq_labeled *labeled, int64_t dim,
                                   float **out) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   float *emb = NULL;
   alq_err err = alq_malloc_aligned(&emb, sizeof(float) * dim * (labeled->n ? labeled->n : 1), "labeled embeddings");
-  if (!err && rank == 0) {
+  err = alq_agree(comm, err);
+  if (!err) { /* the fetch is collective: rank 0 asks for the rows, the others for none */
     alq_rows rows = {.embeddings = emb};
-    err = alq_source_fetch(src, labeled->ids, labeled->n, ALQ_FIELD_EMBEDDINGS, &rows);
+    err = alq_source_fetch(src, labeled->ids, rank == 0 ? labeled->n : 0, ALQ_FIELD_EMBEDDINGS, &rows);
   }
   err = err ? err : alq_fault_point("labeled-embeddings");
   err = alq_agree(comm, err);

@@ -278,11 +278,11 @@ alq_err alq_mahalanobis_fit_labeled(MPI_Comm comm, alq_source *src, const alq_la
   MPI_Comm_rank(comm, &rank);
   int64_t d = src->meta.dim, n = labeled->n;
   float *x = NULL;
-  alq_err err = alq_malloc_aligned(&x, sizeof(float) * d * (n ? n : 1), "labeled embeddings");
-  if (!err && rank == 0) {
+  alq_err err = alq_agree(comm, alq_malloc_aligned(&x, sizeof(float) * d * (n ? n : 1), "labeled embeddings"));
+  if (!err) { /* the fetch is collective: rank 0 asks for the rows, the others for none */
     alq_rows rows = {.embeddings = x};
-    err = alq_source_fetch(src, labeled->ids, n, ALQ_FIELD_EMBEDDINGS, &rows);
-    if (!err)
+    err = alq_source_fetch(src, labeled->ids, rank == 0 ? n : 0, ALQ_FIELD_EMBEDDINGS, &rows);
+    if (!err && rank == 0)
       err = alq_rows_validate(&src->meta, &rows, 0, n, ALQ_FIELD_EMBEDDINGS);
   }
   err = alq_agree(comm, err);

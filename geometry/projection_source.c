@@ -67,11 +67,13 @@ static alq_err projection_read(alq_source *s, int64_t lo, int64_t count, unsigne
 /* Rows fetched by id were also streamed (and validated) by the workers. */
 static alq_err projection_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
   projection_source *ps = s->impl;
-  ALQ_CHECK(reserve(ps, n > 0 ? n : 1));
+  /* The inner fetch is collective: a rank that failed here still joins it. */
+  alq_err err = reserve(ps, n > 0 ? n : 1);
   int emb = (fields & ALQ_FIELD_EMBEDDINGS) != 0;
   alq_rows in = *dst; /* everything but the embeddings passes through */
   in.embeddings = emb ? ps->rows : NULL;
-  ALQ_CHECK(alq_source_fetch(ps->inner, ids, n, fields, &in));
+  alq_err e = alq_source_fetch(ps->inner, ids, err ? 0 : n, fields, &in);
+  ALQ_CHECK(err ? err : e);
   if (emb)
     project(ps, n, dst->embeddings);
   return ALQ_OK;

@@ -80,9 +80,11 @@ static alq_err model_read(alq_source *s, int64_t lo, int64_t count, unsigned fie
 /* Rows fetched by id were also streamed (and validated) by the workers. */
 static alq_err model_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
   model_source *ms = s->impl;
-  ALQ_CHECK(reserve(ms, n > 0 ? n : 1));
+  /* The inner fetch is collective: a rank that failed here still joins it. */
+  alq_err err = reserve(ms, n > 0 ? n : 1);
   alq_rows in = {ms->ids, ms->features, NULL, dst->labels, NULL};
-  ALQ_CHECK(alq_source_fetch(ms->inner, ids, n, inner_fields(fields), &in));
+  alq_err e = alq_source_fetch(ms->inner, ids, err ? 0 : n, inner_fields(fields), &in);
+  ALQ_CHECK(err ? err : e);
   ALQ_CHECK(compute(ms, n, fields, dst));
   if (fields & ALQ_FIELD_IDS)
     memcpy(dst->ids, ms->ids, sizeof(int64_t) * n);

@@ -13,4 +13,21 @@ int alq_h5_exists(hid_t file, const char *name);
 /* Checks rank and dtype (class, size, signedness for integers); fills dims. */
 alq_err alq_h5_check_dataset(hid_t file, const char *path, const char *name, int rank, H5T_class_t cls,
                              size_t size, int want_signed, hsize_t dims[2]);
+
+/* Stored types a dataset may have (alq converts them on read). */
+enum {
+  ALQ_H5_FLOATS = 1u << 0, /* float16, float32, float64 */
+  ALQ_H5_INT32 = 1u << 1,
+  ALQ_H5_INT64 = 1u << 2,
+  ALQ_H5_UINT64 = 1u << 3,
+};
+/* Checks rank and that the dtype is one of `accept`; fills dims (rank
+ * entries), the element width in bytes and whether it is unsigned. */
+alq_err alq_h5_check_stored(hid_t file, const char *path, const char *name, int rank, unsigned accept, hsize_t *dims,
+                            int *width, int *is_unsigned);
+/* "; the file holds /emb [300000 x 384] float32, /idx [300000] int64" (or
+ * "; the file holds no datasets"): what a missing-dataset error appends. */
+void alq_h5_contents(hid_t file, char *out, size_t size);
+/* The error for a dataset `name` missing from `path`, listing the contents. */
+alq_err alq_h5_missing(hid_t file, const char *path, const char *name, const char *why);
 #endif

@@ -110,18 +110,24 @@ static alq_err inspect_mc_probs(hid_t file, const char *path, alq_pool_meta *met
   return ALQ_OK;
 }
 
-static alq_err inspect_open(hid_t file, const char *path, alq_pool_meta *meta) {
+/* The stored width of a float dataset, as alq_pool_meta records it: 0 for
+ * float32 (read as is), else 2 or 8. */
+static int float_width(int width) { return width == 4 ? 0 : width; }
+
+static alq_err inspect_embeddings(hid_t file, const char *path, alq_pool_meta *meta) {
+  const char *name = alq_layout_name(&meta->layout, ALQ_FIELD_EMBEDDINGS);
   hsize_t dims[2] = {0, 0};
-  if (!alq_h5_exists(file, "/embeddings"))
-    return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /embeddings is missing", path);
-  ALQ_CHECK(alq_h5_check_dataset(file, path, "/embeddings", 2, H5T_FLOAT, 4, 1, dims));
+  int width = 4;
+  if (!alq_h5_exists(file, name))
+    return alq_h5_missing(file, path, name, meta->layout.embeddings[0] ? NULL : " (name it with --embeddings)");
+  ALQ_CHECK(alq_h5_check_stored(file, path, name, 2, ALQ_H5_FLOATS, dims, &width, NULL));
+  meta->embeddings_width = float_width(width);
   meta->n_items = (int64_t)dims[0];
   meta->dim = (int64_t)dims[1];
   if (meta->dim < 1)
-    return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /embeddings has 0 columns", path);
-
+    return alq_error_set(ALQ_ERR_INPUT, "%s: dataset %s has 0 columns", path, name);
   meta->chunk_rows = 1;
-  hid_t ds = H5Dopen2(file, "/embeddings", H5P_DEFAULT);
+  hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
   hid_t dcpl = H5Dget_create_plist(ds);
   if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
     hsize_t chunk[2];
@@ -130,14 +136,31 @@ static alq_err inspect_open(hid_t file, const char *path, alq_pool_meta *meta) {
   }
   H5Pclose(dcpl);
   H5Dclose(ds);
+  return ALQ_OK;
+}
 
-  meta->has_probs = alq_h5_exists(file, "/probs");
+/* A dataset the layout names explicitly must exist; a standard name is optional. */
+static alq_err optional_present(hid_t file, const char *path, const alq_pool_meta *meta, unsigned field,
+                                const char *given, int *present) {
+  const char *name = alq_layout_name(&meta->layout, field);
+  *present = alq_h5_exists(file, name);
+  if (!*present && given[0])
+    return alq_h5_missing(file, path, name, NULL);
+  return ALQ_OK;
+}
+
+static alq_err inspect_probs(hid_t file, const char *path, alq_pool_meta *meta) {
+  const char *name = alq_layout_name(&meta->layout, ALQ_FIELD_PROBS);
+  hsize_t dims[2] = {0, 0};
+  int width = 4;
+  ALQ_CHECK(optional_present(file, path, meta, ALQ_FIELD_PROBS, meta->layout.probs, &meta->has_probs));
   if (meta->has_probs) {
-    ALQ_CHECK(alq_h5_check_dataset(file, path, "/probs", 2, H5T_FLOAT, 4, 1, dims));
-    ALQ_CHECK(check_rows(path, "/probs", dims[0], meta->n_items));
+    ALQ_CHECK(alq_h5_check_stored(file, path, name, 2, ALQ_H5_FLOATS, dims, &width, NULL));
+    meta->probs_width = float_width(width);
+    ALQ_CHECK(check_rows(path, name, dims[0], meta->n_items));
     if (dims[1] < 2)
-      return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /probs has %llu column(s), need at least 2 classes",
-                           path, (unsigned long long)dims[1]);
+      return alq_error_set(ALQ_ERR_INPUT, "%s: dataset %s has %llu column(s), need at least 2 classes", path, name,
+                           (unsigned long long)dims[1]);
     meta->n_classes = (int64_t)dims[1];
   }
   if (H5Aexists(file, "classes") > 0) {
@@ -148,40 +171,62 @@ static alq_err inspect_open(hid_t file, const char *path, alq_pool_meta *meta) {
     if (rc < 0 || classes < 1)
       return alq_error_set(ALQ_ERR_INPUT, "%s: attribute classes is not a positive integer", path);
     if (meta->has_probs && classes != meta->n_classes)
-      return alq_error_set(ALQ_ERR_INPUT, "%s: attribute classes = %lld but /probs has %lld columns", path,
-                           (long long)classes, (long long)meta->n_classes);
+      return alq_error_set(ALQ_ERR_INPUT, "%s: attribute classes = %lld but %s has %lld columns", path,
+                           (long long)classes, name, (long long)meta->n_classes);
     meta->n_classes = classes;
   }
-  meta->has_ids = alq_h5_exists(file, "/ids");
+  return ALQ_OK;
+}
+
+static alq_err inspect_ids_labels(hid_t file, const char *path, alq_pool_meta *meta) {
+  hsize_t dims[2] = {0, 0};
+  const char *ids = alq_layout_name(&meta->layout, ALQ_FIELD_IDS);
+  ALQ_CHECK(optional_present(file, path, meta, ALQ_FIELD_IDS, meta->layout.ids, &meta->has_ids));
   if (meta->has_ids) {
-    ALQ_CHECK(alq_h5_check_dataset(file, path, "/ids", 1, H5T_INTEGER, 8, 1, dims));
-    ALQ_CHECK(check_rows(path, "/ids", dims[0], meta->n_items));
+    ALQ_CHECK(alq_h5_check_stored(file, path, ids, 1, ALQ_H5_INT32 | ALQ_H5_INT64 | ALQ_H5_UINT64, dims, NULL,
+                                  &meta->ids_unsigned));
+    ALQ_CHECK(check_rows(path, ids, dims[0], meta->n_items));
   }
-  meta->has_labels = alq_h5_exists(file, "/labels");
+  const char *labels = alq_layout_name(&meta->layout, ALQ_FIELD_LABELS);
+  ALQ_CHECK(optional_present(file, path, meta, ALQ_FIELD_LABELS, meta->layout.labels, &meta->has_labels));
   if (meta->has_labels) {
-    ALQ_CHECK(alq_h5_check_dataset(file, path, "/labels", 1, H5T_INTEGER, 4, 1, dims));
-    ALQ_CHECK(check_rows(path, "/labels", dims[0], meta->n_items));
+    ALQ_CHECK(alq_h5_check_stored(file, path, labels, 1, ALQ_H5_INT32 | ALQ_H5_INT64, dims, NULL, NULL));
+    ALQ_CHECK(check_rows(path, labels, dims[0], meta->n_items));
   }
+  return ALQ_OK;
+}
+
+static alq_err inspect_open(hid_t file, const char *path, alq_pool_meta *meta) {
+  hsize_t dims[2] = {0, 0};
+  ALQ_CHECK(inspect_embeddings(file, path, meta));
+  ALQ_CHECK(inspect_probs(file, path, meta));
+  ALQ_CHECK(inspect_ids_labels(file, path, meta));
   ALQ_CHECK(inspect_mc_probs(file, path, meta));
   meta->n_labeled = 0;
   if (alq_h5_exists(file, "/labeled/ids")) {
-    ALQ_CHECK(alq_h5_check_dataset(file, path, "/labeled/ids", 1, H5T_INTEGER, 8, 1, dims));
+    ALQ_CHECK(alq_h5_check_stored(file, path, "/labeled/ids", 1, ALQ_H5_INT32 | ALQ_H5_INT64 | ALQ_H5_UINT64, dims,
+                                  NULL, NULL));
     meta->n_labeled = (int64_t)dims[0];
   }
   return ALQ_OK;
 }
 
-alq_err alq_pool_inspect(const char *path, alq_pool_meta *meta) {
+alq_err alq_pool_inspect_layout(const char *path, const alq_layout *layout, alq_pool_meta *meta) {
   memset(meta, 0, sizeof *meta);
   if (strlen(path) >= sizeof meta->path)
     return alq_error_set(ALQ_ERR_USAGE, "pool path is longer than %d bytes", ALQ_PATH_MAX - 1);
   strcpy(meta->path, path);
+  meta->layout = *layout;
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* alq reports its own one-line errors */
   hid_t file;
   ALQ_CHECK(alq_h5_open_readonly(path, H5P_DEFAULT, &file));
   alq_err err = inspect_open(file, path, meta);
   H5Fclose(file);
   return err;
+}
+
+alq_err alq_pool_inspect(const char *path, alq_pool_meta *meta) {
+  return alq_pool_inspect_layout(path, alq_layout_in_use(), meta);
 }
 
 typedef struct {
@@ -199,11 +244,12 @@ static int cmp_labeled_row(const void *pa, const void *pb) {
 
 static alq_err read_labeled(hid_t file, const char *path, int64_t n_classes, alq_labeled *out) {
   hsize_t dims[2] = {0, 0}, ldims[2] = {0, 0};
-  ALQ_CHECK(alq_h5_check_dataset(file, path, "/labeled/ids", 1, H5T_INTEGER, 8, 1, dims));
+  int ids_unsigned = 0;
+  ALQ_CHECK(alq_h5_check_stored(file, path, "/labeled/ids", 1, ALQ_H5_INT32 | ALQ_H5_INT64 | ALQ_H5_UINT64, dims,
+                                NULL, &ids_unsigned));
   if (!alq_h5_exists(file, "/labeled/labels"))
-    return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /labeled/labels is missing (it must accompany /labeled/ids)",
-                         path);
-  ALQ_CHECK(alq_h5_check_dataset(file, path, "/labeled/labels", 1, H5T_INTEGER, 4, 1, ldims));
+    return alq_h5_missing(file, path, "/labeled/labels", " (it must accompany /labeled/ids)");
+  ALQ_CHECK(alq_h5_check_stored(file, path, "/labeled/labels", 1, ALQ_H5_INT32 | ALQ_H5_INT64, ldims, NULL, NULL));
   if (ldims[0] != dims[0])
     return alq_error_set(ALQ_ERR_INPUT, "%s: /labeled/labels has %llu rows but /labeled/ids has %llu", path,
                          (unsigned long long)ldims[0], (unsigned long long)dims[0]);
@@ -215,9 +261,14 @@ static alq_err read_labeled(hid_t file, const char *path, int64_t n_classes, alq
   out->n = n;
   alq_err err = ALQ_OK;
   hid_t ds = H5Dopen2(file, "/labeled/ids", H5P_DEFAULT);
-  if (n && H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->ids) < 0)
+  if (n && H5Dread(ds, ids_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                   out->ids) < 0)
     err = alq_error_set(ALQ_ERR_INPUT, "%s: cannot read /labeled/ids", path);
   H5Dclose(ds);
+  for (int64_t i = 0; !err && ids_unsigned && i < n; i++)
+    if (out->ids[i] < 0)
+      err = alq_error_set(ALQ_ERR_INPUT, "%s: /labeled/ids row %lld is %llu, above 2^63 - 1 (alq ids are int64)", path,
+                          (long long)i, (unsigned long long)out->ids[i]);
   ds = H5Dopen2(file, "/labeled/labels", H5P_DEFAULT);
   if (!err && n && H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->labels) < 0)
     err = alq_error_set(ALQ_ERR_INPUT, "%s: cannot read /labeled/labels", path);

@@ -20,12 +20,13 @@ alq_err alq_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **o
   return alq_hdf5_source_open(comm, meta, out);
 }
 
+/* Bytes as stored: a float16 pool reads half the bytes of a float32 one. */
 static int64_t row_bytes(const alq_pool_meta *m, unsigned fields) {
   int64_t row_bytes = 0;
   if (fields & ALQ_FIELD_EMBEDDINGS)
-    row_bytes += 4 * m->dim;
+    row_bytes += (m->embeddings_width ? m->embeddings_width : 4) * m->dim;
   if ((fields & ALQ_FIELD_PROBS) && m->has_probs)
-    row_bytes += 4 * m->n_classes;
+    row_bytes += (m->probs_width ? m->probs_width : 4) * m->n_classes;
   if ((fields & ALQ_FIELD_IDS) && m->has_ids)
     row_bytes += 8;
   if ((fields & ALQ_FIELD_LABELS) && m->has_labels)

@@ -1,18 +1,42 @@
 /* pool/source_hdf5.c: the `hdf5` pool source: collective parallel reads of
- * row ranges with the MPI-IO driver. */
+ * row ranges with the MPI-IO driver.
+ *
+ * Stored types other than the ones alq computes with (float16/float64 rows,
+ * int32 ids, int64 labels) are read as stored, so that the transfer stays
+ * collective (HDF5 1.10 turns a converting read into independent I/O), and
+ * converted per chunk in memory with H5Tconvert (which knows h5py's IEEE half
+ * floats).  Fetching rows by id uses the distributed id index (alq/id_index.h),
+ * built on the first fetch. */
 #include <hdf5.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alq/comm.h"
+#include "alq/id_index.h"
+#include "alq/partition.h"
 #include "alq/source.h"
 #include "pool_hdf5.h"
 #include "source_impl.h"
 
+/* One row dataset and its stored type. */
+typedef struct {
+  hid_t ds, type; /* -1 when absent */
+  const char *name;
+} stored_set;
+
 typedef struct {
   alq_pool_meta meta;
+  MPI_Comm comm;
   hid_t file, dxpl;
-  hid_t embeddings, probs, ids, labels, mc_probs; /* -1 when absent */
+  stored_set embeddings, probs, ids, labels;
+  hid_t mc_probs; /* -1 when absent */
+  /* Reads of a type wider than the one alq computes with land here first. */
+  size_t stage_bytes;
+  void *stage;
+  int index_built;
+  alq_id_index index;
   /* /mc_probs reduction, reused across reads: one pass's rows, and the sum of
    * the passes' probabilities per row (memory independent of T). */
   int64_t mc_cap;
@@ -20,11 +44,18 @@ typedef struct {
   double *mc_sum;
 } hdf5_reader;
 
+static void open_set(hdf5_reader *r, int present, unsigned field, stored_set *set) {
+  set->name = alq_layout_name(&r->meta.layout, field);
+  set->ds = present ? H5Dopen2(r->file, set->name, H5P_DEFAULT) : -1;
+  set->type = set->ds >= 0 ? H5Dget_type(set->ds) : -1;
+}
+
 static alq_err reader_open(MPI_Comm comm, const alq_pool_meta *meta, hdf5_reader **out) {
   hdf5_reader *r = NULL;
   ALQ_CHECK(alq_calloc(&r, 1, sizeof *r, "pool reader"));
   r->meta = *meta;
-  r->embeddings = r->probs = r->ids = r->labels = r->mc_probs = -1;
+  r->comm = comm;
+  r->mc_probs = -1;
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
@@ -36,40 +67,101 @@ static alq_err reader_open(MPI_Comm comm, const alq_pool_meta *meta, hdf5_reader
   }
   r->dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(r->dxpl, H5FD_MPIO_COLLECTIVE);
-  r->embeddings = H5Dopen2(r->file, "/embeddings", H5P_DEFAULT);
-  if (meta->has_probs)
-    r->probs = H5Dopen2(r->file, "/probs", H5P_DEFAULT);
-  if (meta->has_ids)
-    r->ids = H5Dopen2(r->file, "/ids", H5P_DEFAULT);
-  if (meta->has_labels)
-    r->labels = H5Dopen2(r->file, "/labels", H5P_DEFAULT);
+  open_set(r, 1, ALQ_FIELD_EMBEDDINGS, &r->embeddings);
+  open_set(r, meta->has_probs, ALQ_FIELD_PROBS, &r->probs);
+  open_set(r, meta->has_ids, ALQ_FIELD_IDS, &r->ids);
+  open_set(r, meta->has_labels, ALQ_FIELD_LABELS, &r->labels);
   if (meta->mc_passes > 0)
     r->mc_probs = H5Dopen2(r->file, "/mc_probs", H5P_DEFAULT);
   *out = r;
   return ALQ_OK;
 }
 
-/* One hyperslab read of rows [lo, lo+count) x cols; count may be 0. */
-static alq_err read_rows(hdf5_reader *r, hid_t dxpl, hid_t ds, const char *name, hid_t memtype, int rank,
-                         int64_t cols, int64_t lo, int64_t count, void *dst) {
+/* The memory type alq computes with for a stored set: float32 rows, int64
+ * ids (uint64 read as stored and checked), int32 labels. */
+static hid_t memory_type(const hdf5_reader *r, const stored_set *set) {
+  if (set == &r->ids)
+    return r->meta.ids_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64;
+  if (set == &r->labels)
+    return H5T_NATIVE_INT32;
+  return H5T_NATIVE_FLOAT;
+}
+
+static alq_err stage_reserve(hdf5_reader *r, size_t bytes) {
+  if (bytes <= r->stage_bytes)
+    return ALQ_OK;
+  free(r->stage);
+  r->stage = NULL;
+  r->stage_bytes = 0;
+  ALQ_CHECK(alq_malloc(&r->stage, bytes, "stored-type read buffer"));
+  r->stage_bytes = bytes;
+  return ALQ_OK;
+}
+
+/* Reads the selected `n_elems` elements of `set` (fspace, mspace already
+ * selected) into dst as memory_type(set), converting after the transfer. */
+static alq_err read_selected(hdf5_reader *r, hid_t dxpl, const stored_set *set, hid_t fspace, hid_t mspace,
+                             size_t n_elems, void *dst, int *failed) {
+  hid_t mem = memory_type(r, set);
+  static double dummy[8]; /* HDF5 wants a buffer even for an empty selection */
+  if (H5Tequal(set->type, mem) > 0) {
+    *failed = H5Dread(set->ds, mem, mspace, fspace, dxpl, n_elems ? dst : (void *)dummy) < 0;
+    return ALQ_OK;
+  }
+  size_t stored = H5Tget_size(set->type), wanted = H5Tget_size(mem);
+  void *buf = dst;
+  if (stored > wanted) {
+    /* A failed allocation still joins the (collective) transfer, empty. */
+    alq_err err = stage_reserve(r, stored * (n_elems ? n_elems : 1));
+    if (err) {
+      H5Sselect_none(fspace);
+      H5Sselect_none(mspace);
+      H5Dread(set->ds, set->type, mspace, fspace, dxpl, dummy);
+      return err;
+    }
+    buf = r->stage;
+  }
+  *failed = H5Dread(set->ds, set->type, mspace, fspace, dxpl, n_elems ? buf : (void *)dummy) < 0;
+  if (!*failed && n_elems)
+    *failed = H5Tconvert(set->type, mem, n_elems, buf, NULL, H5P_DEFAULT) < 0;
+  if (!*failed && buf != dst)
+    memcpy(dst, buf, wanted * n_elems);
+  return ALQ_OK;
+}
+
+/* Ids stored as uint64 must fit in int64: alq's ids are signed. */
+static alq_err check_unsigned_ids(const hdf5_reader *r, const int64_t *ids, const int64_t *rows, int64_t lo,
+                                  int64_t n) {
+  for (int64_t i = 0; r->meta.ids_unsigned && i < n; i++)
+    if (ids[i] < 0)
+      return alq_error_set(ALQ_ERR_INPUT, "%s: %s row %lld is %llu, above 2^63 - 1 (alq ids are int64)", r->meta.path,
+                           r->ids.name, (long long)(rows ? rows[i] : lo + i), (unsigned long long)ids[i]);
+  return ALQ_OK;
+}
+
+/* One hyperslab read of rows [lo, lo+count) x cols of `set`; count may be 0. */
+static alq_err read_rows(hdf5_reader *r, hid_t dxpl, const stored_set *set, int rank, int64_t cols, int64_t lo,
+                         int64_t count, void *dst) {
   hsize_t start[2] = {(hsize_t)lo, 0}, dims[2] = {(hsize_t)count, (hsize_t)cols};
   hsize_t one[2] = {1, (hsize_t)cols};
-  hid_t fspace = H5Dget_space(ds);
+  hid_t fspace = H5Dget_space(set->ds);
   hid_t mspace = H5Screate_simple(rank, count ? dims : one, NULL);
-  static double dummy[8]; /* HDF5 wants a buffer even for an empty selection */
   if (count) {
     H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, dims, NULL);
   } else {
     H5Sselect_none(fspace);
     H5Sselect_none(mspace);
   }
-  herr_t rc = H5Dread(ds, memtype, mspace, fspace, dxpl, count ? dst : (void *)dummy);
+  int failed = 0;
+  alq_err err = read_selected(r, dxpl, set, fspace, mspace, (size_t)(count * cols), dst, &failed);
   H5Sclose(mspace);
   H5Sclose(fspace);
-  if (rc < 0)
-    return alq_error_set(ALQ_ERR_INPUT, "%s: cannot read %s rows %lld..%lld", r->meta.path, name, (long long)lo,
-                         (long long)(lo + count - 1));
-  return ALQ_OK;
+  if (!err && failed)
+    err = alq_error_set(ALQ_ERR_INPUT, "%s: cannot read %s rows %lld..%lld", r->meta.path, set->name, (long long)lo,
+                        (long long)(lo + count - 1));
+  if (!err && set == &r->ids)
+    err = check_unsigned_ids(r, dst, NULL, lo, count);
+  return err;
 }
 
 /* Pass t of /mc_probs, rows [lo, lo+count), into r->mc_pass (collective). */
@@ -164,7 +256,7 @@ static alq_err hdf5_read(alq_source *s, int64_t lo, int64_t count, unsigned fiel
   alq_err err = ALQ_OK;
   /* Every rank reaches every H5Dread below (collective), whatever happened before. */
   if (fields & ALQ_FIELD_EMBEDDINGS) {
-    alq_err e = read_rows(r, r->dxpl, r->embeddings, "/embeddings", H5T_NATIVE_FLOAT, 2, m->dim, lo, count, dst->embeddings);
+    alq_err e = read_rows(r, r->dxpl, &r->embeddings, 2, m->dim, lo, count, dst->embeddings);
     err = err ? err : e;
   }
   if (fields & ALQ_FIELD_EXPECTED_ENTROPY) {
@@ -173,12 +265,12 @@ static alq_err hdf5_read(alq_source *s, int64_t lo, int64_t count, unsigned fiel
     alq_err e = read_mc(r, lo, count, fields, dst);
     err = err ? err : e;
   } else if ((fields & ALQ_FIELD_PROBS) && m->has_probs) {
-    alq_err e = read_rows(r, r->dxpl, r->probs, "/probs", H5T_NATIVE_FLOAT, 2, m->n_classes, lo, count, dst->probs);
+    alq_err e = read_rows(r, r->dxpl, &r->probs, 2, m->n_classes, lo, count, dst->probs);
     err = err ? err : e;
   }
   if (fields & ALQ_FIELD_IDS) {
     if (m->has_ids) {
-      alq_err e = read_rows(r, r->dxpl, r->ids, "/ids", H5T_NATIVE_INT64, 1, 1, lo, count, dst->ids);
+      alq_err e = read_rows(r, r->dxpl, &r->ids, 1, 1, lo, count, dst->ids);
       err = err ? err : e;
     } else {
       for (int64_t i = 0; i < count; i++)
@@ -186,60 +278,147 @@ static alq_err hdf5_read(alq_source *s, int64_t lo, int64_t count, unsigned fiel
     }
   }
   if ((fields & ALQ_FIELD_LABELS) && m->has_labels) {
-    alq_err e = read_rows(r, r->dxpl, r->labels, "/labels", H5T_NATIVE_INT32, 1, 1, lo, count, dst->labels);
+    alq_err e = read_rows(r, r->dxpl, &r->labels, 1, 1, lo, count, dst->labels);
     err = err ? err : e;
   }
   return err;
 }
 
-/* The row of `id` by binary search over /ids (strictly increasing), one
- * independent single-element read per probe. */
-static alq_err find_row(hdf5_reader *r, int64_t id, int64_t *row) {
-  int64_t lo = 0, hi = r->meta.n_items, v = 0;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    ALQ_CHECK(read_rows(r, H5P_DEFAULT, r->ids, "/ids", H5T_NATIVE_INT64, 1, 1, mid, 1, &v));
-    if (v < id)
-      lo = mid + 1;
-    else
-      hi = mid;
+/* Rows of /ids read per collective call while building the index (128 MiB). */
+#define INDEX_PIECE ((int64_t)1 << 24)
+
+/* Collective: every rank reads its even share of the ids (in pieces, the same
+ * number of calls everywhere) and the shares become the id index. */
+static alq_err build_index(hdf5_reader *r) {
+  int rank, size;
+  MPI_Comm_rank(r->comm, &rank);
+  MPI_Comm_size(r->comm, &size);
+  alq_range mine = alq_partition_rows(r->meta.n_items, 1, size, rank);
+  int64_t n = mine.hi - mine.lo, largest = (r->meta.n_items + size - 1) / size;
+  int64_t *ids = NULL;
+  alq_err err = alq_agree(r->comm, alq_malloc(&ids, sizeof *ids * (size_t)(n ? n : 1), "ids for the id index"));
+  if (err)
+    return err;
+  alq_err local = ALQ_OK;
+  for (int64_t done = 0; done < largest; done += INDEX_PIECE) {
+    int64_t count = n - done < INDEX_PIECE ? n - done : INDEX_PIECE;
+    count = count > 0 && !local ? count : 0;
+    alq_err e = read_rows(r, r->dxpl, &r->ids, 1, 1, mine.lo + done, count, ids + (count ? done : 0));
+    local = local ? local : e;
   }
-  if (lo < r->meta.n_items)
-    ALQ_CHECK(read_rows(r, H5P_DEFAULT, r->ids, "/ids", H5T_NATIVE_INT64, 1, 1, lo, 1, &v));
-  *row = lo < r->meta.n_items && v == id ? lo : -1;
-  return ALQ_OK;
+  err = alq_agree(r->comm, local);
+  if (!err)
+    err = alq_id_index_build(r->comm, r->meta.path, r->ids.name, ids, n, mine.lo, &r->index);
+  free(ids);
+  r->index_built = !err;
+  return err;
 }
 
+/* Collective: the rows of this rank's ids (an input error names the first id
+ * that is not in the pool). */
+static alq_err rows_of_ids(hdf5_reader *r, const int64_t *ids, int64_t n, int64_t *rows) {
+  alq_err err = ALQ_OK;
+  if (r->meta.has_ids) {
+    if (!r->index_built)
+      ALQ_CHECK(build_index(r));
+    ALQ_CHECK(alq_id_index_lookup(r->comm, &r->index, ids, n, rows));
+  } else {
+    for (int64_t i = 0; i < n; i++)
+      rows[i] = ids[i] >= 0 && ids[i] < r->meta.n_items ? ids[i] : -1;
+  }
+  for (int64_t i = 0; !err && i < n; i++)
+    if (rows[i] < 0)
+      err = alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s", (long long)ids[i], r->meta.path);
+  return alq_agree(r->comm, err);
+}
+
+typedef struct {
+  int64_t row, pos;
+} row_pos;
+
+static int cmp_row_pos(const void *pa, const void *pb) {
+  const row_pos *a = pa, *b = pb;
+  return a->row < b->row ? -1 : a->row > b->row;
+}
+
+/* Independent read of the rows in `order` (sorted by row): one selection of
+ * runs of consecutive rows, one H5Dread, then each row moved to its position. */
+static alq_err read_row_list(hdf5_reader *r, const stored_set *set, int rank, int64_t cols, const row_pos *order,
+                             int64_t n, size_t elem, unsigned char *dst) {
+  unsigned char *tmp = NULL;
+  ALQ_CHECK(alq_malloc(&tmp, elem * (size_t)(n * cols), "fetched rows"));
+  hid_t fspace = H5Dget_space(set->ds);
+  H5Sselect_none(fspace);
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i + 1;
+    while (j < n && order[j].row == order[j - 1].row + 1)
+      j++;
+    hsize_t start[2] = {(hsize_t)order[i].row, 0}, count[2] = {(hsize_t)(j - i), (hsize_t)cols};
+    H5Sselect_hyperslab(fspace, H5S_SELECT_OR, start, NULL, count, NULL);
+    i = j;
+  }
+  hsize_t mdims[2] = {(hsize_t)n, (hsize_t)cols};
+  hid_t mspace = H5Screate_simple(rank, mdims, NULL);
+  int failed = 0;
+  alq_err err = read_selected(r, H5P_DEFAULT, set, fspace, mspace, (size_t)(n * cols), tmp, &failed);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  if (!err && failed)
+    err = alq_error_set(ALQ_ERR_INPUT, "%s: cannot read %lld rows of %s by id", r->meta.path, (long long)n, set->name);
+  size_t row_bytes = elem * (size_t)cols;
+  for (int64_t i = 0; !err && i < n; i++)
+    memcpy(dst + (size_t)order[i].pos * row_bytes, tmp + (size_t)i * row_bytes, row_bytes);
+  free(tmp);
+  return err;
+}
+
+static alq_err fetch_rows(hdf5_reader *r, const int64_t *rows, int64_t n, unsigned fields, alq_rows *dst) {
+  const alq_pool_meta *m = &r->meta;
+  row_pos *order = NULL;
+  ALQ_CHECK(alq_malloc(&order, sizeof *order * (size_t)n, "fetch order"));
+  for (int64_t i = 0; i < n; i++)
+    order[i] = (row_pos){rows[i], i};
+  qsort(order, (size_t)n, sizeof *order, cmp_row_pos);
+  alq_err err = ALQ_OK;
+  if (fields & ALQ_FIELD_EMBEDDINGS)
+    err = read_row_list(r, &r->embeddings, 2, m->dim, order, n, sizeof(float), (unsigned char *)dst->embeddings);
+  if (!err && (fields & ALQ_FIELD_PROBS) && m->has_probs)
+    err = read_row_list(r, &r->probs, 2, m->n_classes, order, n, sizeof(float), (unsigned char *)dst->probs);
+  if (!err && (fields & ALQ_FIELD_LABELS) && m->has_labels)
+    err = read_row_list(r, &r->labels, 1, 1, order, n, sizeof(int32_t), (unsigned char *)dst->labels);
+  free(order);
+  return err;
+}
+
+/* Collective (alq_source_ops.fetch): ids to rows through the index, then
+ * each rank reads its own rows with independent transfers. */
 static alq_err hdf5_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
   hdf5_reader *r = s->impl;
-  const alq_pool_meta *m = &r->meta;
-  for (int64_t i = 0; i < n; i++) {
-    int64_t row = ids[i] >= 0 && ids[i] < m->n_items ? ids[i] : -1;
-    if (m->has_ids)
-      ALQ_CHECK(find_row(r, ids[i], &row));
-    if (row < 0)
-      return alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s", (long long)ids[i], m->path);
-    if (dst->ids)
-      dst->ids[i] = ids[i];
-    /* H5P_DEFAULT transfers are independent: only this rank takes part. */
-    if (fields & ALQ_FIELD_EMBEDDINGS)
-      ALQ_CHECK(read_rows(r, H5P_DEFAULT, r->embeddings, "/embeddings", H5T_NATIVE_FLOAT, 2, m->dim, row, 1,
-                          dst->embeddings + i * m->dim));
-    if ((fields & ALQ_FIELD_PROBS) && m->has_probs)
-      ALQ_CHECK(read_rows(r, H5P_DEFAULT, r->probs, "/probs", H5T_NATIVE_FLOAT, 2, m->n_classes, row, 1,
-                          dst->probs + i * m->n_classes));
-    if ((fields & ALQ_FIELD_LABELS) && m->has_labels)
-      ALQ_CHECK(read_rows(r, H5P_DEFAULT, r->labels, "/labels", H5T_NATIVE_INT32, 1, 1, row, 1, dst->labels + i));
-  }
-  return ALQ_OK;
+  int64_t *rows = NULL;
+  alq_err err = alq_agree(r->comm, alq_malloc(&rows, sizeof *rows * (size_t)(n ? n : 1), "fetched rows"));
+  if (!err)
+    err = rows_of_ids(r, ids, n, rows);
+  if (!err && n > 0 && dst->ids)
+    memcpy(dst->ids, ids, sizeof *ids * (size_t)n);
+  if (!err && n > 0)
+    err = fetch_rows(r, rows, n, fields, dst);
+  free(rows);
+  return alq_agree(r->comm, err);
 }
 
 static void hdf5_close(alq_source *s) {
   hdf5_reader *r = s->impl;
-  hid_t sets[] = {r->embeddings, r->probs, r->ids, r->labels, r->mc_probs};
-  for (int i = 0; i < 5; i++)
-    if (sets[i] >= 0)
-      H5Dclose(sets[i]);
+  stored_set *sets[] = {&r->embeddings, &r->probs, &r->ids, &r->labels};
+  for (int i = 0; i < 4; i++) {
+    if (sets[i]->ds >= 0)
+      H5Dclose(sets[i]->ds);
+    if (sets[i]->type >= 0)
+      H5Tclose(sets[i]->type);
+  }
+  if (r->mc_probs >= 0)
+    H5Dclose(r->mc_probs);
+  alq_id_index_free(&r->index);
+  free(r->stage);
   free(r->mc_pass);
   free(r->mc_sum);
   H5Pclose(r->dxpl);

@@ -5,6 +5,7 @@
 #include "alq/comm.h"
 #include "alq/fault.h"
 #include "alq/hash.h"
+#include "alq/id_index.h"
 #include "alq/logview.h"
 #include "alq/worker.h"
 #include "progress.h"
@@ -46,43 +47,46 @@ static void chunk_free(chunk_buffers *b) {
   free(b->is_labeled);
 }
 
-/* Marks the chunk's labeled rows.  Both id lists are sorted, so one merge walk
- * from the first labeled id >= the chunk's first id is enough. */
-static void mark_labeled(const alq_stream_request *req, const int64_t *ids, int64_t n, unsigned char *is_labeled,
-                         unsigned char *found) {
+/* The position of `id` in the sorted labeled ids, or -1. */
+static int64_t labeled_position(const alq_stream_request *req, int64_t id) {
   const int64_t *L = req->labeled_ids;
   int64_t lo = 0, hi = req->n_labeled;
   while (lo < hi) {
     int64_t mid = lo + (hi - lo) / 2;
-    if (L[mid] < ids[0])
+    if (L[mid] < id)
       lo = mid + 1;
     else
       hi = mid;
   }
-  int64_t j = lo;
+  return lo < req->n_labeled && L[lo] == id ? lo : -1;
+}
+
+/* Marks the chunk's labeled rows: one binary search per row, since the
+ * pool's ids may come in any order. */
+static void mark_labeled(const alq_stream_request *req, const int64_t *ids, int64_t n, unsigned char *is_labeled,
+                         unsigned char *found) {
   for (int64_t i = 0; i < n; i++) {
-    while (j < req->n_labeled && L[j] < ids[i])
-      j++;
-    is_labeled[i] = j < req->n_labeled && L[j] == ids[i];
-    if (is_labeled[i])
+    int64_t j = req->n_labeled ? labeled_position(req, ids[i]) : -1;
+    is_labeled[i] = j >= 0;
+    if (j >= 0)
       found[j] = 1;
   }
 }
 
-static alq_err ids_out_of_order(const alq_pool_meta *m, int64_t row, int64_t id, int64_t prev) {
-  return alq_error_set(ALQ_ERR_INPUT,
-                       "%s: /ids row %lld is %lld, not greater than the previous id %lld (ids must be strictly increasing)",
-                       m->path, (long long)row, (long long)id, (long long)prev);
-}
+/* Tracks whether this shard's ids increase: then no id can repeat within it. */
+typedef struct {
+  int64_t first, last;
+  int increasing;
+} id_order;
 
 static alq_err process_chunk(const alq_stream_request *req, alq_stream_result *res, chunk_buffers *b, int64_t lo,
-                             int64_t count, int64_t *prev_id, alq_chunk_consumer consume, void *ctx) {
+                             int64_t count, id_order *order, alq_chunk_consumer consume, void *ctx) {
   const alq_pool_meta *m = req->meta;
   ALQ_CHECK(alq_rows_validate(m, &b->rows, lo, count, req->fields));
   for (int64_t i = 0; i < count; i++) {
-    if (b->rows.ids[i] <= *prev_id)
-      return ids_out_of_order(m, lo + i, b->rows.ids[i], *prev_id);
-    *prev_id = b->rows.ids[i];
+    if (b->rows.ids[i] <= order->last)
+      order->increasing = 0;
+    order->last = b->rows.ids[i];
   }
   res->ids_checksum += alq_ids_checksum(b->rows.ids, count, lo);
   mark_labeled(req, b->rows.ids, count, b->is_labeled, res->labeled_found);
@@ -92,25 +96,54 @@ static alq_err process_chunk(const alq_stream_request *req, alq_stream_result *r
   return consume(ctx, &view);
 }
 
-/* Ids must increase across shard boundaries too: each rank compares its first
- * id with the last id of the nearest non-empty shard before it. */
-static alq_err check_ids_across_shards(const alq_stream_request *req, int64_t first_id, int64_t last_id) {
+/* 1 on every rank when the pool's ids increase down the rows (within every
+ * shard and across shard boundaries): then they are unique without an index. */
+static alq_err ids_increase(const alq_stream_request *req, const id_order *order, int64_t rows_read, int *increasing) {
   int size;
   MPI_Comm_size(req->comm, &size);
-  int64_t mine[2] = {first_id, last_id}, *all = NULL;
-  alq_err err = alq_agree(req->comm, alq_malloc(&all, sizeof *all * 2 * size, "shard id bounds"));
+  int64_t mine[3] = {rows_read ? order->first : INT64_MIN, order->last, order->increasing}, *all = NULL;
+  alq_err err = alq_agree(req->comm, alq_malloc(&all, sizeof *all * 3 * size, "shard id bounds"));
   if (!err)
     err = alq_allgather_bytes(mine, sizeof mine, all, req->comm);
   int64_t prev_last = INT64_MIN;
+  *increasing = 1;
   for (int r = 0; !err && r < size; r++) {
-    if (all[2 * r] == INT64_MIN && all[2 * r + 1] == INT64_MIN)
+    if (all[3 * r] == INT64_MIN && all[3 * r + 1] == INT64_MIN)
       continue; /* empty shard */
-    if (all[2 * r] <= prev_last)
-      err = ids_out_of_order(req->meta, alq_partition_rows(req->meta->n_items, req->chunk_align, size, r).lo,
-                             all[2 * r], prev_last);
-    prev_last = all[2 * r + 1];
+    if (!all[3 * r + 2] || all[3 * r] <= prev_last)
+      *increasing = 0;
+    prev_last = all[3 * r + 1];
   }
   free(all);
+  return err;
+}
+
+/* Ids in any other order: the shard's ids are read once more (ids only, a
+ * small fraction of the bytes of a row) into the distributed id index, which
+ * refuses a duplicated id naming both rows. */
+static alq_err ids_unique(const alq_stream_request *req) {
+  int64_t n = req->shard.hi - req->shard.lo, chunk = req->chunk_rows > 0 ? req->chunk_rows : 1, n_chunks = 0;
+  int64_t *ids = NULL;
+  alq_err err = alq_agree(req->comm, alq_malloc(&ids, sizeof *ids * (size_t)(n ? n : 1), "shard ids"));
+  int64_t my_chunks = (n + chunk - 1) / chunk;
+  if (!err)
+    err = alq_allreduce(&my_chunks, &n_chunks, 1, MPI_INT64_T, MPI_MAX, req->comm);
+  alq_err local = ALQ_OK;
+  for (int64_t c = 0; !err && c < n_chunks; c++) {
+    int64_t count = c < my_chunks && !local ? (n - c * chunk < chunk ? n - c * chunk : chunk) : 0;
+    alq_rows rows = {.ids = ids + (count ? c * chunk : 0)};
+    alq_err e = alq_source_read(req->source, req->shard.lo + c * chunk, count, ALQ_FIELD_IDS, &rows);
+    local = local ? local : e;
+  }
+  if (!err)
+    err = alq_agree(req->comm, local);
+  alq_id_index index;
+  if (!err)
+    err = alq_id_index_build(req->comm, req->meta->path, alq_layout_name(&req->meta->layout, ALQ_FIELD_IDS), ids, n,
+                             req->shard.lo, &index);
+  if (!err)
+    alq_id_index_free(&index);
+  free(ids);
   return err;
 }
 
@@ -147,7 +180,7 @@ alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer cons
   int64_t my_chunks = chunk_rows > 0 ? (shard_rows + chunk_rows - 1) / chunk_rows : 0, n_chunks = 0;
   if (!err)
     err = alq_allreduce(&my_chunks, &n_chunks, 1, MPI_INT64_T, MPI_MAX, req->comm);
-  int64_t prev_id = INT64_MIN, first_id = INT64_MIN;
+  id_order order = {INT64_MIN, INT64_MIN, 1};
   alq_err local = ALQ_OK;
   int rank;
   MPI_Comm_rank(req->comm, &rank);
@@ -162,10 +195,10 @@ alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer cons
     local = local ? local : e;
     if (!local && count > 0) {
       alq_phase_begin(ALQ_PHASE_SCORE);
-      local = process_chunk(req, res, &b, lo, count, &prev_id, consume, ctx);
-      alq_phase_end(ALQ_PHASE_SCORE);
       if (res->rows_read == 0)
-        first_id = b.rows.ids[0];
+        order.first = b.rows.ids[0];
+      local = process_chunk(req, res, &b, lo, count, &order, consume, ctx);
+      alq_phase_end(ALQ_PHASE_SCORE);
       res->rows_read += count;
     }
     alq_progress_update(&progress, (double)(c + 1) / (double)n_chunks);
@@ -174,8 +207,11 @@ alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer cons
   local = local ? local : alq_fault_point("stream");
   if (!err)
     err = alq_agree(req->comm, local);
+  int increasing = 1;
   if (!err)
-    err = check_ids_across_shards(req, res->rows_read ? first_id : INT64_MIN, prev_id);
+    err = ids_increase(req, &order, res->rows_read, &increasing);
+  if (!err && !increasing)
+    err = ids_unique(req);
   if (!err)
     err = reduce_found(req, res);
   if (!err) {

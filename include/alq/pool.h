@@ -1,10 +1,10 @@
 /* alq/pool.h: the pool file format (docs/format.md) and its readers/writers.
  *
  * A pool is an HDF5 file:
- *   /embeddings      float32 [N][d]   required
- *   /probs           float32 [N][C]   optional model class probabilities
- *   /ids             int64   [N]      optional, strictly increasing; default row index
- *   /labels          int32   [N]      optional ground truth, -1 = unknown
+ *   /embeddings      float16/32/64 [N][d]  required
+ *   /probs           float16/32/64 [N][C]  optional model class probabilities
+ *   /ids             int32/int64/uint64 [N] optional unique ids in any order; default row index
+ *   /labels          int32/int64 [N]  optional ground truth, -1 = unknown
  *   /labeled/ids     int64   [L]      optional initial labeled set (or a separate file)
  *   /labeled/labels  int32   [L]
  *   /mc_probs        float32 [T][N][C] optional: T stochastic forward passes (BALD)
@@ -12,13 +12,44 @@
  */
 #ifndef ALQ_POOL_H
 #define ALQ_POOL_H
+#include <stddef.h>
 #include <stdint.h>
 #include "alq/error.h"
 
 #define ALQ_PATH_MAX 4096
+#define ALQ_DATASET_MAX 256
+
+/* Where the four row datasets live in a pool file: the names users gave them
+ * (--embeddings /emb, or --layout embeddings=/emb,probs=/pred).  An empty name
+ * is the standard one (/embeddings, /probs, /ids, /labels). */
+typedef struct {
+  char embeddings[ALQ_DATASET_MAX];
+  char probs[ALQ_DATASET_MAX];
+  char ids[ALQ_DATASET_MAX];
+  char labels[ALQ_DATASET_MAX];
+} alq_layout;
+
+/* The dataset name of `field` (one ALQ_FIELD_* bit of IDS, EMBEDDINGS, PROBS,
+ * LABELS) in `layout`, or its standard name. */
+const char *alq_layout_name(const alq_layout *layout, unsigned field);
+/* Parses "embeddings=/emb,probs=/pred,ids=/idx,labels=/y" (any subset, any
+ * order) into `layout`, over what it holds.  Names must start with '/'. */
+alq_err alq_layout_parse(const char *spec, alq_layout *layout);
+/* The inverse: the non-standard names as one spec ("" for the standard
+ * layout), for the manifest and the round state. */
+void alq_layout_format(const alq_layout *layout, char *out, size_t size);
+/* Sets one field's name (ALQ_FIELD_* as above); `option` names it in errors. */
+alq_err alq_layout_set(alq_layout *layout, unsigned field, const char *name, const char *option);
+/* The layout alq_pool_inspect applies: the command line's (cli/args.c sets it
+ * once per process, before any pool is opened), else the standard one. */
+void alq_layout_use(const alq_layout *layout);
+const alq_layout *alq_layout_in_use(void);
+/* 1 when the command line named any dataset. */
+int alq_layout_given(void);
 
 typedef struct {
   char path[ALQ_PATH_MAX];
+  alq_layout layout;  /* dataset names in this file */
   int64_t n_items;    /* N */
   int64_t dim;        /* d: columns of /embeddings */
   int64_t n_classes;  /* C: columns of /probs, else the "classes" attribute, else 0 */
@@ -28,11 +59,19 @@ typedef struct {
   int64_t n_labeled;  /* rows of /labeled/ids in this file (0 when absent) */
   int64_t chunk_rows; /* rows per HDF5 chunk of /embeddings; 1 when contiguous */
   int64_t mc_passes;  /* T: passes in /mc_probs [T][N][C]; 0 when absent */
+  /* Stored element widths in bytes (2, 4 or 8; 0 = float32/int64 as read):
+   * rows are converted to float32 / int64 / int32 per chunk on read. */
+  int embeddings_width, probs_width;
+  int ids_unsigned;   /* /ids is uint64: ids above 2^63 - 1 are refused on read */
 } alq_pool_meta;
 
 /* Opens `path` serially and checks that every present dataset has the
- * documented rank, dtype class and matching row count.  Reads no bulk data. */
+ * documented rank, dtype class and matching row count, with the dataset names
+ * of alq_layout_in_use().  Reads no bulk data.  A missing dataset's error lists
+ * the datasets the file holds (name, shape, dtype). */
 alq_err alq_pool_inspect(const char *path, alq_pool_meta *meta);
+/* The same with an explicit layout. */
+alq_err alq_pool_inspect_layout(const char *path, const alq_layout *layout, alq_pool_meta *meta);
 
 /* A labeled set: ids sorted ascending, labels aligned with them. */
 typedef struct {

@@ -20,9 +20,11 @@ typedef struct {
    * collective source every rank calls it the same number of times, with
    * count 0 when it has nothing left to read. */
   alq_err (*read)(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst);
-  /* Not collective (one rank calls it): fills the rows whose ids are
-   * ids[0..n) (sorted ascending), in that order.  An id that is not in the pool
-   * is an input error naming it. */
+  /* Collective for a collective source: every rank calls it, each with its
+   * own ids (n may be 0), and gets the rows whose ids are ids[0..n) (sorted
+   * ascending), in that order.  An id that is not in the pool is an input
+   * error naming it, the same on every rank.  The hdf5 source finds rows with
+   * the distributed id index (alq/id_index.h): no per-id file read. */
   alq_err (*fetch)(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst);
   void (*close)(alq_source *s);
 } alq_source_ops;
@@ -58,7 +60,7 @@ alq_err alq_source_memory_piece(const alq_pool_meta *meta, const alq_pool_data *
 /* Reads through the source and charges the READ phase with the bytes. */
 alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst);
 
-/* Rows by id (see alq_source_ops.fetch), charged to the READ phase. */
+/* Rows by id (see alq_source_ops.fetch: collective), charged to the READ phase. */
 alq_err alq_source_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst);
 
 /* Collective for collective sources; NULL is ignored. */

@@ -248,8 +248,8 @@ def part_errors(args):
              (["ood", noprobs, "--ood", "maxprob", "--ood-reject", "0.1", "--out", out], 3, "/probs"),
              (["ood", pool_path, "--ood", "knn", "--ood-reject", "0.1"], 2, "--out"),
              (["ood", pool_path, "--ood", "knn", "--ood-reject", "0.1", "--out", pool_path], 2, "same file")]
-    for cmd, code, word in cases:
-        for ranks in (1, 2):
+    for i, (cmd, code, word) in enumerate(cases):
+        for ranks in (1, 2) if i in (1, 6) else (1,):
             p = run(args, cmd, ranks, expect=code)
             lines = [l for l in p.stderr.splitlines() if l.startswith("alq: error:")]
             check(p.returncode == code and len(lines) == 1 and word in lines[0] and not os.path.exists(out),

@@ -24,7 +24,8 @@ static alq_err to_labeled(const char *name, alq_answer_list *rows, int64_t n_cla
       return alq_error_set(ALQ_ERR_INPUT, "%s line %lld: label %d for id %lld is outside [0, %lld)", name,
                            (long long)r->line, r->label, (long long)r->id, (long long)n_classes);
   }
-  qsort(rows->rows, (size_t)rows->n, sizeof *rows->rows, cmp_by_id);
+  if (rows->n > 1) /* rows is NULL when empty */
+    qsort(rows->rows, (size_t)rows->n, sizeof *rows->rows, cmp_by_id);
   for (int64_t i = 1; i < rows->n; i++)
     if (rows->rows[i].id == rows->rows[i - 1].id)
       return alq_error_set(ALQ_ERR_INPUT, "%s lines %lld and %lld: id %lld is labeled twice", name,

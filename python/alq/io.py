@@ -10,15 +10,25 @@ as alq does: a file is either whole or absent.
 
 import os
 
-import h5py
 import numpy as np
 
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, UsageError
+
+try:
+    import h5py
+except ImportError:  # alq.select works without it; the readers and writers do not
+    h5py = None
 
 FORMAT_VERSION = "0.1.0"  # written as the alq_version attribute
 
 
+def _need_h5py():
+    if h5py is None:
+        raise UsageError("alq.io needs h5py (Debian: apt-get install python3-h5py)", 2)
+
+
 def _staged(path, write):
+    _need_h5py()
     tmp = "%s.tmp.%d" % (path, os.getpid())
     try:
         write(tmp)
@@ -39,6 +49,7 @@ def _chunk_rows(n, d):
 
 
 def _open(path):
+    _need_h5py()
     try:
         return h5py.File(path, "r")
     except OSError as e:

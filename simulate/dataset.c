@@ -42,10 +42,12 @@ alq_err sim_dataset_load(MPI_Comm comm, const alq_simulate_options *o, sim_datas
   alq_source_close(src);
   if (!err)
     err = alq_rows_validate(&d->meta, &rows, 0, n, fields);
+  /* -1: an item of no class (junk, alq/simulate.h), which annotators cannot be simulated on. */
+  int32_t lowest = o->annotators > 0 ? 0 : -1;
   for (int64_t i = 0; !err && i < n; i++)
-    if (d->y[i] < 0 || d->y[i] >= d->meta.n_classes)
-      err = alq_error_set(ALQ_ERR_INPUT, "%s: /labels row %lld is %d, outside 0..%lld (every item needs its label)",
-                          path, (long long)i, d->y[i], (long long)d->meta.n_classes - 1);
+    if (d->y[i] < lowest || d->y[i] >= d->meta.n_classes)
+      err = alq_error_set(ALQ_ERR_INPUT, "%s: /labels row %lld is %d, outside %d..%lld (-1 = junk, without annotators)",
+                          path, (long long)i, d->y[i], lowest, (long long)d->meta.n_classes - 1);
   for (int64_t i = 1; !err && i < n; i++)
     if (d->ids[i] <= d->ids[i - 1])
       err = alq_error_set(ALQ_ERR_INPUT, "%s: /ids row %lld is %lld, not greater than the previous id %lld", path,

@@ -16,16 +16,29 @@ alq_err sim_train(MPI_Comm comm, const alq_simulate_options *o, const sim_datase
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   alq_range r = alq_partition_rows(labeled->n, 1, size, rank);
-  int64_t n = r.hi - r.lo, dim = d->meta.dim;
+  int64_t n = r.hi - r.lo, dim = d->meta.dim, kept = 0;
   float *x = NULL;
-  alq_err err = alq_agree(comm, alq_malloc(&x, sizeof(float) * (n ? n : 1) * dim, "training features"));
-  if (err)
-    return err;
-  for (int64_t i = 0; i < n; i++)
-    memcpy(x + i * dim, d->x + sim_row_of(d, labeled->ids[r.lo + i]) * dim, sizeof(float) * dim);
-  alq_train_rows rows = {n, x, labeled->labels + r.lo, labeled->ids + r.lo};
-  err = alq_model_train(comm, &o->train, dim, d->meta.n_classes, s->mean, s->std, &rows, model);
+  int32_t *y = NULL;
+  int64_t *ids = NULL;
+  alq_err err = alq_malloc(&x, sizeof(float) * (n ? n : 1) * dim, "training features");
+  if (!err)
+    err = alq_malloc(&y, sizeof(int32_t) * (n ? n : 1), "training labels");
+  if (!err)
+    err = alq_malloc(&ids, sizeof(int64_t) * (n ? n : 1), "training ids");
+  err = alq_agree(comm, err);
+  /* A junk item (label -1) teaches nothing: it is not trained on. */
+  for (int64_t i = 0; !err && i < n; i++)
+    if (labeled->labels[r.lo + i] >= 0) {
+      memcpy(x + kept * dim, d->x + sim_row_of(d, labeled->ids[r.lo + i]) * dim, sizeof(float) * dim);
+      y[kept] = labeled->labels[r.lo + i];
+      ids[kept++] = labeled->ids[r.lo + i];
+    }
+  alq_train_rows rows = {kept, x, y, ids};
+  if (!err)
+    err = alq_model_train(comm, &o->train, dim, d->meta.n_classes, s->mean, s->std, &rows, model);
   free(x);
+  free(y);
+  free(ids);
   return err;
 }
 
@@ -115,8 +128,10 @@ alq_err sim_select(MPI_Comm comm, const alq_simulate_options *o, const sim_datas
   req.prune = 1;
   req.quiet = 1;
   req.answers = answers;
-  alq_rank_facts facts;
+  req.ood = o->ood;
+  alq_rank_facts facts = {0};
   err = alq_select_pool(comm, &req, src, labeled, batch, &facts);
+  free(facts.ood_rejected_per_rank);
   alq_source_close(src);
   return err;
 }

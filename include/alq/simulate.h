@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include "alq/error.h"
 #include "alq/model.h"
+#include "alq/ood.h"
 #include "alq/pool.h"
 
 #define ALQ_SIMULATE_MAX_STRATEGIES 16
@@ -49,6 +50,12 @@ typedef struct {
   int64_t annotators;
   double annotator_noise;
   char confusion[ALQ_PATH_MAX]; /* "" or K rows of K probabilities (row = true class), CSV or spaces */
+  /* The out-of-distribution stage before every strategy (alq/ood.h; kind 0 =
+   * none).  Items whose /labels is -1 are of no class (junk): never in the
+   * test split or the initial set; selecting one costs a label and teaches
+   * nothing (it is excluded from later rounds, not trained on, and not an
+   * OOD reference).  Junk needs annotators = 0. */
+  alq_ood_options ood;
 } alq_simulate_options;
 
 /* The defaults of `alq simulate`: 20 initial items, 5 seeds from 0, a test

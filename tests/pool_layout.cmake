@@ -1,0 +1,11 @@
+# --- pools in the user's layout (tests/pool_layout.py, docs/format.md) ---
+# An h5py pool (emb float16/float32, pred float64, unsorted int64 idx) selects
+# the same margin and margin-kcenter batch as its standard rewrite, at 1 and 2
+# ranks; bad layouts fail with one line.  About 20 s on 2 idle cores.
+add_test(NAME pool-layout
+         COMMAND ${ALQ_STREAM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/pool_layout.py
+                 --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/pool_layout)
+set_tests_properties(pool-layout PROPERTIES TIMEOUT 300 LABELS pool-layout
+                     ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+# --- end pools in the user's layout ---

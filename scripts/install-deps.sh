@@ -18,6 +18,7 @@ packages=(
   python3-faiss                         # the FAISS baseline of bench/anchoral_bench.sh only
   python3-mpi4py                        # the Python package's multi-rank tests (tests/python.cmake)
   python3-setuptools python3-wheel python3-pip  # pip install ./python, offline (docs/python.md)
+  python3-venv                          # tests/python_pip.py installs the package into a venv
 )
 
 missing=()

@@ -64,7 +64,9 @@ static alq_err select_locked(MPI_Comm comm, const alq_select_options *opt) {
   /* A strategy that re-labels weighs every answer of the state, not one per item. */
   alq_answer_table answers = {0};
   const alq_strategy *strategy = alq_strategy_find(req.strategy);
-  int with_answers = opt->state[0] && strategy && (strategy->needs & ALQ_NEEDS_ANSWERS);
+  int with_answers = rank == 0 && opt->state[0] && strategy && (strategy->needs & ALQ_NEEDS_ANSWERS);
+  if (!err) /* only rank 0's opt is read */
+    err = alq_bcast(&with_answers, sizeof with_answers, 0, comm);
   if (!err && with_answers)
     err = alq_agree(comm, rank == 0 ? alq_answer_table_read_state(opt->state, &answers) : ALQ_OK);
   req.answers = with_answers ? &answers : NULL;

@@ -8,8 +8,8 @@ tests/activelab_consensus.py, and `alq simulate --annotators`.
   label, quality and answer count per item;
 - `alq select --strategy activelab --state` gives the reference's batch (the
   top B of labeled and unlabeled items on one scale) with /selected/relabel =
-  1 exactly on the labeled items (1 rank); without a state (one answer per
-  labeled item) likewise, the same at 1-4 ranks;
+  1 exactly on the labeled items, the same at 1-4 ranks; without a state (one
+  answer per labeled item) likewise;
 - `alq simulate --annotators 1 --annotator-noise 0` reproduces the plain
   simulation's accuracies; with noise the runs are the same on 1 and 2 ranks,
   'labeled' counts every answer, margin never re-labels (items = labeled)
@@ -140,11 +140,10 @@ def main():
         check([int(x["answers"]) for x in rows] == [len(v) for v in items], "consensus: answer counts differ")
         check(np.mean(r["label"] == truth[order]) > 0.7, "consensus: the reference itself is poor (test data?)")
 
-    # activelab with the state's answers (on a copy: select records a round).  At 1 rank only: at 2
-    # ranks this selection hangs in the working tree of 2026-12-02 (docs/activelab.md, "Known issue").
+    # activelab with the state's answers, at 1-4 ranks (each on a copy: select records a round).
     eids, escores, erel, _ = expected_batch(probs, np.array(order), items, 300)
     first = None
-    for n in (1,):
+    for n in (1, 2, 3, 4):
         shutil.copy(os.path.join(w, "state.h5"), os.path.join(w, f"state{n}.h5"))
         code, _, err = run(mpi(n) + [alq, "select", "--pool", "pool.h5", "--strategy", "activelab", "--budget", 300,
                                      "--out", f"al{n}.h5", "--state", f"state{n}.h5", "--quiet"], w)

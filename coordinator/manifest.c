@@ -39,8 +39,11 @@ static void add_int(option_list *l, const char *name, long long value) {
 
 /* The options as the run resolved them: what someone needs to repeat it. */
 static void collect_options(const alq_select_options *opt, const alq_request *req, option_list *l) {
+  static char layout[4 * (ALQ_DATASET_MAX + 16)]; /* alive until the manifest is packed */
+  alq_layout_format(&req->meta.layout, layout, sizeof layout);
   l->n = 0;
   add_text(l, "pool", opt->pool);
+  add_text(l, "layout", layout[0] ? layout : "(standard)");
   add_text(l, "strategy", req->strategy);
   add_int(l, "budget", req->budget);
   add_int(l, "candidates", req->candidates);

@@ -13,7 +13,8 @@ own rows to alq.select, in the dtypes a user has (float64 or float16
 embeddings, float64 probs, uint64 or int32 ids), as even pieces
 (np.array_split) and as uneven ones (rows moved to alq's shards), and the
 batches must match exactly.  At 2 ranks a NaN on rank 1 only must raise the
-same InputError on both ranks.
+same InputError on both ranks; at 1 another thread runs during a selection
+(the GIL is released).
 """
 import argparse
 import os
@@ -83,6 +84,38 @@ def same(got, want_ids, want_scores):
     return np.array_equal(got[0], want_ids) and np.array_equal(got[1], want_scores)
 
 
+def gil_released(alq):
+    """A selection in one thread while this one counts: with a switch
+    interval longer than the call, the count advances inside the call only if
+    the C call released the GIL."""
+    import threading
+    import time
+    x = np.random.default_rng(1).normal(size=(30000, 32)).astype(np.float32)
+    window = []
+
+    def run():
+        t0 = time.perf_counter()
+        alq.select(embeddings=x, budget=300, strategy="kcenter", no_prune=True, quiet=True)
+        window.extend([t0, time.perf_counter()])
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(5.0)
+    ticks = []
+    try:
+        t = threading.Thread(target=run)
+        t.start()
+        while t.is_alive():
+            ticks.append(time.perf_counter())
+            time.sleep(0.001)
+        t.join()
+    finally:
+        sys.setswitchinterval(old)
+    inside = sum(window[0] < s < window[1] for s in ticks)
+    if inside < 5:
+        return ["GIL: %d tick(s) of the main thread during a %.3f s selection" % (inside, window[1] - window[0])]
+    return []
+
+
 def compare(workdir):
     """On every rank: alq.select on this rank's rows against the saved batches."""
     import alq
@@ -112,6 +145,9 @@ def compare(workdir):
                      labeled_labels=y[lab], budget=25, strategy="margin-kcenter", seed=7, quiet=True, comm=comm)
     if not same(got, want["ids_f16"], want["scores_f16"]):
         failures.append("float16 embeddings, int32 ids: python %s, cli %s" % (got[0][:8], want["ids_f16"][:8]))
+
+    if size == 1:
+        failures += gil_released(alq)
 
     if size > 1:  # a bad value on one rank: the same exception on every rank, no rank left waiting
         bad = p[even].copy()

@@ -10,10 +10,16 @@ import ctypes
 import ctypes.util
 import glob
 import os
+import threading
 
 from .errors import UsageError, error_for
 
 _ERRLEN = 4096
+
+# One call into libalq at a time per process: its error message is per
+# process, and MPI is initialised for serialised calls.  Other Python threads
+# run meanwhile (ctypes releases the GIL).
+call_lock = threading.Lock()
 
 
 class Pool(ctypes.Structure):

@@ -151,8 +151,9 @@ def select(embeddings=None, probs=None, ids=None, labeled_ids=None, labeled_labe
     batch = _native.Batch()
     err = _native.errbuf()
     lib = _native.library()
-    code = lib.alq_api_select(handle, ctypes.byref(piece), ctypes.byref(labeled), opts, ctypes.byref(batch), err,
-                              len(err))
+    with _native.call_lock:
+        code = lib.alq_api_select(handle, ctypes.byref(piece), ctypes.byref(labeled), opts, ctypes.byref(batch),
+                                  err, len(err))
     _native.check(code, err)
     try:
         n = batch.n

@@ -30,7 +30,9 @@ def simulate(pool, strategy, batch, rounds, comm=None, **options):
     lib = _native.library()
     curve = _native.Curve()
     err = _native.errbuf()
-    _native.check(lib.alq_api_simulate(handle, text, ctypes.byref(curve), err, len(err)), err)
+    with _native.call_lock:
+        code = lib.alq_api_simulate(handle, text, ctypes.byref(curve), err, len(err))
+    _native.check(code, err)
     try:
         n = curve.n
         names = ctypes.string_at(curve.strategy, n * _native.NAME_MAX) if n else b""

@@ -1,0 +1,30 @@
+#!/bin/sh
+# The out-of-distribution stage on Fashion-MNIST + 20% junk (docs/results.md,
+# "Out-of-distribution stage"): the junk share of margin's batch with logreg
+# and MLP heads, with and without --ood, and alq simulate learning curves of
+# margin with and without --ood knn (5 seeds).  Needs Debian's
+# dataset-fashion-mnist (apt-get install dataset-fashion-mnist).
+# usage: bench/ood_results.sh BUILD_DIR WORKDIR
+set -eu
+build=$1 work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+alq=$build/alq
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+run() { mpiexec --oversubscribe -n 2 "$alq" "$@"; }
+mkdir -p "$work"
+/usr/bin/python3 "$here/ood_make_pool.py" "$work/pool.h5" --items 4000 --labeled 100 --seed 1
+: > "$work/shares.csv"
+for head in logreg mlp; do
+  run train --pool "$work/pool.h5" --model $head --out "$work/$head.h5" --quiet --seed 1
+  for ood in none knn mahalanobis maxprob; do
+    opt=""
+    [ $ood = none ] || opt="--ood $ood --ood-reject 0.05"
+    run select --pool "$work/pool.h5" --model "$work/$head.h5" --strategy margin --budget 200 --seed 1 \
+        --out "$work/batch-$head-$ood.h5" --quiet $opt
+    echo "$head,$ood,$work/batch-$head-$ood.h5" >> "$work/shares.csv"
+  done
+done
+common="--pool $work/pool.h5 --strategy margin,random --initial 100 --batch 50 --rounds 10 --seeds 5 --quiet"
+run simulate $common --out "$work/curve-plain.csv"
+run simulate $common --ood knn --ood-reject 0.05 --out "$work/curve-ood.csv"
+/usr/bin/python3 "$here/ood_results_report.py" "$work"

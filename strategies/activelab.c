@@ -53,8 +53,11 @@ static alq_err answers_of(const alq_request *req, const alq_labeled *labeled, al
   return err;
 }
 
-/* Rank 0: the consensus over `t` (probabilities fetched) and the labeled items' scores. */
-static alq_err score_labeled(const alq_answer_table *t, const float *probs, int64_t K, alq_relabel *out) {
+/* Rank 0: the consensus over `t` (probabilities fetched) and the labeled items'
+ * scores.  With known annotators (`saturate`), an item every one of them has
+ * answered cannot go to a new annotator: it is not a candidate. */
+static alq_err score_labeled(const alq_answer_table *t, const float *probs, int64_t K, int saturate,
+                             alq_relabel *out) {
   int64_t n = t->n_items;
   alq_err err = alq_malloc(&out->ids, sizeof(int64_t) * (n ? n : 1), "relabel ids");
   if (!err)
@@ -63,11 +66,14 @@ static alq_err score_labeled(const alq_answer_table *t, const float *probs, int6
   /* Nothing labeled: ActiveLab's unlabeled score with unit weights. */
   if (!err && n > 0)
     err = alq_consensus_compute(t, probs, K, &c);
+  int64_t kept = 0;
   for (int64_t i = 0; !err && i < n; i++) {
-    out->ids[i] = t->ids[i];
-    out->scores[i] = alq_activelab_labeled(&c, t, i);
+    if (saturate && t->offsets[i + 1] - t->offsets[i] >= t->n_annotators)
+      continue;
+    out->ids[kept] = t->ids[i];
+    out->scores[kept++] = alq_activelab_labeled(&c, t, i);
   }
-  out->n = err ? 0 : n;
+  out->n = err ? 0 : kept;
   out->weights = (alq_consensus){.n_classes = K, .model_weight = c.model_weight,
                                  .mean_annotator_weight = c.mean_annotator_weight};
   alq_consensus_free(&c);
@@ -97,7 +103,7 @@ alq_err alq_activelab_prepare(MPI_Comm comm, const alq_request *req, alq_source 
   if (!err)
     err = fetch_probs(comm, src, t, req->meta.n_classes, &probs);
   if (!err)
-    err = alq_agree(comm, rank == 0 ? score_labeled(t, probs, req->meta.n_classes, out) : ALQ_OK);
+    err = alq_agree(comm, rank == 0 ? score_labeled(t, probs, req->meta.n_classes, req->answers != NULL, out) : ALQ_OK);
   free(probs);
   alq_answer_table_free(&own);
   if (err) {

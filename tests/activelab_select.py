@@ -73,11 +73,15 @@ def state_answers(path):
     return order, [[(remap[a], l) for a, l in items[i]] for i in order], len(first)
 
 
-def expected_batch(probs, labeled_ids, items, budget):
-    K = probs.shape[1]
-    r = ref.crowdlab(items, probs[labeled_ids], K, max(a for v in items for a, _ in v) + 1)
+def expected_batch(probs, labeled_ids, items, budget, known_annotators):
+    """known_annotators: an item every annotator answered is no candidate."""
+    K, A = probs.shape[1], max(a for v in items for a, _ in v) + 1
+    r = ref.crowdlab(items, probs[labeled_ids], K, A)
     lab, _, wbar = ref.activelab(r, items, K)
     unl_ids = np.setdiff1d(np.arange(len(probs)), labeled_ids)
+    if known_annotators:
+        open_ = np.array([len(v) < A for v in items])
+        labeled_ids, lab = labeled_ids[open_], lab[open_]
     maxp = probs[unl_ids].max(axis=1).astype(np.float64)
     unl = 1 - (r["w_m"] * maxp + wbar / K) / (r["w_m"] + wbar)
     ids = np.concatenate([labeled_ids, unl_ids])
@@ -141,7 +145,7 @@ def main():
         check(np.mean(r["label"] == truth[order]) > 0.7, "consensus: the reference itself is poor (test data?)")
 
     # activelab with the state's answers, at 1-4 ranks (each on a copy: select records a round).
-    eids, escores, erel, _ = expected_batch(probs, np.array(order), items, 300)
+    eids, escores, erel, _ = expected_batch(probs, np.array(order), items, 300, True)
     first = None
     for n in (1, 2, 3, 4):
         shutil.copy(os.path.join(w, "state.h5"), os.path.join(w, f"state{n}.h5"))
@@ -164,7 +168,7 @@ def main():
     with h5py.File(os.path.join(w, "pool.h5"), "r") as f:
         lids, llab = f["labeled/ids"][:], f["labeled/labels"][:]
     single = [[(0, int(l))] for l in llab]
-    eids, escores, erel, _ = expected_batch(probs, lids, single, 30)
+    eids, escores, erel, _ = expected_batch(probs, lids, single, 30, False)
     check(erel.sum() > 0 and erel.sum() < 30, f"the single-answer reference batch does not mix ({erel.sum()})")
     for n in (1, 2, 3, 4):
         code, _, err = run(mpi(n) + [alq, "select", "--pool", "pool.h5", "--strategy", "activelab", "--budget", 30,

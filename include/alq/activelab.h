@@ -16,7 +16,7 @@
 #include "alq/select.h"
 
 typedef struct {
-  int64_t n;       /* labeled items with at least one answer */
+  int64_t n;       /* labeled items that may be sent out again */
   int64_t *ids;    /* ascending */
   double *scores;  /* ActiveLab score of each (higher = label again first) */
   alq_consensus weights; /* only n_classes, model_weight and mean_annotator_weight are set on every rank */
@@ -26,7 +26,9 @@ void alq_relabel_free(alq_relabel *r);
 
 /* Collective.  req->answers (rank 0; NULL = the labeled set's labels as one
  * answer each, pending items with label -1 left out) must name only items of
- * `labeled`; rank 0 fetches their probabilities from `src`. */
+ * `labeled`; rank 0 fetches their probabilities from `src`.  With
+ * req->answers the annotators are known: an item all of them have answered is
+ * not offered for re-labeling (it could not go to a new annotator). */
 alq_err alq_activelab_prepare(MPI_Comm comm, const alq_request *req, alq_source *src, const alq_labeled *labeled,
                               alq_relabel *out);
 

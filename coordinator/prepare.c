@@ -65,8 +65,8 @@ alq_err alq_request_build(const alq_select_options *opt, const alq_pool_meta *me
   req->meta = *meta;
   if ((s->needs & ALQ_NEEDS_PROBS) && !(s->needs & ALQ_NEEDS_EXPECTED_ENTROPY) && !req->meta.has_probs &&
       !opt->model[0])
-    return alq_error_set(ALQ_ERR_INPUT, "%s: dataset /probs is missing, and strategy %s needs class probabilities",
-                         opt->pool, s->name);
+    return alq_error_set(ALQ_ERR_INPUT, "%s: dataset %s is missing, and strategy %s needs class probabilities",
+                         opt->pool, alq_layout_name(&req->meta.layout, ALQ_FIELD_PROBS), s->name);
   /* With a model, the workers see what it computes from the pool's features. */
   if (opt->model[0])
     ALQ_CHECK(alq_model_serves(opt->model, opt->mc_samples, &req->meta));
@@ -104,6 +104,19 @@ alq_err alq_request_build(const alq_select_options *opt, const alq_pool_meta *me
   return ALQ_OK;
 }
 
+/* Later rounds need not repeat the dataset names: the state recorded them. */
+static alq_err use_state_layout(const char *state_path) {
+  alq_state st;
+  ALQ_CHECK(alq_state_read(state_path, &st));
+  alq_layout layout;
+  memset(&layout, 0, sizeof layout);
+  alq_err err = alq_layout_parse(st.pool.layout, &layout);
+  alq_state_free(&st);
+  if (!err)
+    alq_layout_use(&layout);
+  return err;
+}
+
 alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req, alq_labeled *labeled) {
   memset(req, 0, sizeof *req);
   memset(labeled, 0, sizeof *labeled);
@@ -111,6 +124,8 @@ alq_err alq_coordinator_prepare(const alq_select_options *opt, alq_request *req,
   const alq_strategy *s = NULL;
   int diversity = 0;
   ALQ_CHECK(check_options(opt, &s, &diversity));
+  if (!alq_layout_given() && opt->state[0] && alq_state_exists(opt->state))
+    ALQ_CHECK(use_state_layout(opt->state));
   alq_pool_meta meta;
   ALQ_CHECK(alq_source_describe(opt->pool, &meta));
   ALQ_CHECK(alq_request_build(opt, &meta, req));

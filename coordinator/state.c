@@ -457,6 +457,7 @@ static alq_err write_file(const char *tmp, const char *path, const alq_state *st
     rc |= alq_h5w_attr_int64(g, "dim", st->pool.dim);
     rc |= alq_h5w_attr_int64(g, "classes", st->pool.n_classes);
     rc |= alq_h5w_attr_uint64(g, "ids_checksum", st->pool.ids_checksum);
+    rc |= alq_h5w_attr_string(g, "layout", st->pool.layout);
     H5Gclose(g);
   }
   if (rc >= 0)
@@ -646,6 +647,8 @@ static alq_err read_open(hid_t file, const char *path, alq_state *st) {
     err = alq_h5r_attr_int64(g, path, "classes", &p->n_classes);
   if (!err)
     err = alq_h5r_attr_uint64(g, path, "ids_checksum", &p->ids_checksum);
+  if (!err && H5Aexists(g, "layout") > 0) /* states before the layout was recorded have none */
+    err = alq_h5r_attr_string(g, path, "layout", p->layout, sizeof p->layout);
   H5Gclose(g);
   ALQ_CHECK(err);
   ALQ_CHECK(read_answers(file, path, st));

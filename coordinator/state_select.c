@@ -18,6 +18,7 @@ static alq_pool_identity identity_of(const alq_request *req) {
   id.dim = req->meta.dim;
   id.n_classes = req->meta.n_classes;
   id.ids_checksum = req->ids_checksum;
+  alq_layout_format(&req->meta.layout, id.layout, sizeof id.layout);
   return id;
 }
 

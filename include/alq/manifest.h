@@ -24,6 +24,7 @@ typedef struct {
   char path[ALQ_PATH_MAX];
   int64_t n_items, dim, n_classes;
   uint64_t ids_checksum; /* alq_ids_checksum of every id in row order */
+  char layout[ALQ_LAYOUT_SPEC_MAX]; /* its dataset names (alq_layout_format; "" = standard) */
 } alq_pool_identity;
 
 

@@ -18,6 +18,7 @@
 
 #define ALQ_PATH_MAX 4096
 #define ALQ_DATASET_MAX 256
+#define ALQ_LAYOUT_SPEC_MAX (4 * (ALQ_DATASET_MAX + 16)) /* alq_layout_format's longest spec */
 
 /* Where the four row datasets live in a pool file: the names users gave them
  * (--embeddings /emb, or --layout embeddings=/emb,probs=/pred).  An empty name

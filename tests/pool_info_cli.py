@@ -1,5 +1,5 @@
 """alq info: prints the right shape and counts, and exits 3 naming the dataset
-and row on an invalid pool (NaN embedding, bad probabilities, unsorted ids,
+and row on an invalid pool (NaN embedding, bad probabilities, a repeated id,
 label out of range, labeled id not in the pool)."""
 import os
 import shutil
@@ -86,8 +86,8 @@ def label_out_of_range(f):
     f["labels"][199999] = 4
 
 
-def unsorted_ids(f):
-    f["ids"][6] = 120
+def duplicate_ids(f):
+    f["ids"][6] = 120  # the id of row 4: ids may come in any order, but once each
 
 
 def labeled_missing(f):
@@ -100,7 +100,7 @@ cases = [
     ("probs-sum", bad_probs, ["/probs", "row 7", "1.5"]),
     ("probs-negative", negative_prob, ["/probs", "row 8"]),
     ("label-range", label_out_of_range, ["/labels", "row 199999", "4"]),
-    ("small-unsorted-ids", unsorted_ids, ["/ids", "row 6", "120"]),
+    ("small-duplicate-ids", duplicate_ids, ["/ids", "rows 4 and 6", "120"]),
     ("small-labeled-missing", labeled_missing, ["/labeled/ids", "101", "not in the pool"]),
 ]
 for name, edit, fragments in cases:

@@ -3,7 +3,8 @@
  *
  * Seeding makes k D^2 draws (alq_d2_draw): per step every rank folds the new
  * center into its points' distances (n alq_dot of d) and one draw picks the
- * next.  A Lloyd iteration assigns every point (n k alq_dot of d), adds each
+ * next.  A Lloyd iteration assigns every point (an SGEMM estimate of its n k
+ * distances, exact alq_dot where the estimate cannot decide), adds each
  * point into its cluster's int64 fixed-point sum, and one MPI_SUM of the
  * k d + k + 1 integers gives every rank the same sums, counts and number of
  * points that moved. */
@@ -14,35 +15,101 @@
 #include "alq/cluster.h"
 #include "alq/comm.h"
 #include "alq/dot.h"
+#include "alq/gemm.h"
 #include "alq/hash.h"
 #include "alq/logview.h"
 #include "fixed.h"
 
-/* Centroids per alq_dot_rows call in an assignment: a stack buffer. */
+/* Centroids per alq_dot_rows call in an exact assignment: a stack buffer. */
 #define ASSIGN_BLOCK 256
+/* Points per SGEMM tile of an assignment, and the fewest centroids for
+ * which the tile beats the exact scan. */
+#define GEMM_ROWS 256
+#define GEMM_MIN_K 32
 
-void alq_kmeans_assign(const alq_kmeans *m, const float *x, int64_t n, int32_t *label, float *dist2) {
-  float dots[ASSIGN_BLOCK];
-  for (int64_t i = 0; i < n; i++) {
-    const float *xi = x + i * m->d;
-    float xn = alq_dot(xi, xi, m->d), best = INFINITY;
-    int32_t arg = 0;
-    for (int64_t j0 = 0; j0 < m->k; j0 += ASSIGN_BLOCK) {
-      int64_t bn = m->k - j0 < ASSIGN_BLOCK ? m->k - j0 : ASSIGN_BLOCK;
-      alq_dot_rows(xi, m->c + j0 * m->d, bn, m->d, dots);
-      for (int64_t j = 0; j < bn; j++) {
-        float d2 = xn + m->cnorm[j0 + j] - 2.0f * dots[j];
-        d2 = d2 > 0 ? d2 : 0;
-        if (d2 < best) { /* strict: ties keep the lower index */
-          best = d2;
-          arg = (int32_t)(j0 + j);
-        }
+double alq_d2_margin(double xn, double cn, double approx, double allow) {
+  return 2.0 * allow + ldexp(xn + cn + 2.0 * fabs(approx) + 2.0 * allow, -21);
+}
+
+/* The exact scan: every centroid by alq_dot_rows (ties keep the lower index). */
+static void assign_exact(const alq_kmeans *m, const float *xi, float xn, int32_t *label, float *dist2) {
+  float dots[ASSIGN_BLOCK], best = INFINITY;
+  int32_t arg = 0;
+  for (int64_t j0 = 0; j0 < m->k; j0 += ASSIGN_BLOCK) {
+    int64_t bn = m->k - j0 < ASSIGN_BLOCK ? m->k - j0 : ASSIGN_BLOCK;
+    alq_dot_rows(xi, m->c + j0 * m->d, bn, m->d, dots);
+    for (int64_t j = 0; j < bn; j++) {
+      float d2 = xn + m->cnorm[j0 + j] - 2.0f * dots[j];
+      d2 = d2 > 0 ? d2 : 0;
+      if (d2 < best) { /* strict: ties keep the lower index */
+        best = d2;
+        arg = (int32_t)(j0 + j);
       }
     }
-    label[i] = arg;
-    if (dist2)
-      dist2[i] = best;
   }
+  *label = arg;
+  *dist2 = best;
+}
+
+/* One point from its row of an SGEMM tile.  Every centroid's exact distance
+ * lies within its margin of the estimate, so the smallest upper end bounds
+ * the nearest; a centroid whose lower end is above it cannot be nearest.
+ * The others are computed as the exact scan computes them, in index order. */
+static void assign_from_estimates(const alq_kmeans *m, const float *xi, float xn, const float *approx,
+                                  double allow, int32_t *label, float *dist2) {
+  double cap = INFINITY;
+  for (int64_t j = 0; j < m->k; j++) {
+    double est = (double)xn + m->cnorm[j] - 2.0 * approx[j];
+    double hi = est + alq_d2_margin(xn, m->cnorm[j], approx[j], allow);
+    cap = hi > 0 ? (hi < cap ? hi : cap) : 0; /* the clamp at 0 */
+  }
+  float best = INFINITY;
+  int32_t arg = 0;
+  for (int64_t j = 0; j < m->k; j++) {
+    double est = (double)xn + m->cnorm[j] - 2.0 * approx[j];
+    if (est - alq_d2_margin(xn, m->cnorm[j], approx[j], allow) > cap)
+      continue;
+    float d2 = xn + m->cnorm[j] - 2.0f * alq_dot(xi, m->c + j * m->d, m->d);
+    d2 = d2 > 0 ? d2 : 0;
+    if (d2 < best) {
+      best = d2;
+      arg = (int32_t)j;
+    }
+  }
+  *label = arg;
+  *dist2 = best;
+}
+
+/* The largest centroid norm, for an allowance that holds for every centroid. */
+static double max_centroid_length(const alq_kmeans *m) {
+  float top = 0;
+  for (int64_t j = 0; j < m->k; j++)
+    top = m->cnorm[j] > top ? m->cnorm[j] : top;
+  return sqrt((double)top) * (1.0 + 1e-6);
+}
+
+/* SGEMM estimates for GEMM_ROWS points at a time; the exact scan when the
+ * centroids are few (it is as fast) or the tile cannot be allocated. */
+void alq_kmeans_assign(const alq_kmeans *m, const float *x, int64_t n, int32_t *label, float *dist2) {
+  float *tile = m->k >= GEMM_MIN_K ? malloc(sizeof(float) * GEMM_ROWS * m->k) : NULL;
+  const double clen = max_centroid_length(m);
+  for (int64_t i0 = 0; i0 < n; i0 += GEMM_ROWS) {
+    int64_t rows = n - i0 < GEMM_ROWS ? n - i0 : GEMM_ROWS;
+    if (tile)
+      alq_sgemm_nt(x + i0 * m->d, rows, m->d, m->c, m->k, tile);
+    for (int64_t i = i0; i < i0 + rows; i++) {
+      const float *xi = x + i * m->d;
+      float xn = alq_dot(xi, xi, m->d), d2;
+      if (tile)
+        assign_from_estimates(m, xi, xn, tile + (i - i0) * m->k,
+                              alq_gemm_allowance(m->d, sqrt((double)xn) * (1.0 + 1e-6) * clen), &label[i], &d2);
+      else
+        assign_exact(m, xi, xn, &label[i], &d2);
+      if (dist2)
+        dist2[i] = d2;
+    }
+  }
+  free(tile);
 }
 
 void alq_kmeans_free(alq_kmeans *m) {
@@ -201,7 +268,8 @@ int64_t alq_kmeans_bytes(int64_t n, int64_t n_shared, int64_t k, int64_t d) {
   int64_t model = k1 * (d ? d : 1) * 4 + k1 * 4 + k1 * 8;
   int64_t lloyd = n1 * 4 * 2 + s1 * 4 * 2 + (k * d + k + 1) * 8;
   int64_t seeding = n1 * (8 + 4) + s1 * (8 + 4);
-  return model + lloyd + seeding;
+  int64_t tile = k >= GEMM_MIN_K ? GEMM_ROWS * k * 4 : 0; /* alq_kmeans_assign's SGEMM tile */
+  return model + lloyd + seeding + tile;
 }
 
 static void scratch_free(lloyd_scratch *s, seed_scratch *ss) {

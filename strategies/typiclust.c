@@ -20,8 +20,10 @@
  *
  * Per pick, the cluster's remaining members (id and row) stream past every
  * rank in blocks of BLOCK rows, and each rank keeps the k nearest distances of
- * its own members: O(m^2 d / P) time, and memory bounded by the rank's own
- * candidates plus one block, whatever the size of the cluster. */
+ * its own members: O(m^2 d / P) time at SGEMM's rate (SGEMM estimates decide
+ * which pairs could be among the k nearest; those are computed with alq_dot,
+ * so the values are the all-exact pass's), and memory bounded by the rank's
+ * own candidates plus one block, whatever the size of the cluster. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@
 #include "alq/cluster.h"
 #include "alq/comm.h"
 #include "alq/dot.h"
+#include "alq/gemm.h"
 #include "alq/logview.h"
 #include "alq/strategy.h"
 
@@ -37,6 +40,7 @@
 #define K_NN 20
 #define MAX_ITER 100
 #define BLOCK 4096 /* member rows per broadcast of a pick */
+#define TILE 256   /* this rank's members per SGEMM tile */
 
 typedef struct {
   int64_t n, d, k;
@@ -62,12 +66,30 @@ typedef struct {
   float *xn;    /* ||x||^2 */
 } tc_knn;
 
+/* A broadcast block unpacked for SGEMM: ids, rows and their norms. */
+typedef struct {
+  int64_t n;
+  int64_t *ids;
+  float *y;    /* BLOCK x d */
+  float *yn;   /* ||y||^2 (alq_dot) */
+  float *ylen; /* ||y|| */
+} tc_block;
+
+/* TILE of this rank's members against a block: their rows and the product. */
+typedef struct {
+  float *x;    /* TILE x d */
+  float *xlen; /* ||x|| */
+  float *dots; /* TILE x BLOCK, SGEMM's estimates */
+} tc_tile;
+
 /* A pick's buffers, allocated once per selection. */
 typedef struct {
   int ranks;
   int64_t *mine;   /* this rank's remaining members of the cluster (local indices) */
   int64_t *counts; /* remaining members per rank */
-  unsigned char *block;
+  unsigned char *block; /* the broadcast records (id, row) */
+  tc_block unpacked;
+  tc_tile tile;
   tc_knn knn;
 } tc_scratch;
 
@@ -161,21 +183,55 @@ static void keep_smallest(float *best, int64_t *len, int64_t k, float v) {
   best[at] = v;
 }
 
-/* Folds one block of members (id, row records) into the k smallest squared
- * distances of each of this rank's members. */
-static void fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, const unsigned char *block,
-                       int64_t nb, int64_t k, tc_knn *knn) {
-  const int64_t d = s->d, rec = sizeof(int64_t) + sizeof(float) * d;
-  for (int64_t a = 0; a < n_mine; a++) {
-    const float *x = s->x + mine[a] * d;
-    for (int64_t r = 0; r < nb; r++) {
-      int64_t other;
-      memcpy(&other, block + r * rec, sizeof other);
-      if (other == s->ids[mine[a]])
-        continue;
-      const float *y = (const float *)(block + r * rec + sizeof(int64_t)); /* rec keeps floats 4-aligned */
-      float d2 = knn->xn[a] + alq_dot(y, y, d) - 2.0f * alq_dot(x, y, d);
-      keep_smallest(knn->best + a * K_NN, &knn->len[a], k, d2 > 0 ? d2 : 0);
+static void unpack_block(const unsigned char *buf, int64_t nb, int64_t d, tc_block *b) {
+  const int64_t rec = sizeof(int64_t) + sizeof(float) * d;
+  b->n = nb;
+  for (int64_t r = 0; r < nb; r++) {
+    memcpy(&b->ids[r], buf + r * rec, sizeof(int64_t));
+    memcpy(b->y + r * d, buf + r * rec + sizeof(int64_t), sizeof(float) * d);
+    b->yn[r] = alq_dot(b->y + r * d, b->y + r * d, d);
+    b->ylen[r] = sqrtf(b->yn[r]);
+  }
+}
+
+/* Whether member a's exact distance to a row could enter its k nearest, from
+ * SGEMM's estimate of their dot product (within `allow` of alq_dot's). */
+static int could_enter(const tc_knn *knn, int64_t a, int64_t k, float yn, float approx, double allow) {
+  if (knn->len[a] < k)
+    return 1;
+  double est = (double)knn->xn[a] + yn - 2.0 * approx;
+  return est - alq_d2_margin(knn->xn[a], yn, approx, allow) <= knn->best[a * K_NN + k - 1];
+}
+
+/* Folds one block into the k smallest squared distances of this rank's
+ * members, TILE members at a time.  A pair is evaluated exactly (alq_dot)
+ * only when could_enter says so: a pair skipped is farther than the
+ * member's current k-th nearest, which only shrinks, so the k nearest are
+ * those of the all-exact pass, bit for bit. */
+static void fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, const tc_block *b, int64_t k,
+                       tc_tile *t, tc_knn *knn) {
+  const int64_t d = s->d;
+  float ymax = 0;
+  for (int64_t r = 0; r < b->n; r++)
+    ymax = b->ylen[r] > ymax ? b->ylen[r] : ymax;
+  for (int64_t a0 = 0; a0 < n_mine; a0 += TILE) {
+    int64_t ta = n_mine - a0 < TILE ? n_mine - a0 : TILE;
+    for (int64_t a = 0; a < ta; a++) {
+      memcpy(t->x + a * d, s->x + mine[a0 + a] * d, sizeof(float) * d);
+      t->xlen[a] = sqrtf(knn->xn[a0 + a]);
+    }
+    alq_sgemm_nt(t->x, ta, d, b->y, b->n, t->dots);
+    for (int64_t a = 0; a < ta; a++) {
+      /* one allowance for the whole block: it grows with the norm product */
+      double allow = alq_gemm_allowance(d, (double)t->xlen[a] * ymax * (1.0 + 1e-6));
+      for (int64_t r = 0; r < b->n; r++) {
+        int64_t at = a0 + a;
+        float approx = t->dots[a * b->n + r];
+        if (b->ids[r] == s->ids[mine[at]] || !could_enter(knn, at, k, b->yn[r], approx, allow))
+          continue;
+        float d2 = knn->xn[at] + b->yn[r] - 2.0f * alq_dot(t->x + a * d, b->y + r * d, d);
+        keep_smallest(knn->best + at * K_NN, &knn->len[at], k, d2 > 0 ? d2 : 0);
+      }
     }
   }
 }
@@ -184,7 +240,8 @@ static void fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, c
  * order.  The k smallest of a set do not depend on the order they arrive in,
  * so the typicalities are those of one all-pairs pass, at any rank count. */
 static alq_err stream_members(const tc_state *s, const int64_t *mine, int64_t n_mine, const int64_t *counts,
-                              int64_t k, MPI_Comm comm, unsigned char *block, tc_knn *knn) {
+                              int64_t k, MPI_Comm comm, tc_scratch *sc) {
+  unsigned char *block = sc->block;
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -196,8 +253,9 @@ static alq_err stream_members(const tc_state *s, const int64_t *mine, int64_t n_
         memcpy(block + t * rec, &s->ids[mine[lo + t]], sizeof(int64_t));
         memcpy(block + t * rec + sizeof(int64_t), s->x + mine[lo + t] * s->d, sizeof(float) * s->d);
       }
-      ALQ_CHECK(alq_bcast(block, nb * rec, r, comm));
-      fold_block(s, mine, n_mine, block, nb, k, knn);
+      ALQ_CHECK(alq_bcast(sc->block, nb * rec, r, comm));
+      unpack_block(sc->block, nb, s->d, &sc->unpacked);
+      fold_block(s, mine, n_mine, &sc->unpacked, k, &sc->tile, &sc->knn);
     }
   return ALQ_OK;
 }
@@ -216,7 +274,7 @@ static alq_err pick_in(tc_state *s, int64_t j, MPI_Comm comm, tc_scratch *sc, in
     sc->knn.len[a] = 0;
   }
   if (k > 0)
-    ALQ_CHECK(stream_members(s, sc->mine, n_mine, sc->counts, k, comm, sc->block, &sc->knn));
+    ALQ_CHECK(stream_members(s, sc->mine, n_mine, sc->counts, k, comm, sc));
   alq_log_flops(2 * n_mine * m * s->d);
   double best = -1;
   int64_t best_id = INT64_MAX;
@@ -265,6 +323,13 @@ static alq_err scratch_alloc(tc_scratch *sc, int64_t n, int64_t d, MPI_Comm comm
   ALQ_CHECK(alq_malloc(&sc->mine, sizeof(int64_t) * n1, "typiclust cluster members"));
   ALQ_CHECK(alq_malloc(&sc->counts, sizeof(int64_t) * sc->ranks, "typiclust member counts"));
   ALQ_CHECK(alq_malloc(&sc->block, (sizeof(int64_t) + sizeof(float) * d) * BLOCK, "typiclust member block"));
+  ALQ_CHECK(alq_malloc(&sc->unpacked.ids, sizeof(int64_t) * BLOCK, "typiclust block ids"));
+  ALQ_CHECK(alq_malloc_aligned(&sc->unpacked.y, sizeof(float) * BLOCK * (d ? d : 1), "typiclust block rows"));
+  ALQ_CHECK(alq_malloc(&sc->unpacked.yn, sizeof(float) * BLOCK, "typiclust block norms"));
+  ALQ_CHECK(alq_malloc(&sc->unpacked.ylen, sizeof(float) * BLOCK, "typiclust block lengths"));
+  ALQ_CHECK(alq_malloc_aligned(&sc->tile.x, sizeof(float) * TILE * (d ? d : 1), "typiclust tile rows"));
+  ALQ_CHECK(alq_malloc(&sc->tile.xlen, sizeof(float) * TILE, "typiclust tile lengths"));
+  ALQ_CHECK(alq_malloc_aligned(&sc->tile.dots, sizeof(float) * TILE * BLOCK, "typiclust SGEMM tile"));
   ALQ_CHECK(alq_malloc(&sc->knn.best, sizeof(float) * K_NN * n1, "typiclust nearest distances"));
   ALQ_CHECK(alq_malloc(&sc->knn.len, sizeof(int64_t) * n1, "typiclust nearest counts"));
   return alq_malloc(&sc->knn.xn, sizeof(float) * n1, "typiclust member norms");
@@ -274,6 +339,13 @@ static void scratch_free(tc_scratch *sc) {
   free(sc->mine);
   free(sc->counts);
   free(sc->block);
+  free(sc->unpacked.ids);
+  free(sc->unpacked.y);
+  free(sc->unpacked.yn);
+  free(sc->unpacked.ylen);
+  free(sc->tile.x);
+  free(sc->tile.xlen);
+  free(sc->tile.dots);
   free(sc->knn.best);
   free(sc->knn.len);
   free(sc->knn.xn);
@@ -338,7 +410,8 @@ static int64_t typiclust_select_bytes(const alq_select_shape *sh) {
   int64_t n1 = sh->n ? sh->n : 1, L = sh->n_labeled;
   int64_t k = L + sh->budget < MAX_CLUSTERS ? L + sh->budget : MAX_CLUSTERS;
   int64_t state = n1 * (4 + 8 + 1) + (k + 1) * 8 + k * 8 + 2 * k * 8;
-  int64_t scratch = n1 * (8 + 4 * K_NN + 8 + 4) + 8 * (int64_t)sh->ranks + BLOCK * (8 + 4 * sh->dim);
+  int64_t block = BLOCK * (8 + 4 * sh->dim) * 2 + BLOCK * 8, tile = TILE * (4 * sh->dim + 4) + 4 * TILE * BLOCK;
+  int64_t scratch = n1 * (8 + 4 * K_NN + 8 + 4) + 8 * (int64_t)sh->ranks + block + tile;
   return state + scratch + 4 * (L ? L : 1) + 16 * sh->budget + k * (int64_t)sizeof(cluster_key) +
          alq_kmeans_bytes(sh->n, L, k, sh->dim);
 }

@@ -100,9 +100,19 @@ alq_err alq_kmeans_fit(const alq_points *p, int64_t k, int64_t max_iter, uint64_
  * the memory plan; kept beside the allocations in cluster/kmeans.c). */
 int64_t alq_kmeans_bytes(int64_t n, int64_t n_shared, int64_t k, int64_t d);
 
+/* How far the squared distance xn + cn - 2 alq_dot(x, c) (float, as alq
+ * computes it, clamped at 0 or not) can be from xn + cn - 2 approx, when a
+ * GEMM's estimate approx is within allow of alq_dot's value: 2 allow, plus
+ * the float sums' rounding (2^-23 of their magnitude), taken twice over.
+ * Lets a GEMM decide which pairs need the exact distance. */
+double alq_d2_margin(double xn, double cn, double approx, double allow);
+
 /* The nearest centroid of each of the n rows x (ties: the lower index), and
  * its squared distance ||x||^2 + ||c||^2 - 2 x.c (alq_dot, clamped at 0) when
- * dist2 is not NULL.  Not collective: a function of the row and the model. */
+ * dist2 is not NULL.  Not collective: a function of the row and the model.
+ * With many centroids an SGEMM tile estimates every distance and only the
+ * centroids that could be nearest (alq_d2_margin) are computed exactly; the
+ * result is that of the exact scan, bit for bit. */
 void alq_kmeans_assign(const alq_kmeans *m, const float *x, int64_t n, int32_t *label, float *dist2);
 
 void alq_kmeans_free(alq_kmeans *m);

@@ -21,34 +21,47 @@ static int cmp_wanted(const void *pa, const void *pb) {
   return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
-/* Ids increase down the rows (docs/format.md), so one merge walk over /ids,
- * block by block, finds every sorted wanted id. */
+/* The first wanted entry with `id`, or n. */
+static int64_t first_wanted(const wanted_id *w, int64_t n, int64_t id) {
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (w[mid].id < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Ids may come in any order (docs/format.md), so each block of /ids is
+ * matched against the sorted wanted ids by binary search; one pass. */
 static alq_err match_ids(hid_t ds, const alq_pool_meta *meta, const wanted_id *w, int64_t n, int64_t *rows) {
+  const char *name = alq_layout_name(&meta->layout, ALQ_FIELD_IDS);
   int64_t *block = NULL;
   ALQ_CHECK(alq_malloc(&block, sizeof *block * IDS_BLOCK, "an /ids block"));
+  for (int64_t k = 0; k < n; k++)
+    rows[w[k].pos] = -1;
   hid_t space = H5Dget_space(ds);
   alq_err err = ALQ_OK;
-  int64_t k = 0;
-  for (int64_t lo = 0; !err && k < n && lo < meta->n_items; lo += IDS_BLOCK) {
+  for (int64_t lo = 0; !err && n > 0 && lo < meta->n_items; lo += IDS_BLOCK) {
     hsize_t start[1] = {(hsize_t)lo}, count[1] = {(hsize_t)(meta->n_items - lo < IDS_BLOCK ? meta->n_items - lo : IDS_BLOCK)};
     hid_t mem = H5Screate_simple(1, count, NULL);
     herr_t rc = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
     if (rc >= 0)
-      rc = H5Dread(ds, H5T_NATIVE_INT64, mem, space, H5P_DEFAULT, block);
+      rc = H5Dread(ds, meta->ids_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64, mem, space, H5P_DEFAULT, block);
     H5Sclose(mem);
     if (rc < 0) {
-      err = alq_error_set(ALQ_ERR_INPUT, "%s: cannot read /ids from row %lld", meta->path, (long long)lo);
+      err = alq_error_set(ALQ_ERR_INPUT, "%s: cannot read %s from row %lld", meta->path, name, (long long)lo);
       break;
     }
-    for (int64_t i = 0; !err && i < (int64_t)count[0] && k < n; i++) {
-      if (w[k].id < block[i]) /* walked past it */
-        err = alq_error_set(ALQ_ERR_INPUT, "id %lld is not an id of pool %s", (long long)w[k].id, meta->path);
-      while (k < n && w[k].id == block[i])
-        rows[w[k++].pos] = lo + i;
-    }
+    for (int64_t i = 0; i < (int64_t)count[0]; i++)
+      for (int64_t k = first_wanted(w, n, block[i]); k < n && w[k].id == block[i]; k++)
+        rows[w[k].pos] = lo + i;
   }
-  if (!err && k < n)
-    err = alq_error_set(ALQ_ERR_INPUT, "id %lld is not an id of pool %s", (long long)w[k].id, meta->path);
+  for (int64_t k = 0; !err && k < n; k++)
+    if (rows[w[k].pos] < 0)
+      err = alq_error_set(ALQ_ERR_INPUT, "id %lld is not an id of pool %s", (long long)w[k].id, meta->path);
   H5Sclose(space);
   free(block);
   return err;
@@ -72,8 +85,9 @@ alq_err alq_pool_rows_of_ids(const alq_pool_meta *meta, const int64_t *ids, int6
   hid_t file;
   alq_err err = alq_h5_open_readonly(meta->path, H5P_DEFAULT, &file);
   if (!err) {
-    hid_t ds = H5Dopen2(file, "/ids", H5P_DEFAULT);
-    err = ds < 0 ? alq_error_set(ALQ_ERR_INPUT, "%s: cannot open /ids", meta->path) : match_ids(ds, meta, w, n, rows);
+    const char *name = alq_layout_name(&meta->layout, ALQ_FIELD_IDS);
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+    err = ds < 0 ? alq_error_set(ALQ_ERR_INPUT, "%s: cannot open %s", meta->path, name) : match_ids(ds, meta, w, n, rows);
     if (ds >= 0)
       H5Dclose(ds);
     H5Fclose(file);

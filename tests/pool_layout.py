@@ -7,7 +7,8 @@ float32), at 1 and 2 ranks; the margin batch must also match numpy's
 smallest-margin items.  Equal values stored as float16 and float32 give the
 same batch.  Bad layouts fail with one line: a missing dataset lists what the
 file holds, a duplicated id names both rows, a uint64 id above 2^63 - 1 is
-refused, a malformed --layout is a usage error.
+refused, a malformed --layout is a usage error.  The labeled set is given as
+HDF5 and as CSV.
 """
 import argparse
 import csv
@@ -102,6 +103,23 @@ for strategy in ("margin", "margin-kcenter"):
         for ranks in (1, 2):
             got = batch_ids(name, strategy, ranks)
             check(got == reference, f"{strategy} on {name} at {ranks} rank(s) = the standard pool's batch at 1 rank")
+
+
+# the labeled set as CSV (id,label; labels/ reads it): the same batches
+with open(path("labeled.csv"), "w") as f:
+    f.write("id,label\n" + "".join(f"{i},{y}\n" for i, y in zip(labeled_ids, labeled_labels)))
+for strategy in ("margin", "margin-kcenter"):
+    for ranks in (1, 2):
+        out_csv = path(f"csv-{strategy}-{ranks}.csv")
+        r = alq(ranks, "select", "--pool", path("user16.h5"), *user_layout["user16.h5"], "--labeled",
+                path("labeled.csv"), "--budget", B, "--strategy", strategy, "--seed", 3, "--out",
+                path(f"csv-{strategy}-{ranks}.h5"), "--csv", out_csv, "--quiet")
+        check(r.returncode == 0, f"select with a CSV labeled set: exit {r.returncode}: {r.stderr.strip()}")
+        if r.returncode == 0:
+            with open(out_csv) as f:
+                got = [int(row["id"]) for row in csv.DictReader(f)]
+            check(got == batch_ids("standard.h5", strategy, 1),
+                  f"{strategy} with labeled.csv at {ranks} rank(s) = the standard pool's batch")
 
 
 def one_error(r, code, patterns, what):

@@ -2,8 +2,10 @@
  *
  * alq_worker_stream is the one loop that reads a shard: every rank streams its
  * rows [shard.lo, shard.hi) in chunks of chunk_rows (collective reads for a
- * collective source), validates them, checks that ids increase, marks labeled
- * items and hands each chunk to a consumer.  Memory: one chunk plus what the
+ * collective source), validates them, marks labeled items and hands each
+ * chunk to a consumer.  Ids may come in any order: when they do not increase,
+ * the pass ends with the distributed id index (alq/id_index.h) refusing a
+ * repeated id.  Memory: one chunk plus what the
  * consumer keeps.  Consumers: the score-and-keep pass (alq_worker_scan) and
  * AnchorAL's retrieval (subpool/).
  */

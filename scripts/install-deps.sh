@@ -12,6 +12,8 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler # control messages and manifests
   zlib1g-dev                            # reading .csv.gz in alq import
   libcmocka-dev                         # unit tests
+  clang libclang-rt-14-dev              # libFuzzer harnesses (scripts/test-fuzz.sh)
+  valgrind                              # memcheck over MPI runs (scripts/test-valgrind.sh)
   libdnnl-dev                           # oneDNN: bf16 GEMM for bounds on AVX512-BF16 CPUs (optional at build time)
   help2man                              # man pages generated from --help at build time
   python3 python3-numpy python3-h5py    # test fixtures and benchmark baselines only

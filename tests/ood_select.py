@@ -220,6 +220,21 @@ def part_select(args):
         check("ood" not in f.attrs, "no --ood: no ood attributes")
     junk_ids = set(pool["ids"][pool["junk"]].tolist())
     print("margin without --ood: %d of 40 junk" % len(set(ids.tolist()) & junk_ids))
+    # simulate --ood: junk marked -1 in /labels, the same curve at 1 and 2 ranks.
+    sim_pool = os.path.join(args.workdir, "sim.h5")
+    make_pool(sim_pool)
+    with h5py.File(sim_pool, "r+") as f:
+        f["labels"][...] = np.where(np.isin(f["ids"][:], pool["ids"][pool["junk"]]), -1, f["labels"][:])
+    curves = {}
+    for ranks in (1, 2):
+        curve = os.path.join(args.workdir, "curve-%d.csv" % ranks)
+        run(args, ["simulate", "--pool", sim_pool, "--strategy", "margin", "--batch", "20", "--rounds", "2", "--seeds",
+                   "1", "--initial", "20", "--out", curve, "--quiet", "--ood", "knn", "--ood-reject", "0.1",
+                   "--ood-k", "5"], ranks)
+        rows = [l.split(",") for l in open(curve).read().splitlines()[1:]]
+        curves[ranks] = [(r[0], r[3], r[4]) for r in rows]
+    check(len(curves[1]) == 3 and curves[1] == curves[2] and [c[1] for c in curves[1]] == ["20", "40", "60"],
+          "simulate --ood with junk labels -1: the same curve at 1 and 2 ranks, labels spent 20, 40, 60")
     m = run(args, ["manifest", os.path.join(args.workdir, "margin-1.h5")])
     check("--ood-threshold %.17g" % ref["threshold"] in m.stdout and "--ood knn" in m.stdout,
           "the manifest records --ood and its threshold")

@@ -166,6 +166,9 @@ COMMANDS = {
                ["--batch", "--csv"]),
     "ingest": (["--quiet"], [("--state", "state.h5", "update"), ("--labels", "answers.csv", "in")],
                ["--state", "--labels"]),
+    "project": (["--project", "pca:2"], [("--pool", "pool.h5", "in"), ("--out", None, "out")], ["--pool", "--out"]),
+    "score": (["--mahalanobis"], [("--pool", "pool.h5", "in"), ("--labeled", "labeled.h5", "in"),
+                                  ("--out", None, "out")], ["--pool", "--out"]),
 }
 # `alq gen` writes one file and reads none; info, manifest and strategies write nothing.
 

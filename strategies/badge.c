@@ -17,7 +17,9 @@
  * centers) the draw is uniform over the items not yet chosen.
  *
  * The scan keeps embeddings only, so q comes from one more pass over the same
- * rows (ctx->rows) that reads the probabilities of the candidates. */
+ * rows (ctx->rows) that reads the probabilities of the candidates; with a
+ * pool's ids in any order the candidates (with q) are then re-dealt so that
+ * ids ascend across ranks (alq_candidates_id_order). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,20 +199,41 @@ static alq_err draw_next(MPI_Comm comm, badge_state *s, uint64_t seed, int64_t s
   return err;
 }
 
+/* The state over candidates whose ids ascend across ranks (the D^2 draws'
+ * order): q is read where the candidates came from (their own shard), then
+ * travels with them when a pool's ids are in any order. */
+static alq_err ordered_state(const alq_select_ctx *ctx, const alq_candidates *cand, int64_t n_classes,
+                             alq_ordered_candidates *oc, badge_state *s) {
+  badge_state local;
+  alq_err err = alq_agree(ctx->comm, state_init(&local, cand, n_classes));
+  if (!err)
+    err = read_factors(ctx, &local);
+  if (!err)
+    err = alq_candidates_id_order(ctx->comm, cand, local.q, sizeof(float) * n_classes, oc);
+  if (err || !oc->owned) {
+    *s = local;
+    return err;
+  }
+  state_free(&local);
+  err = alq_agree(ctx->comm, state_init(s, &oc->c, n_classes));
+  if (!err)
+    memcpy(s->q, oc->extra, sizeof(float) * n_classes * oc->c.n);
+  return err;
+}
+
 static alq_err badge_select(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
                             alq_batch *batch) {
   (void)labeled; /* BADGE seeds from the pool alone, as the reference does */
   memset(batch, 0, sizeof *batch);
   int64_t n_classes = ctx->rows && ctx->rows->meta ? ctx->rows->meta->n_classes : 0;
   badge_state s;
-  alq_err err = state_init(&s, cand, n_classes);
+  alq_ordered_candidates oc = {0};
+  alq_err err = ordered_state(ctx, cand, n_classes, &oc, &s);
   if (!err)
     err = alq_malloc(&batch->ids, sizeof(int64_t) * (ctx->budget ? ctx->budget : 1), "batch ids");
   if (!err)
     err = alq_malloc(&batch->scores, sizeof(double) * (ctx->budget ? ctx->budget : 1), "batch scores");
   err = alq_agree(ctx->comm, err);
-  if (!err)
-    err = read_factors(ctx, &s);
   int64_t n_global = 0;
   if (!err)
     err = alq_allreduce(&s.n, &n_global, 1, MPI_INT64_T, MPI_SUM, ctx->comm);
@@ -232,6 +255,7 @@ static alq_err badge_select(const alq_select_ctx *ctx, const alq_candidates *can
   }
   batch->n = t;
   state_free(&s);
+  alq_ordered_candidates_free(&oc);
   if (err)
     alq_batch_free(batch);
   return err;

@@ -67,6 +67,50 @@ static alq_err keep_sampled(void *ctx, const alq_chunk_view *v) {
   return ALQ_OK;
 }
 
+static int cmp_id_first(const void *a, const void *b) { /* (id, index) pairs */
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The sample as points for k-means: ids ascending within the rank (rows come
+ * in row order), then across ranks (alq_candidates_id_order: a pool whose
+ * ids are in any order). */
+static alq_err sample_in_id_order(MPI_Comm comm, sample *s, alq_ordered_candidates *oc) {
+  int64_t n1 = s->n ? s->n : 1, *order = NULL, *ids = NULL;
+  float *x = NULL;
+  double *zero = NULL;
+  alq_err err = alq_malloc(&order, sizeof *order * 2 * n1, "cluster-margin sample order");
+  if (!err)
+    err = alq_malloc(&ids, sizeof *ids * n1, "cluster-margin sample ids");
+  if (!err)
+    err = alq_malloc_aligned(&x, sizeof *x * n1 * (s->d ? s->d : 1), "cluster-margin sample rows");
+  if (!err)
+    err = alq_calloc(&zero, n1, sizeof *zero, "cluster-margin sample scores");
+  err = alq_agree(comm, err);
+  if (!err) {
+    for (int64_t i = 0; i < s->n; i++) {
+      order[2 * i] = s->ids[i];
+      order[2 * i + 1] = i;
+    }
+    qsort(order, (size_t)s->n, 2 * sizeof *order, cmp_id_first);
+    for (int64_t i = 0; i < s->n; i++) {
+      ids[i] = order[2 * i];
+      memcpy(x + i * s->d, s->x + order[2 * i + 1] * s->d, sizeof(float) * s->d);
+    }
+    alq_candidates sorted = {s->n, s->d, ids, zero, x};
+    err = alq_candidates_id_order(comm, &sorted, NULL, 0, oc);
+    if (!err && !oc->owned) { /* a view of the sorted copy: keep it alive with the view */
+      oc->owned = 1;
+      ids = NULL, x = NULL, zero = NULL;
+    }
+  }
+  free(order);
+  free(ids);
+  free(x);
+  free(zero);
+  return err;
+}
+
 /* Clusters a hash-seeded sample of the rows the candidates came from. */
 static alq_err cluster_rows(const alq_select_ctx *ctx, int64_t k, alq_kmeans *m) {
   if (!ctx->rows)
@@ -80,11 +124,15 @@ static alq_err cluster_rows(const alq_select_ctx *ctx, int64_t k, alq_kmeans *m)
   s.rate = rows > 0 ? (double)(SAMPLE_PER_CLUSTER * k) / (double)rows : 1.0;
   alq_stream_result res;
   memset(&res, 0, sizeof res);
-  alq_err err = alq_worker_stream(&sr, keep_sampled, &s, &res);
+  alq_err err = alq_agree(ctx->comm, alq_worker_stream(&sr, keep_sampled, &s, &res));
   free(res.labeled_found);
-  alq_points p = {ctx->comm, s.d, s.n, s.ids, s.x, 0, NULL, NULL};
+  alq_ordered_candidates oc = {0};
+  if (!err)
+    err = sample_in_id_order(ctx->comm, &s, &oc);
+  alq_points p = {ctx->comm, s.d, oc.c.n, oc.c.ids, oc.c.embeddings, 0, NULL, NULL};
   if (!err)
     err = alq_kmeans_fit(&p, k, MAX_ITER, ctx->seed, m, NULL, NULL);
+  alq_ordered_candidates_free(&oc);
   free(s.ids);
   free(s.x);
   return err;

@@ -501,7 +501,7 @@ static alq_err print_stats(const alq_select_ctx *ctx, const graph *g, float delt
   return ALQ_OK;
 }
 
-static alq_err probcover_select(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
+static alq_err probcover_select_ordered(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
                                 alq_batch *batch) {
   memset(batch, 0, sizeof *batch);
   if (cand->n > 0 && !cand->embeddings)
@@ -545,6 +545,16 @@ static alq_err probcover_select(const alq_select_ctx *ctx, const alq_candidates 
   free(counts);
   if (err)
     alq_batch_free(batch);
+  return err;
+}
+
+/* The graph's global positions follow the id order across ranks: re-dealt first when they do not. */
+static alq_err probcover_select(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
+                                alq_batch *batch) {
+  alq_ordered_candidates oc;
+  ALQ_CHECK(alq_candidates_id_order(ctx->comm, cand, NULL, 0, &oc));
+  alq_err err = probcover_select_ordered(ctx, &oc.c, labeled, batch);
+  alq_ordered_candidates_free(&oc);
   return err;
 }
 

@@ -360,7 +360,7 @@ static void state_free(tc_state *s) {
   free(s->order);
 }
 
-static alq_err typiclust_select(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
+static alq_err typiclust_select_ordered(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
                                 alq_batch *batch) {
   memset(batch, 0, sizeof *batch);
   int64_t k = labeled->n + ctx->budget < MAX_CLUSTERS ? labeled->n + ctx->budget : MAX_CLUSTERS;
@@ -401,6 +401,16 @@ static alq_err typiclust_select(const alq_select_ctx *ctx, const alq_candidates 
   state_free(&s);
   if (err)
     alq_batch_free(batch);
+  return err;
+}
+
+/* k-means (its D^2 draws) needs ids ascending across ranks: re-dealt first when they are not. */
+static alq_err typiclust_select(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
+                                alq_batch *batch) {
+  alq_ordered_candidates oc;
+  ALQ_CHECK(alq_candidates_id_order(ctx->comm, cand, NULL, 0, &oc));
+  alq_err err = typiclust_select_ordered(ctx, &oc.c, labeled, batch);
+  alq_ordered_candidates_free(&oc);
   return err;
 }
 

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alq/cluster.h"
 #include "alq/comm.h"
 #include "alq/dot.h"
 #include "alq/hash.h"
@@ -234,7 +235,7 @@ static alq_err fill(const alq_select_ctx *ctx, const alq_candidates *cand, const
   return err;
 }
 
-static alq_err vessal_select(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
+static alq_err vessal_select_ordered(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
                              alq_batch *batch) {
   (void)labeled; /* the reference's stream starts from A^-1 = 100 I, not from the labeled set */
   memset(batch, 0, sizeof *batch);
@@ -262,6 +263,16 @@ static alq_err vessal_select(const alq_select_ctx *ctx, const alq_candidates *ca
   }
   state_free(&s);
   local_free(&l);
+  return err;
+}
+
+/* The stream visits candidates in global id order: ids ascending across ranks first. */
+static alq_err vessal_select(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
+                             alq_batch *batch) {
+  alq_ordered_candidates oc;
+  ALQ_CHECK(alq_candidates_id_order(ctx->comm, cand, NULL, 0, &oc));
+  alq_err err = vessal_select_ordered(ctx, &oc.c, labeled, batch);
+  alq_ordered_candidates_free(&oc);
   return err;
 }
 

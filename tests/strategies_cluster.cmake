@@ -19,4 +19,11 @@ foreach(part badge typiclust cluster-margin)
                    --workdir ${CMAKE_CURRENT_BINARY_DIR}/strategies_cluster/${part})
   set_tests_properties(strategy-${part}-reference PROPERTIES TIMEOUT 120 ENVIRONMENT "${ALQ_CLU_ENV}")
 endforeach()
+# Ids in any order: the strategies that visit items in id order re-deal their
+# candidates (cluster/id_order.c); the shuffled pool's batch is the sorted one's.
+add_test(NAME strategy-id-order
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/strategies_id_order.py
+                 --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/strategies_id_order)
+set_tests_properties(strategy-id-order PROPERTIES TIMEOUT 180 ENVIRONMENT "${ALQ_CLU_ENV}")
 # --- end clustering strategies ---

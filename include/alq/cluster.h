@@ -32,6 +32,7 @@
 #include <mpi.h>
 #include <stdint.h>
 #include "alq/error.h"
+#include "alq/strategy.h"
 
 #include "alq/hash.h" /* the hash purposes of cluster/ and its strategies: one table for all */
 
@@ -50,6 +51,25 @@ typedef struct {
 /* Collective: ALQ_ERR_INTERNAL on every rank unless each rank's ids ascend
  * and every rank's ids lie below the next non-empty rank's. */
 alq_err alq_points_check(const alq_points *p);
+
+/* Candidates whose ids ascend across ranks, with `extra_bytes` of the
+ * caller's per-candidate payload carried along (extra: in->n records; NULL
+ * when extra_bytes is 0). */
+typedef struct {
+  alq_candidates c;
+  unsigned char *extra; /* c.n records of extra_bytes */
+  int owned;            /* 1: c and extra are copies this struct frees */
+} alq_ordered_candidates;
+
+/* Collective.  Each rank's candidates ascend by id (as the scan keeps them).
+ * When every rank's ids already lie below the next rank's, out is a view of
+ * in (no copy); otherwise (a pool with ids in any order) the candidates are
+ * re-dealt by a sample sort (cluster/id_order.c), about twice their bytes
+ * held while they move.  The strategies that visit points in the global id
+ * order (BADGE, TypiClust, Cluster-Margin, ProbCover, VeSSAL) call it first. */
+alq_err alq_candidates_id_order(MPI_Comm comm, const alq_candidates *in, const void *extra, int64_t extra_bytes,
+                                alq_ordered_candidates *out);
+void alq_ordered_candidates_free(alq_ordered_candidates *o);
 
 /* Where a D^2 draw landed. */
 typedef struct {

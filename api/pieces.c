@@ -146,35 +146,34 @@ alq_err alq_api_to_shards(MPI_Comm comm, const alq_pool_meta *meta, const alq_ap
   return err;
 }
 
-/* The local row of `id` in `rows` (ids ascending, or NULL: the global row
- * from first_row), or -1. */
-static int64_t local_row(const alq_pool_data *rows, int64_t first_row, int64_t id) {
-  if (!rows->ids)
-    return id >= first_row && id - first_row < rows->n_items ? id - first_row : -1;
-  int64_t lo = 0, hi = rows->n_items;
+/* 1 when `id` is in the sorted labeled set. */
+static int is_labeled(const alq_labeled *labeled, int64_t id) {
+  int64_t lo = 0, hi = labeled->n;
   while (lo < hi) {
     int64_t mid = lo + (hi - lo) / 2;
-    if (rows->ids[mid] < id)
+    if (labeled->ids[mid] < id)
       lo = mid + 1;
     else
       hi = mid;
   }
-  return lo < rows->n_items && rows->ids[lo] == id ? lo : -1;
+  return lo < labeled->n && labeled->ids[lo] == id;
 }
 
 /* One labeled row on the wire: its id, embedding and probabilities. */
 static int64_t record_bytes(const alq_pool_data *rows) { return 8 + 4 * (rows->dim + rows->n_classes); }
 
+/* The labeled rows of this rank's rows (ids in any order, as in a pool file). */
 static alq_err pack_labeled(const alq_pool_data *rows, int64_t first_row, const alq_labeled *labeled,
                             unsigned char **buf, int64_t *bytes) {
   const int64_t rb = record_bytes(rows), d = rows->dim, C = rows->n_classes;
-  ALQ_CHECK(alq_malloc(buf, rb * (labeled->n ? labeled->n : 1), "labeled rows"));
+  int64_t n = labeled->n < rows->n_items ? labeled->n : rows->n_items;
+  ALQ_CHECK(alq_malloc(buf, rb * (n ? n : 1), "labeled rows"));
   unsigned char *p = *buf;
-  for (int64_t j = 0; j < labeled->n; j++) {
-    int64_t row = local_row(rows, first_row, labeled->ids[j]);
-    if (row < 0)
+  for (int64_t row = 0; row < rows->n_items && p < *buf + rb * n; row++) {
+    int64_t id = rows->ids ? rows->ids[row] : first_row + row;
+    if (!is_labeled(labeled, id))
       continue;
-    memcpy(p, &labeled->ids[j], 8);
+    memcpy(p, &id, 8);
     memcpy(p + 8, rows->embeddings + row * d, 4 * d);
     if (C)
       memcpy(p + 8 + 4 * d, rows->probs + row * C, 4 * C);
@@ -184,8 +183,16 @@ static alq_err pack_labeled(const alq_pool_data *rows, int64_t first_row, const 
   return ALQ_OK;
 }
 
-static alq_err unpack_labeled(const unsigned char *buf, int64_t bytes, alq_pool_data *out) {
+static int by_record_id(const void *a, const void *b) {
+  int64_t x, y;
+  memcpy(&x, a, 8);
+  memcpy(&y, b, 8);
+  return (x > y) - (x < y);
+}
+
+static alq_err unpack_labeled(unsigned char *buf, int64_t bytes, alq_pool_data *out) {
   const int64_t rb = record_bytes(out), d = out->dim, C = out->n_classes, n = bytes / rb;
+  qsort(buf, n, rb, by_record_id); /* fetch finds them by id */
   ALQ_CHECK(alq_malloc(&out->ids, sizeof(int64_t) * (n ? n : 1), "labeled rows"));
   ALQ_CHECK(alq_malloc(&out->embeddings, sizeof(float) * d * (n ? n : 1), "labeled rows"));
   if (C)
@@ -211,7 +218,6 @@ alq_err alq_api_labeled_rows(MPI_Comm comm, const alq_pool_data *rows, int64_t f
   alq_err err = alq_agree(comm, pack_labeled(rows, first_row, labeled, &mine, &bytes));
   if (!err)
     err = alq_allgatherv_bytes(mine, bytes, comm, &all, &total);
-  /* Shards hold ascending ids in rank order, so the records arrive sorted. */
   if (!err)
     err = alq_agree(comm, unpack_labeled(all, total, out));
   free(mine);

@@ -8,7 +8,8 @@
 typedef struct {
   const alq_pool_data *piece; /* this rank's rows */
   int64_t first_row;          /* global row of piece's row 0 */
-  const alq_pool_data *extra; /* rows by id held elsewhere; NULL: none */
+  const alq_pool_data *extra; /* rows by id held elsewhere, ascending ids; NULL: none */
+  int sorted;                 /* piece's ids ascend (or are row indices): binary search */
 } memory_impl;
 
 /* Copies local rows [lo, lo+count) of `d`, whose row 0 is global row `first_row`. */
@@ -36,11 +37,18 @@ static alq_err memory_read(alq_source *s, int64_t lo, int64_t count, unsigned fi
   return ALQ_OK;
 }
 
-/* The local row of `d` holding `id` (ids ascending, or NULL: global row
- * index from first_row), or -1. */
-static int64_t find_row(const alq_pool_data *d, int64_t first_row, int64_t id) {
+/* The local row of `d` holding `id` (ids NULL: global row index from
+ * first_row), or -1.  Pool ids may come in any order: a piece whose ids do
+ * not ascend is scanned (its fetches are rare: the labeled rows are in extra). */
+static int64_t find_row(const alq_pool_data *d, int64_t first_row, int sorted, int64_t id) {
   if (!d->ids)
     return id >= first_row && id - first_row < d->n_items ? id - first_row : -1;
+  if (!sorted) {
+    for (int64_t i = 0; i < d->n_items; i++)
+      if (d->ids[i] == id)
+        return i;
+    return -1;
+  }
   int64_t lo = 0, hi = d->n_items;
   while (lo < hi) {
     int64_t mid = lo + (hi - lo) / 2;
@@ -55,12 +63,12 @@ static int64_t find_row(const alq_pool_data *d, int64_t first_row, int64_t id) {
 static alq_err memory_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
   const memory_impl *m = s->impl;
   for (int64_t i = 0; i < n; i++) {
-    const alq_pool_data *d = m->piece;
-    int64_t first_row = m->first_row, row = find_row(d, first_row, ids[i]);
-    if (row < 0 && m->extra) {
-      d = m->extra;
-      first_row = 0;
-      row = find_row(d, 0, ids[i]);
+    const alq_pool_data *d = m->extra;
+    int64_t first_row = 0, row = d ? find_row(d, 0, 1, ids[i]) : -1;
+    if (row < 0) {
+      d = m->piece;
+      first_row = m->first_row;
+      row = find_row(d, first_row, m->sorted, ids[i]);
     }
     if (row < 0)
       return alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s", (long long)ids[i], s->meta.path);
@@ -88,7 +96,9 @@ alq_err alq_source_memory_piece(const alq_pool_meta *meta, const alq_pool_data *
     free(m);
     return err;
   }
-  *m = (memory_impl){piece, first_row, extra};
+  *m = (memory_impl){piece, first_row, extra, 1};
+  for (int64_t i = 1; piece->ids && i < piece->n_items && m->sorted; i++)
+    m->sorted = piece->ids[i] > piece->ids[i - 1];
   s->ops = &memory_ops;
   s->meta = *meta;
   s->impl = m;

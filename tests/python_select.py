@@ -11,8 +11,8 @@ and runs `alq select` on one rank for each case; then, in one plain process
 (no mpiexec, no mpi4py) or under mpiexec with mpi4py, every rank passes its
 own rows to alq.select, in the dtypes a user has (float64 or float16
 embeddings, float64 probs, uint64 or int32 ids), as even pieces
-(np.array_split) and as uneven ones (rows moved to alq's shards), and the
-batches must match exactly.  At 2 ranks a NaN on rank 1 only must raise the
+(np.array_split) and as uneven ones (rows moved to alq's shards), also with
+ids in any order, and the batches must match exactly.  At 2 ranks a NaN on rank 1 only must raise the
 same InputError on both ranks; at 1 another thread runs during a selection
 (the GIL is released).
 """
@@ -64,6 +64,10 @@ def cli_batch(alq, workdir, pool, k, strategy, extra):
     return ids, scores
 
 
+def shuffled_ids(ids):
+    return np.random.default_rng(5).permutation(ids)
+
+
 def prepare(alq_path, workdir):
     """Serial: the pools and `alq select`'s batches, saved for the ranks."""
     import alq
@@ -77,6 +81,12 @@ def prepare(alq_path, workdir):
     for k, (strategy, extra) in enumerate(CASES):
         expected["ids%d" % k], expected["scores%d" % k] = cli_batch(alq_path, workdir, pool64, k, strategy, extra)
     expected["ids_f16"], expected["scores_f16"] = cli_batch(alq_path, workdir, pool16, 99, "margin-kcenter", {})
+    perm = os.path.join(workdir, "poolperm.h5")  # ids in any order, as pool files may hold them
+    alq.io.write_pool(perm, x, probs=p, ids=shuffled_ids(ids), labeled_ids=shuffled_ids(ids)[lab],
+                      labeled_labels=y[lab])
+    for k, strategy in enumerate(("margin-kcenter", "kcenter")):
+        expected["ids_perm%d" % k], expected["scores_perm%d" % k] = cli_batch(
+            alq_path, workdir, perm, 100 + k, strategy, {"subpool": "anchoral", "subpool_size": 500} if k else {})
     np.savez(os.path.join(workdir, "expected.npz"), **expected)
 
 
@@ -145,6 +155,16 @@ def compare(workdir):
                      labeled_labels=y[lab], budget=25, strategy="margin-kcenter", seed=7, quiet=True, comm=comm)
     if not same(got, want["ids_f16"], want["scores_f16"]):
         failures.append("float16 embeddings, int32 ids: python %s, cli %s" % (got[0][:8], want["ids_f16"][:8]))
+
+    sids = shuffled_ids(ids)
+    for piece_name, rows in (("even", even), ("uneven", uneven)):
+        for k, strategy in enumerate(("margin-kcenter", "kcenter")):
+            got = alq.select(embeddings=x[rows], probs=p[rows], ids=sids[rows], labeled_ids=sids[lab],
+                             labeled_labels=y[lab], budget=25, strategy=strategy, seed=7, quiet=True, comm=comm,
+                             **({"subpool": "anchoral", "subpool_size": 500} if k else {}))
+            if not same(got, want["ids_perm%d" % k], want["scores_perm%d" % k]):
+                failures.append("%s, ids in any order, %s: python %s, cli %s" % (piece_name, strategy, got[0][:8],
+                                                                                 want["ids_perm%d" % k][:8]))
 
     if size == 1:
         failures += gil_released(alq)

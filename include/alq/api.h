@@ -25,7 +25,7 @@ typedef struct {
   int64_t n_classes;       /* columns of probs, the same on every rank; 0: no probs */
   const float *embeddings; /* n_rows x dim, row-major */
   const float *probs;      /* n_rows x n_classes, row-major; NULL when n_classes is 0 */
-  const int64_t *ids;      /* n_rows, strictly increasing over the whole pool; NULL on
+  const int64_t *ids;      /* n_rows, unique over the whole pool, any order; NULL on
                             * every rank: the ids are the global row indices */
 } alq_api_pool;
 

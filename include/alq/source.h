@@ -51,9 +51,9 @@ alq_err alq_source_memory(const alq_pool_meta *meta, const alq_pool_data *data, 
  * global rows [first_row, first_row + piece->n_items) of the meta->n_items
  * rows (piece->ids NULL: ids are global row indices).  Reads must fall inside
  * the piece (the shard alq_select_pool gives this rank, alq/partition.h).
- * fetch serves the piece's ids and those of `extra`: rows held by other ranks
- * that this rank may be asked for by id, e.g. the labeled items (ids required,
- * ascending; NULL: none).  Both stay the caller's, alive until alq_source_close. */
+ * fetch serves the ids of `extra` (rows this rank may be asked for by id that
+ * other ranks hold, e.g. the labeled items; ids required, ascending; NULL:
+ * none) and of the piece (ids in any order).  Both stay the caller's, alive until alq_source_close. */
 alq_err alq_source_memory_piece(const alq_pool_meta *meta, const alq_pool_data *piece, int64_t first_row,
                                 const alq_pool_data *extra, alq_source **out);
 

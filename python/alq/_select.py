@@ -129,8 +129,8 @@ def select(embeddings=None, probs=None, ids=None, labeled_ids=None, labeled_labe
 
     embeddings: [n, d] floats (float16/32/64), this process's rows of the pool
     (with several processes: contiguous rows in rank order, any sizes).
-    probs: [n, C] class probabilities or None.  ids: [n] integers, strictly
-    increasing over the pool, or None (the global row index).
+    probs: [n, C] class probabilities or None.  ids: [n] integers, unique
+    over the pool, in any order, or None (the global row index).
     labeled_ids, labeled_labels: the labeled set, read on rank 0 (other ranks
     may pass None).  budget, strategy, subpool ('all' or 'anchoral'),
     diversity ('none', 'exact', 'hier'), seed and **options are alq select's

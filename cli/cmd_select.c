@@ -84,7 +84,7 @@ static int parse(int argc, char **argv, void *out) {
       {"projection", required_argument, 0, 41},  {"fit-sample", required_argument, 0, 42},
       {"delta", required_argument, 0, 50},
       {"ood", required_argument, 0, 60},         {"ood-reject", required_argument, 0, 61},
-      {"ood-temperature", required_argument, 0, 62}, {"ood-k", required_argument, 0, 63},
+      {"ood-temperature", required_argument, 0, 62}, {"ood-k", required_argument, 0, 64},
       {0, 0, 0, 0}};
   static const char *const subpools[] = {"all", "anchoral"};
   static const char *const anchor_kinds[] = {"kmeanspp", "random"};
@@ -150,7 +150,7 @@ static int parse(int argc, char **argv, void *out) {
       ALQ_CHECK(alq_arg_double("--ood-temperature", optarg, 1e-6, 1e6, &o->ood.temperature));
       ood_temperature = 1;
       break;
-    case 63: ALQ_CHECK(alq_arg_int("--ood-k", optarg, 1, INT32_MAX, &o->ood.k)); ood_k = 1; break;
+    case 64: ALQ_CHECK(alq_arg_int("--ood-k", optarg, 1, INT32_MAX, &o->ood.k)); ood_k = 1; break;
     default: return alq_arg_unknown("select", optopt, argv[optind - 1]);
     }
   }
@@ -179,7 +179,6 @@ static int parse(int argc, char **argv, void *out) {
 }
 
 int alq_cmd_select(int argc, char **argv) {
-  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   alq_select_options opt;
   int code;

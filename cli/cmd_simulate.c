@@ -93,7 +93,7 @@ static int parse(int argc, char **argv, void *out) {
       {"annotators", required_argument, 0, 'A'},    {"annotator-noise", required_argument, 0, 'n'},
       {"confusion", required_argument, 0, 'C'},
       {"ood", required_argument, 0, 60},           {"ood-reject", required_argument, 0, 61},
-      {"ood-temperature", required_argument, 0, 62}, {"ood-k", required_argument, 0, 63},
+      {"ood-temperature", required_argument, 0, 62}, {"ood-k", required_argument, 0, 64},
       {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
   static const char *const subpools[] = {"all", "anchoral"};
   alq_model_kind kind;
@@ -132,7 +132,7 @@ static int parse(int argc, char **argv, void *out) {
       ALQ_CHECK(alq_arg_double("--ood-temperature", optarg, 1e-6, 1e6, &o->ood.temperature));
       ood_temperature = 1;
       break;
-    case 63: ALQ_CHECK(alq_arg_int("--ood-k", optarg, 1, INT32_MAX, &o->ood.k)); ood_k = 1; break;
+    case 64: ALQ_CHECK(alq_arg_int("--ood-k", optarg, 1, INT32_MAX, &o->ood.k)); ood_k = 1; break;
     default: return alq_arg_unknown("simulate", optopt, argv[optind - 1]);
     }
   }
@@ -167,7 +167,6 @@ static alq_err simulate(MPI_Comm comm, const alq_simulate_options *o) {
 }
 
 int alq_cmd_simulate(int argc, char **argv) {
-  if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
   alq_simulate_options opt;
   int code;

@@ -133,7 +133,7 @@ def build_fixtures(alq, fx):
            "--out", P("batch.h5"), "--quiet")
     other = variant(fx, "other-pool", lambda a: a.update(embeddings=np.zeros((N + 1, D), np.float32),
                                                          probs=np.full((N + 1, C), 1 / 3, np.float32),
-                                                         ids=np.arange(N + 1, dtype=np.int64) * 2 + 100,
+                                                         ids=np.arange(N + 1, dtype=np.int64) * 3 + 100,
                                                          labels=np.zeros(N + 1, np.int32)))
     same_shape = variant(fx, "same-shape-other-ids", lambda a: a.update(ids=a["ids"] + 1), labeled=None)
     shutil.copy(P("state.h5"), P("state-truncated.h5"))
@@ -219,7 +219,7 @@ CASES = [
     ("pool-is-text", 1, ["info", "W/text.h5"], 3, None),
     ("embeddings-rank-3", 1, sel("emb-rank3.h5", "kcenter"), 3, None),
     ("embeddings-int32", 1, sel("emb-int32.h5", "kcenter"), 3, None),
-    ("embeddings-float64", 1, sel("emb-float64.h5", "kcenter"), 3, None),
+    ("embeddings-float64", 1, sel("emb-float64.h5", "kcenter"), 0, None),
     ("embeddings-nan", 2, sel("emb-nan.h5", "kcenter"), 3, None),
     ("probs-2-columns-label-2", 1, sel("probs-columns.h5"), 3, None),
     ("probs-short", 1, sel("probs-rows.h5"), 3, None),

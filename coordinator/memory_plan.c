@@ -83,7 +83,8 @@ static void derive(const alq_request *req, int ranks, int rank, int64_t shard_ro
      * AnchorAL runs only with labeled items (select_pool.c anchoral_runs). */
     in->n_heaps = at_least_1(in->C > 0 ? min64(in->L, req->anchors_per_class * in->C) : in->L);
     in->k = req->neighbors;
-    in->row_payload = 4 * (in->d + (m->has_probs ? in->C : 0) + (m->has_labels ? 1 : 0));
+    int entropy = (in->scan_fields & ALQ_FIELD_EXPECTED_ENTROPY) != 0; /* with the mean probabilities */
+    in->row_payload = 4 * (in->d + (m->has_probs || entropy ? in->C : 0) + (m->has_labels ? 1 : 0) + entropy);
     /* A rank's share of the global top M holds only items its heaps kept. */
     in->sub_share = min64(min64(req->subpool_size, in->n_heaps * in->k), in->S);
   }
@@ -130,8 +131,10 @@ static int64_t mc_scratch(const inputs *in) {
 /* subpool/retrieval.c retrieval_pass: rows with everything a heap keeps. */
 static int64_t retrieve_chunk_bytes(const inputs *in) {
   const alq_pool_meta *m = &in->req->meta;
-  unsigned f = ALQ_FIELD_EMBEDDINGS | (m->has_probs ? ALQ_FIELD_PROBS : 0) | (m->has_labels ? ALQ_FIELD_LABELS : 0);
-  return pool_chunk(in) * chunk_row_bytes(in, f);
+  unsigned entropy = in->scan_fields & ALQ_FIELD_EXPECTED_ENTROPY;
+  unsigned f = ALQ_FIELD_EMBEDDINGS | (m->has_probs || entropy ? ALQ_FIELD_PROBS : 0) |
+               (m->has_labels ? ALQ_FIELD_LABELS : 0) | entropy;
+  return pool_chunk(in) * chunk_row_bytes(in, f) + mc_scratch(in);
 }
 
 /* workers/scan.c: the strategy's fields and a double score per row; with

@@ -17,9 +17,6 @@
  * /mc_probs.  The AnchorAL subpool keeps embeddings, probabilities and labels
  * of its rows only, not their expected entropies, so it cannot feed one yet. */
 static alq_err check_passes(const alq_select_options *opt, const alq_strategy *s, const alq_pool_meta *meta) {
-  if (opt->subpool == ALQ_SUBPOOL_ANCHORAL)
-    return alq_error_set(ALQ_ERR_USAGE, "strategy %s cannot run on --subpool anchoral yet: the subpool does not keep "
-                         "its rows' expected entropies", s->name);
   if (opt->model[0] && opt->mc_samples < 2)
     return alq_error_set(ALQ_ERR_USAGE, "strategy %s with --model needs --mc-samples T with T >= 2, got %lld", s->name,
                          (long long)opt->mc_samples);

@@ -252,7 +252,8 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   if (anchoral) {
     /* The strategy runs on this rank's share of the subpool, served from memory. */
     alq_anchoral_options ao = {req->anchors_per_class, req->neighbors, req->subpool_size, req->anchor_random,
-                               req->seed, req->log_view};
+                               req->seed, req->log_view,
+                               (alq_strategy_fields(s) & ALQ_FIELD_EXPECTED_ENTROPY) != 0};
     err = labeled_embeddings(comm, src, labeled, req->meta.dim, &lemb);
     if (!err)
       err = alq_anchoral_subpool(&whole, &ao, labeled, lemb, &sub, &pool_checksum);

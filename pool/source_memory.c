@@ -24,6 +24,8 @@ static void copy_rows(const alq_pool_data *d, int64_t first_row, int64_t lo, int
     memcpy(dst->probs, d->probs + lo * d->n_classes, sizeof(float) * count * d->n_classes);
   if ((fields & ALQ_FIELD_LABELS) && d->labels)
     memcpy(dst->labels, d->labels + lo, sizeof(int32_t) * count);
+  if ((fields & ALQ_FIELD_EXPECTED_ENTROPY) && d->expected_entropy)
+    memcpy(dst->expected_entropy, d->expected_entropy + lo, sizeof(float) * count);
 }
 
 static alq_err memory_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst) {
@@ -73,7 +75,8 @@ static alq_err memory_fetch(alq_source *s, const int64_t *ids, int64_t n, unsign
     if (row < 0)
       return alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s", (long long)ids[i], s->meta.path);
     alq_rows one = {dst->ids ? dst->ids + i : NULL, dst->embeddings ? dst->embeddings + i * d->dim : NULL,
-                    dst->probs ? dst->probs + i * d->n_classes : NULL, dst->labels ? dst->labels + i : NULL, NULL};
+                    dst->probs ? dst->probs + i * d->n_classes : NULL, dst->labels ? dst->labels + i : NULL,
+                    dst->expected_entropy ? dst->expected_entropy + i : NULL};
     copy_rows(d, first_row, row, 1, fields, &one);
   }
   return ALQ_OK;

@@ -50,8 +50,9 @@ typedef struct {
   int64_t *pend_count; /* n_anchors + 1: counting sort by anchor */
   alq_bound_gemm *gemm; /* against the anchors: alq/gemm.h */
   float tol;          /* |bound GEMM similarity - exact similarity| <= tol */
-  unsigned char *payload; /* one item's row: embedding, probs, label */
+  unsigned char *payload; /* one item's row: embedding, probs, label, expected entropy */
   int64_t payload_bytes;
+  int with_probs, with_entropy; /* the payload carries probabilities / BALD's expected entropy */
   double sgemm_seconds;
   int64_t flops, exact_evaluations;
 } retrieval;
@@ -63,12 +64,16 @@ static void pack_row(const retrieval *r, const alq_rows *rows, int64_t i) {
   unsigned char *p = r->payload;
   memcpy(p, rows->embeddings + i * m->dim, 4 * m->dim);
   p += 4 * m->dim;
-  if (m->has_probs) {
+  if (r->with_probs) {
     memcpy(p, rows->probs + i * m->n_classes, 4 * m->n_classes);
     p += 4 * m->n_classes;
   }
-  if (m->has_labels)
+  if (m->has_labels) {
     memcpy(p, rows->labels + i, 4);
+    p += 4;
+  }
+  if (r->with_entropy)
+    memcpy(p, rows->expected_entropy + i, 4);
 }
 
 /* An item's similarity to anchor a is alq_dot(x, anchor_a) / ||x|| (alq/dot.h):
@@ -300,21 +305,27 @@ static alq_err take_local_rows(const retrieval *r, const int64_t *sub, int64_t n
   alq_err err = alq_malloc(&out->ids, sizeof(int64_t) * u1, "subpool ids");
   if (!err)
     err = alq_malloc_aligned(&out->embeddings, sizeof(float) * u1 * m->dim, "subpool embeddings");
-  if (!err && m->has_probs)
+  if (!err && r->with_probs)
     err = alq_malloc(&out->probs, sizeof(float) * u1 * m->n_classes, "subpool probabilities");
   if (!err && m->has_labels)
     err = alq_malloc(&out->labels, sizeof(int32_t) * u1, "subpool labels");
+  if (!err && r->with_entropy)
+    err = alq_malloc(&out->expected_entropy, sizeof(float) * u1, "subpool expected entropies");
   for (int64_t i = 0; !err && i < u; i++) {
     const unsigned char *p = held[i].payload;
     out->ids[i] = held[i].id;
     memcpy(out->embeddings + i * m->dim, p, 4 * m->dim);
     p += 4 * m->dim;
-    if (m->has_probs) {
+    if (r->with_probs) {
       memcpy(out->probs + i * m->n_classes, p, 4 * m->n_classes);
       p += 4 * m->n_classes;
     }
-    if (m->has_labels)
+    if (m->has_labels) {
       memcpy(out->labels + i, p, 4);
+      p += 4;
+    }
+    if (r->with_entropy)
+      memcpy(out->expected_entropy + i, p, 4);
   }
   free(held);
   return err;
@@ -418,7 +429,11 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
   r->tol = 2.0f * (alq_bound_gemm_allowance(r->gemm, amax, 1.0 + amax) + 4.0f * FLT_EPSILON);
   r->n_heaps = n_anchors;
   r->k = k;
-  r->payload_bytes = keep_rows ? 4 * (d + (m->has_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0)) : 0;
+  /* BALD's expected entropies come with the mean of the same passes as probabilities (alq/pool.h). */
+  r->with_entropy = keep_rows && opt->expected_entropy;
+  r->with_probs = keep_rows && (m->has_probs || r->with_entropy);
+  r->payload_bytes = keep_rows ? 4 * (d + (r->with_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0) +
+                                      r->with_entropy) : 0;
   ALQ_CHECK(alq_calloc(&r->heaps, r->n_heaps, sizeof *r->heaps, "anchor heaps"));
   for (int64_t a = 0; a < r->n_heaps; a++)
     ALQ_CHECK(alq_topk_init(&r->heaps[a], r->k, r->payload_bytes));
@@ -443,7 +458,8 @@ static alq_err retrieval_pass(const alq_stream_request *stream, retrieval *r, co
   alq_stream_request sr = *stream;
   sr.fields = ALQ_FIELD_IDS | ALQ_FIELD_EMBEDDINGS;
   if (r->payload_bytes)
-    sr.fields |= (m->has_probs ? ALQ_FIELD_PROBS : 0) | (m->has_labels ? ALQ_FIELD_LABELS : 0);
+    sr.fields |= (r->with_probs ? ALQ_FIELD_PROBS : 0) | (m->has_labels ? ALQ_FIELD_LABELS : 0) |
+                 (r->with_entropy ? ALQ_FIELD_EXPECTED_ENTROPY : 0);
   alq_stream_result res = {0};
   alq_err err = alq_worker_stream(&sr, retrieve_chunk, r, &res);
   *ids_checksum = res.ids_checksum;
@@ -523,5 +539,6 @@ void alq_pool_data_free(alq_pool_data *d) {
   free(d->probs);
   free(d->ids);
   free(d->labels);
+  free(d->expected_entropy);
   memset(d, 0, sizeof *d);
 }

@@ -195,7 +195,7 @@ static void unmake(fixture *f) {
 static int64_t compare(const fixture *f, int64_t A, int random, uint64_t seed, int64_t *got) {
   int64_t *want = malloc(sizeof(int64_t) * (f->L.n + 1));
   int64_t n_got = -1;
-  alq_anchoral_options opt = {A, 50, 10000, random, seed, 0};
+  alq_anchoral_options opt = {A, 50, 10000, random, seed, 0, 0};
   assert_int_equal(alq_anchoral_choose(&f->L, f->emb, f->d, &opt, got, &n_got), ALQ_OK);
   int64_t n_want = reference(&f->L, f->emb, f->d, A, random, seed, want);
   if (n_got != n_want)
@@ -328,7 +328,7 @@ static void test_empty(void **state) {
   (void)state;
   alq_labeled L = {0, NULL, NULL};
   int64_t got[1] = {-7}, n = -1;
-  alq_anchoral_options opt = {10, 50, 10000, 0, 1, 0};
+  alq_anchoral_options opt = {10, 50, 10000, 0, 1, 0, 0};
   assert_int_equal(alq_anchoral_choose(&L, NULL, 4, &opt, got, &n), ALQ_OK);
   assert_int_equal(n, 0);
 }

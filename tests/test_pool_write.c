@@ -76,7 +76,7 @@ static void test_round_trip(void **state) {
   }
   int64_t labeled_ids[L] = {3, 13, 23, 49993};
   int32_t labeled_labels[L] = {0, 1, 2, 1};
-  alq_pool_data data = {N, D, C, emb, probs, ids, labels, {L, labeled_ids, labeled_labels}};
+  alq_pool_data data = {N, D, C, emb, probs, ids, labels, {L, labeled_ids, labeled_labels}, NULL};
   char path[512];
   snprintf(path, sizeof path, "%s/pool.h5", dir);
   assert_int_equal(alq_pool_write(path, &data), ALQ_OK);
@@ -153,7 +153,7 @@ static void test_round_trip(void **state) {
 /* Small pools: one chunk of all rows; optional datasets absent when NULL. */
 static void test_minimal_pool(void **state) {
   float emb[3 * 2] = {1, 2, 3, 4, 5, 6};
-  alq_pool_data data = {3, 2, 0, emb, NULL, NULL, NULL, {0, NULL, NULL}};
+  alq_pool_data data = {3, 2, 0, emb, NULL, NULL, NULL, {0, NULL, NULL}, NULL};
   char path[512];
   snprintf(path, sizeof path, "%s/pool.h5", dir);
   assert_int_equal(alq_pool_write(path, &data), ALQ_OK);
@@ -173,7 +173,7 @@ static void test_minimal_pool(void **state) {
 /* A folder that does not exist: an output error naming the path, no temp. */
 static void test_failure_names_path(void **state) {
   float emb[2] = {1, 2};
-  alq_pool_data data = {1, 2, 0, emb, NULL, NULL, NULL, {0, NULL, NULL}};
+  alq_pool_data data = {1, 2, 0, emb, NULL, NULL, NULL, {0, NULL, NULL}, NULL};
   char path[512];
   snprintf(path, sizeof path, "%s/missing-folder/pool.h5", dir);
   alq_error_clear();

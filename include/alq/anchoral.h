@@ -29,6 +29,7 @@ typedef struct {
   int random_anchors;        /* 1: A labeled items per class by hash(seed, id) instead of k-means++ */
   uint64_t seed;
   int log_view;              /* rank 0 prints the retrieval's counters */
+  int expected_entropy;      /* the subpool keeps each row's expected entropy (BALD: ALQ_FIELD_EXPECTED_ENTROPY) */
 } alq_anchoral_options;
 
 /* Picks the anchors: on return anchors[0..*n_anchors) index the labeled set
@@ -40,7 +41,7 @@ alq_err alq_anchoral_choose(const alq_labeled *labeled, const float *labeled_emb
 
 /* Collective: streams the shard described by `stream` (its fields are ignored:
  * ids, embeddings, and probabilities and labels when the pool has them are
- * read) and returns this rank's share of the subpool as rows sorted by id in
+ * read, and expected entropies with opt->expected_entropy) and returns this rank's share of the subpool as rows sorted by id in
  * `local` (free with alq_pool_data_free), and the pool's ids checksum
  * (alq_stream_result.ids_checksum) in *ids_checksum.  The labeled set must
  * not be empty (anchors come from it). */

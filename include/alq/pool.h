@@ -124,6 +124,7 @@ typedef struct {
   int64_t *ids;           /* N or NULL (row index) */
   int32_t *labels;        /* N or NULL */
   alq_labeled labeled;    /* n = 0 for none */
+  float *expected_entropy; /* N or NULL: BALD's mean pass entropy (ALQ_FIELD_EXPECTED_ENTROPY), memory sources only */
 } alq_pool_data;
 
 /* Writes `data` to `path` atomically (a temporary file in the same folder,

@@ -12,28 +12,6 @@
 #include "alq/strategy.h"
 #include "api_impl.h"
 
-/* "a,anchoral+b,...": anchoral+NAME runs NAME on the AnchorAL subpool. */
-static alq_err parse_strategies(const char *text, alq_simulate_options *o) {
-  char buf[1024];
-  if (strlen(text) >= sizeof buf)
-    return alq_error_set(ALQ_ERR_USAGE, "--strategy list is too long");
-  strcpy(buf, text);
-  o->n_strategies = 0;
-  for (char *save = NULL, *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-    if (o->n_strategies == ALQ_SIMULATE_MAX_STRATEGIES)
-      return alq_error_set(ALQ_ERR_USAGE, "--strategy lists more than %d strategies", ALQ_SIMULATE_MAX_STRATEGIES);
-    int anchoral = strncmp(name, "anchoral+", 9) == 0;
-    const char *base = anchoral ? name + 9 : name;
-    if (!alq_strategy_find(base))
-      return alq_error_set(ALQ_ERR_USAGE, "unknown strategy '%s' (alq strategies lists them)", base);
-    o->subpools[o->n_strategies] = anchoral ? ALQ_SUBPOOL_ANCHORAL : ALQ_SUBPOOL_ALL;
-    snprintf(o->strategies[o->n_strategies++], sizeof o->strategies[0], "%s", base);
-  }
-  if (o->n_strategies == 0)
-    return alq_error_set(ALQ_ERR_USAGE, "--strategy needs at least one name");
-  return ALQ_OK;
-}
-
 static alq_err path_option(const char *key, const char *value, char *dst, size_t size) {
   if (strlen(value) >= size)
     return alq_error_set(ALQ_ERR_USAGE, "--%s path is longer than %zu bytes", key, size - 1);
@@ -100,7 +78,7 @@ static alq_err simulate_option(void *ctx, const char *key, const char *v) {
   if (strcmp(key, "confusion") == 0)
     return path_option(key, v, o->confusion, sizeof o->confusion);
   if (strcmp(key, "strategy") == 0)
-    return parse_strategies(v, o);
+    return alq_simulate_parse_strategies(v, o);
   if (strcmp(key, "batch") == 0) {
     sp->have_batch = 1;
     return alq_api_option_int(key, v, 1, INT32_MAX, &o->batch);

@@ -101,22 +101,6 @@ static alq_err prepare(const score_options *o, alq_pool_meta *meta, alq_labeled 
   return alq_labeled_read(o->labeled[0] ? o->labeled : o->pool, meta->n_classes, 1, labeled);
 }
 
-/* Every rank: the labeled set rank 0 read. */
-static alq_err share_labeled(MPI_Comm comm, alq_labeled *l) {
-  int rank;
-  MPI_Comm_rank(comm, &rank);
-  ALQ_CHECK(alq_bcast(&l->n, sizeof l->n, 0, comm));
-  alq_err err = ALQ_OK;
-  if (rank != 0) {
-    err = alq_malloc(&l->ids, sizeof(int64_t) * (l->n ? l->n : 1), "labeled ids");
-    if (!err)
-      err = alq_malloc(&l->labels, sizeof(int32_t) * (l->n ? l->n : 1), "labeled labels");
-  }
-  ALQ_CHECK(alq_agree(comm, err));
-  ALQ_CHECK(alq_bcast(l->ids, sizeof(int64_t) * l->n, 0, comm));
-  return alq_bcast(l->labels, sizeof(int32_t) * l->n, 0, comm);
-}
-
 /* One scored row: id and distance, gathered as plain bytes. */
 typedef struct {
   int64_t id;
@@ -224,7 +208,7 @@ static alq_err run(MPI_Comm comm, score_options *o) {
   if (!err)
     err = alq_bcast(&meta, sizeof meta, 0, comm);
   if (!err)
-    err = share_labeled(comm, &labeled);
+    err = alq_labeled_share(comm, &labeled);
   meta.has_probs = 0; /* embeddings only */
   alq_source *src = NULL;
   if (!err)

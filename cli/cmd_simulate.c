@@ -57,28 +57,6 @@ static void usage(void) {
          "exit codes: 0 success, 2 usage, 3 bad input, 4 cannot write output, 5 memory, 6 MPI\n");
 }
 
-static alq_err parse_strategies(const char *text, alq_simulate_options *o) {
-  char buf[1024];
-  if (strlen(text) >= sizeof buf)
-    return alq_error_set(ALQ_ERR_USAGE, "--strategy list is too long");
-  strcpy(buf, text);
-  o->n_strategies = 0;
-  for (char *save = NULL, *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-    if (o->n_strategies == ALQ_SIMULATE_MAX_STRATEGIES)
-      return alq_error_set(ALQ_ERR_USAGE, "--strategy lists more than %d strategies", ALQ_SIMULATE_MAX_STRATEGIES);
-    /* "anchoral+NAME" runs NAME on the AnchorAL subpool, next to plain strategies. */
-    int anchoral = strncmp(name, "anchoral+", 9) == 0;
-    const char *base = anchoral ? name + 9 : name;
-    if (!alq_strategy_find(base))
-      return alq_error_set(ALQ_ERR_USAGE, "unknown strategy '%s' (alq strategies lists them)", base);
-    o->subpools[o->n_strategies] = anchoral ? ALQ_SUBPOOL_ANCHORAL : ALQ_SUBPOOL_ALL;
-    snprintf(o->strategies[o->n_strategies++], sizeof o->strategies[0], "%s", base);
-  }
-  if (o->n_strategies == 0)
-    return alq_error_set(ALQ_ERR_USAGE, "--strategy needs at least one name");
-  return ALQ_OK;
-}
-
 /* Returns -1 for --help, else an alq_err. */
 static int parse(int argc, char **argv, void *out) {
   alq_simulate_options *o = out;
@@ -111,7 +89,7 @@ static int parse(int argc, char **argv, void *out) {
     }
     switch (c) {
     case 'p': ALQ_CHECK(alq_arg_path("--pool", optarg, o->pool, sizeof o->pool)); break;
-    case 's': ALQ_CHECK(parse_strategies(optarg, o)); break;
+    case 's': ALQ_CHECK(alq_simulate_parse_strategies(optarg, o)); break;
     case 'b': ALQ_CHECK(alq_arg_int("--batch", optarg, 1, INT32_MAX, &o->batch)); have_batch = 1; break;
     case 'R': ALQ_CHECK(alq_arg_int("--rounds", optarg, 0, 100000, &o->rounds)); have_rounds = 1; break;
     case 'o': ALQ_CHECK(alq_arg_path("--out", optarg, o->out, sizeof o->out)); break;

@@ -33,6 +33,12 @@ alq_err alq_labeled_broadcast(MPI_Comm comm, int64_t n, alq_labeled *labeled) {
   return err;
 }
 
+alq_err alq_labeled_share(MPI_Comm comm, alq_labeled *labeled) {
+  int64_t n = labeled->n;
+  ALQ_CHECK(alq_bcast(&n, sizeof n, 0, comm));
+  return alq_labeled_broadcast(comm, n, labeled);
+}
+
 static alq_err select_locked(MPI_Comm comm, const alq_select_options *opt) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);

@@ -11,6 +11,7 @@
 #include "alq/model.h"
 #include "alq/partition.h"
 #include "alq/paths.h"
+#include "alq/select.h"
 #include "ood_impl.h"
 
 /* One rank's rows: id, score, labeled flag. */
@@ -40,21 +41,6 @@ static alq_err prepare(const alq_ood_run_options *o, alq_pool_meta *meta, alq_la
   if (!o->labeled[0] && strncmp(o->pool, "gen:", 4) == 0)
     return alq_error_set(ALQ_ERR_USAGE, "a gen: pool has no labeled set: give --labeled FILE");
   return alq_labeled_read(lpath, meta->n_classes, 1, labeled);
-}
-
-static alq_err share_labeled(MPI_Comm comm, alq_labeled *l) {
-  int rank;
-  MPI_Comm_rank(comm, &rank);
-  ALQ_CHECK(alq_bcast(&l->n, sizeof l->n, 0, comm));
-  alq_err err = ALQ_OK;
-  if (rank != 0) {
-    err = alq_malloc(&l->ids, sizeof(int64_t) * (l->n ? l->n : 1), "labeled ids");
-    if (!err)
-      err = alq_malloc(&l->labels, sizeof(int32_t) * (l->n ? l->n : 1), "labeled labels");
-  }
-  ALQ_CHECK(alq_agree(comm, err));
-  ALQ_CHECK(alq_bcast(l->ids, sizeof(int64_t) * l->n, 0, comm));
-  return alq_bcast(l->labels, sizeof(int32_t) * l->n, 0, comm);
 }
 
 static herr_t attr_double(hid_t loc, const char *name, double v) {
@@ -223,7 +209,7 @@ alq_err alq_ood_run(MPI_Comm comm, const alq_ood_run_options *opt_root) {
   if (!err)
     err = alq_bcast(&meta, sizeof meta, 0, comm);
   if (!err)
-    err = share_labeled(comm, &labeled);
+    err = alq_labeled_share(comm, &labeled);
   alq_source *src = NULL;
   if (!err)
     err = o.model[0] ? alq_source_open_model(comm, &meta, o.model, 0, 0, &src)

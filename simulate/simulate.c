@@ -153,3 +153,24 @@ alq_err alq_simulate(MPI_Comm comm, const alq_simulate_options *o, alq_curve *cu
   curve->points = rec.points;
   return ALQ_OK;
 }
+
+alq_err alq_simulate_parse_strategies(const char *text, alq_simulate_options *o) {
+  char buf[1024];
+  if (strlen(text) >= sizeof buf)
+    return alq_error_set(ALQ_ERR_USAGE, "--strategy list is too long");
+  strcpy(buf, text);
+  o->n_strategies = 0;
+  for (char *save = NULL, *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+    if (o->n_strategies == ALQ_SIMULATE_MAX_STRATEGIES)
+      return alq_error_set(ALQ_ERR_USAGE, "--strategy lists more than %d strategies", ALQ_SIMULATE_MAX_STRATEGIES);
+    int anchoral = strncmp(name, "anchoral+", 9) == 0;
+    const char *base = anchoral ? name + 9 : name;
+    if (!alq_strategy_find(base))
+      return alq_error_set(ALQ_ERR_USAGE, "unknown strategy '%s' (alq strategies lists them)", base);
+    o->subpools[o->n_strategies] = anchoral ? ALQ_SUBPOOL_ANCHORAL : ALQ_SUBPOOL_ALL;
+    snprintf(o->strategies[o->n_strategies++], sizeof o->strategies[0], "%s", base);
+  }
+  if (o->n_strategies == 0)
+    return alq_error_set(ALQ_ERR_USAGE, "--strategy needs at least one name");
+  return ALQ_OK;
+}

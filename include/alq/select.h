@@ -126,4 +126,8 @@ alq_err alq_request_build(const alq_select_options *opt, const alq_pool_meta *me
 /* Collective over `comm`.  Only rank 0's `opt` is read. */
 alq_err alq_select_run(MPI_Comm comm, const alq_select_options *opt);
 
+/* Collective: the labeled set rank 0 holds (its size included), on every
+ * rank; the other ranks' *labeled is allocated here (alq_labeled_free). */
+alq_err alq_labeled_share(MPI_Comm comm, alq_labeled *labeled);
+
 #endif

@@ -69,6 +69,11 @@ void alq_simulate_options_default(alq_model_kind kind, alq_simulate_options *o);
  * [0, 1] or a confusion file without annotators. */
 alq_err alq_simulate_check(const alq_simulate_options *o);
 
+/* o->strategies and o->subpools from a list "a,anchoral+b,...": anchoral+NAME
+ * runs NAME on the AnchorAL subpool, next to plain strategies.  Usage errors
+ * name the unknown strategy (the CLI's --strategy and the C API's). */
+alq_err alq_simulate_parse_strategies(const char *text, alq_simulate_options *o);
+
 /* One (strategy, seed, round) of a simulation: the model trained on `labeled`
  * items, evaluated on the seed's test split. */
 typedef struct {

@@ -90,10 +90,16 @@ alq_err alq_h5_check_stored(hid_t file, const char *path, const char *name, int 
   hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
   if (ds < 0)
     return alq_error_set(ALQ_ERR_INPUT, "%s: cannot open dataset %s", path, name);
-  hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
+  hid_t type = H5Dget_type(ds), space = H5Dget_space(ds), dcpl = H5Dget_create_plist(ds);
   int got_rank = H5Sget_simple_extent_ndims(space);
   alq_err err = ALQ_OK;
-  if (!type_accepted(type, accept)) {
+  if (H5Pget_layout(dcpl) == H5D_VIRTUAL) {
+    /* Parallel HDF5 1.10 (the MPI-IO driver) cannot read a virtual dataset:
+     * every read would fail later with no reason given. */
+    err = alq_error_set(ALQ_ERR_INPUT, "%s: dataset %s is an HDF5 virtual dataset, which parallel HDF5 %d.%d cannot "
+                        "read; copy it into one file (h5py: f2['%s'] = f1['%s'][:])", path, name, H5_VERS_MAJOR,
+                        H5_VERS_MINOR, name + (name[0] == '/'), name + (name[0] == '/'));
+  } else if (!type_accepted(type, accept)) {
     char expected[96];
     expected_types(accept, expected, sizeof expected);
     err = alq_error_set(ALQ_ERR_INPUT, "%s: dataset %s has dtype %s, expected %s", path, name, alq_h5_type_name(type),
@@ -107,6 +113,7 @@ alq_err alq_h5_check_stored(hid_t file, const char *path, const char *name, int 
     if (is_unsigned)
       *is_unsigned = H5Tget_class(type) == H5T_INTEGER && H5Tget_sign(type) != H5T_SGN_2;
   }
+  H5Pclose(dcpl);
   H5Tclose(type);
   H5Sclose(space);
   H5Dclose(ds);

@@ -165,6 +165,22 @@ with h5py.File(path("u64big.h5"), "w") as f:
 r = select_fails(2, "u64big.h5", user_layout["user16.h5"])
 one_error(r, 3, ["/idx row 1234", str(2**63 + 7), "2^63"], "uint64 id above 2^63 - 1")
 
+# a virtual dataset over part files: parallel HDF5 1.10 cannot read one, so it
+# is refused up front, naming the dataset (not a bare read failure later)
+half = len(ids) // 2
+for k, rows in enumerate((slice(0, half), slice(half, len(ids)))):
+    with h5py.File(path("part-%d.h5" % k), "w") as f:
+        f["emb"], f["pred"], f["idx"] = emb16[rows], pred[rows], ids[rows]
+with h5py.File(path("vds.h5"), "w") as f:
+    for name in ("emb", "pred", "idx"):
+        whole = emb16 if name == "emb" else pred if name == "pred" else ids
+        lay = h5py.VirtualLayout(shape=whole.shape, dtype=whole.dtype)
+        lay[:half] = h5py.VirtualSource(path("part-0.h5"), name, shape=(half,) + whole.shape[1:])
+        lay[half:] = h5py.VirtualSource(path("part-1.h5"), name, shape=(len(ids) - half,) + whole.shape[1:])
+        f.create_virtual_dataset(name, lay)
+r = select_fails(2, "vds.h5", user_layout["user16.h5"])
+one_error(r, 3, ["/emb is an HDF5 virtual dataset", "cannot read"], "a virtual dataset")
+
 # malformed layouts are usage errors
 r = select_fails(1, "user16.h5", ["--layout", "embedding=/emb"])
 one_error(r, 2, ["unknown key 'embedding'"], "--layout with an unknown key")

@@ -21,7 +21,7 @@
 
 static const char usage[] =
     "usage: alq import --csv FILE.csv[.gz] --out POOL.h5 [--standardize]\n"
-    "                  [--labeled L] [--seed S]\n"
+    "                  [--labeled L] [--seed S] [--dtype float32|float16]\n"
     "\n"
     "Reads a labeled CSV (plain or gzip'd): a header line, then comma-separated\n"
     "numeric features and an integer label 0..K-1 in the last column.  Writes\n"
@@ -34,6 +34,8 @@ static const char usage[] =
     "  --standardize    z-score each feature (population std; a constant column becomes 0)\n"
     "  --labeled L      initial labeled set size, stratified by class (default 0)\n"
     "  --seed S         seed of the labeled draw (default 0)\n"
+    "  --dtype T        how /embeddings is stored: float32 (default) or float16 (half the\n"
+    "                   bytes to read; about 3 significant digits, docs/format.md)\n"
     "  --help           this text\n"
     "\n"
     "Memory: the whole table is held in memory, about N * (4 d + 4) bytes.\n";
@@ -41,6 +43,7 @@ static const char usage[] =
 typedef struct {
   char csv[ALQ_PATH_MAX], out[ALQ_PATH_MAX];
   int standardize;
+  int float16; /* --dtype float16 */
   int64_t n_labeled;
   uint64_t seed;
 } import_options;
@@ -71,7 +74,9 @@ static int parse_options(int argc, char **argv, import_options *o) {
       {"csv", required_argument, 0, 'c'},  {"out", required_argument, 0, 'o'},
       {"standardize", no_argument, 0, 'z'}, {"labeled", required_argument, 0, 'l'},
       {"seed", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
+      {"dtype", required_argument, 0, 'd'},
       {0, 0, 0, 0}};
+  static const char *const dtypes[] = {"float32", "float16"};
   memset(o, 0, sizeof *o);
   opterr = 0;
   optind = 1;
@@ -83,6 +88,7 @@ static int parse_options(int argc, char **argv, import_options *o) {
     case 'z': o->standardize = 1; break;
     case 'l': ALQ_CHECK(alq_arg_int("--labeled", optarg, 0, INT64_MAX, &o->n_labeled)); break;
     case 's': ALQ_CHECK(alq_arg_uint64("--seed", optarg, &o->seed)); break;
+    case 'd': ALQ_CHECK(alq_arg_choice("--dtype", optarg, dtypes, 2, &o->float16)); break;
     case 'h': return -1;
     default: return alq_arg_unknown("import", optopt, argv[optind - 1]);
     }
@@ -318,7 +324,7 @@ int alq_cmd_import(int argc, char **argv) {
                           .embeddings = t.features,
                           .labels = t.labels,
                           .labeled = labeled};
-    err = alq_pool_write(o.out, &pool);
+    err = alq_pool_write_stored(o.out, &pool, o.float16 ? 2 : 4);
   }
   if (!err)
     print_summary(&o, &t, &labeled);

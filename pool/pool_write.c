@@ -5,10 +5,14 @@
  * system) and renamed over `path` only after HDF5 has closed it cleanly.
  */
 #include <hdf5.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alq/h5_records.h"
+
 #include "alq/pool.h"
 #include "alq/version.h"
 
@@ -81,17 +85,73 @@ static alq_err write_labeled(hid_t file, const char *pool, const alq_labeled *se
   return err;
 }
 
-static alq_err write_contents(hid_t file, const char *pool, const void *ctx) {
-  const alq_pool_data *data = ctx;
-  hsize_t rows = chunk_rows(data->n_items, data->dim), n = (hsize_t)data->n_items;
-  hsize_t dims[2] = {n, (hsize_t)data->dim}, chunk[2] = {rows, (hsize_t)data->dim};
-  ALQ_CHECK(write_dataset(file, pool, "/embeddings", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims,
-                          chunk, data->embeddings));
-  if (data->probs) {
-    dims[1] = chunk[1] = (hsize_t)data->n_classes;
-    ALQ_CHECK(write_dataset(file, pool, "/probs", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims,
-                            chunk, data->probs));
+/* IEEE 754 binary16, little-endian, as numpy's float16 (HDF5 1.10 has no
+ * predefined one): 1 sign, 5 exponent (bias 15), 10 mantissa bits. */
+static hid_t half_type(void) {
+  hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+  if (t < 0 || H5Tset_fields(t, 15, 10, 5, 0, 10) < 0 || H5Tset_size(t, 2) < 0 || H5Tset_ebias(t, 15) < 0 ||
+      H5Tset_precision(t, 16) < 0) {
+    if (t >= 0)
+      H5Tclose(t);
+    return -1;
   }
+  return t;
+}
+
+typedef struct {
+  const alq_pool_data *data;
+  int float_bytes; /* 4: float32; 2: float16 */
+} write_job;
+
+/* The binary16 bits of f, rounded to nearest even as numpy's astype does.
+ * Not HDF5's conversion: HDF5 1.10 truncates results below 2^-14 (half's
+ * subnormals) instead of rounding them.  |f| < 65520 (check_half_range). */
+static uint16_t half_bits(float f) {
+  uint32_t x;
+  memcpy(&x, &f, sizeof x);
+  uint32_t sign = (x >> 16) & 0x8000u, a = x & 0x7fffffffu;
+  if (a < 0x38800000u) /* below 2^-14: a multiple of 2^-24, exactly scaled, rounded by the FPU (nearest even) */
+    return (uint16_t)(sign | (uint32_t)nearbyintf(fabsf(f) * 16777216.0f));
+  uint32_t m = a - 0x38000000u, r = m >> 13, rest = m & 0x1fffu; /* exponent rebiased from 127 to 15 */
+  r += rest > 0x1000u || (rest == 0x1000u && (r & 1u));          /* a carry moves into the exponent */
+  return (uint16_t)(sign | r);
+}
+
+/* One float dataset: float32 as it is, or float16 from half_bits. */
+static alq_err write_float_dataset(hid_t file, const char *pool, const char *name, int float_bytes,
+                                   const hsize_t *dims, const hsize_t *chunk, const float *x) {
+  if (float_bytes == 4)
+    return write_dataset(file, pool, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims, chunk, x);
+  int64_t n = (int64_t)(dims[0] * dims[1]);
+  uint16_t *bits = NULL;
+  ALQ_CHECK(alq_malloc(&bits, sizeof *bits * (n ? n : 1), "float16 rows"));
+  for (int64_t i = 0; i < n; i++)
+    bits[i] = half_bits(x[i]);
+  hid_t half = half_type();
+  alq_err err = half < 0 ? alq_error_set(ALQ_ERR_OUTPUT, "cannot make the float16 type for %s", pool)
+                         : write_dataset(file, pool, name, half, half, 2, dims, chunk, bits);
+  if (half >= 0)
+    H5Tclose(half);
+  free(bits);
+  return err;
+}
+
+/* /embeddings and /probs in the stored float type. */
+static alq_err write_floats(hid_t file, const char *pool, const write_job *job, hsize_t rows) {
+  const alq_pool_data *data = job->data;
+  hsize_t dims[2] = {(hsize_t)data->n_items, (hsize_t)data->dim}, chunk[2] = {rows, (hsize_t)data->dim};
+  ALQ_CHECK(write_float_dataset(file, pool, "/embeddings", job->float_bytes, dims, chunk, data->embeddings));
+  if (!data->probs)
+    return ALQ_OK;
+  dims[1] = chunk[1] = (hsize_t)data->n_classes;
+  return write_float_dataset(file, pool, "/probs", job->float_bytes, dims, chunk, data->probs);
+}
+
+static alq_err write_contents(hid_t file, const char *pool, const void *ctx) {
+  const write_job *job = ctx;
+  const alq_pool_data *data = job->data;
+  hsize_t rows = chunk_rows(data->n_items, data->dim), n = (hsize_t)data->n_items;
+  ALQ_CHECK(write_floats(file, pool, job, rows));
   if (data->ids)
     ALQ_CHECK(write_dataset(file, pool, "/ids", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &n, &rows,
                             data->ids));
@@ -129,7 +189,26 @@ static alq_err check_data(const char *path, const alq_pool_data *data) {
   return ALQ_OK;
 }
 
-alq_err alq_pool_write(const char *path, const alq_pool_data *data) {
-  ALQ_CHECK(check_data(path, data));
-  return alq_h5_write_atomic(path, write_contents, data);
+/* float16 rounds anything of magnitude 65520 or more to infinity. */
+static alq_err check_half_range(const char *path, const char *name, const float *x, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; x && i < rows * cols; i++)
+    if (!(fabsf(x[i]) < 65520.0f))
+      return alq_error_set(ALQ_ERR_INPUT, "%s: %s row %lld column %lld is %g, beyond float16's range (largest "
+                           "65504): store float32, or standardize", path, name, (long long)(i / cols),
+                           (long long)(i % cols), x[i]);
+  return ALQ_OK;
 }
+
+alq_err alq_pool_write_stored(const char *path, const alq_pool_data *data, int float_bytes) {
+  ALQ_CHECK(check_data(path, data));
+  if (float_bytes != 4 && float_bytes != 2)
+    return alq_error_set(ALQ_ERR_INTERNAL, "pool %s: floats of %d bytes", path, float_bytes);
+  if (float_bytes == 2) {
+    ALQ_CHECK(check_half_range(path, "/embeddings", data->embeddings, data->n_items, data->dim));
+    ALQ_CHECK(check_half_range(path, "/probs", data->probs, data->n_items, data->n_classes));
+  }
+  write_job job = {data, float_bytes};
+  return alq_h5_write_atomic(path, write_contents, &job);
+}
+
+alq_err alq_pool_write(const char *path, const alq_pool_data *data) { return alq_pool_write_stored(path, data, 4); }

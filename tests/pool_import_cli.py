@@ -106,6 +106,49 @@ if res.rc == 0:
         check(f["embeddings"][:].tolist() == [[1.5, -2.0], [300.0, 4.0]], "plain CSV values")
         check(f["labels"][:].tolist() == [1, 0] and f.attrs["classes"] == 2, "plain CSV labels")
 
+# --dtype float16: /embeddings stored as IEEE half, the values numpy's
+# astype(float16) gives (round to nearest even), half the bytes; a select on
+# it gives the batch of a float32 pool holding the same (rounded) values.
+rng = np.random.default_rng(4)
+vals = np.concatenate([rng.normal(size=(300, 5)) * 10 ** rng.uniform(-6, 4, size=(300, 1)),
+                       np.array([[65503.9, -1e-7, 0.0, 2049.0, 1 / 3]])])
+wide = os.path.join(work, "wide.csv")
+with open(wide, "w") as f:
+    f.write("a,b,c,d,e,label\n" + "".join(",".join(repr(float(v)) for v in row) + ",%d\n" % (i % 3)
+                                          for i, row in enumerate(vals)))
+p32, p16 = os.path.join(work, "wide32.h5"), os.path.join(work, "wide16.h5")
+res32 = run(alq, "import", "--csv", wide, "--out", p32, "--labeled", 6)
+res16 = run(alq, "import", "--csv", wide, "--out", p16, "--labeled", 6, "--dtype", "float16")
+check(res32.rc == 0 and res16.rc == 0, f"--dtype float16: exit {res32.rc}/{res16.rc}: {res16.err.strip()}")
+if res32.rc == 0 and res16.rc == 0:
+    with h5py.File(p32, "r") as f32, h5py.File(p16, "r") as f16:
+        e32, e16 = f32["embeddings"][:], f16["embeddings"]
+        check(e16.dtype == np.float16, f"--dtype float16 stored {e16.dtype}")
+        check(np.array_equal(e16[:].view(np.uint16), e32.astype(np.float16).view(np.uint16)),
+              "--dtype float16: not numpy's round to nearest")
+        rounded = os.path.join(work, "wide16as32.h5")
+        with h5py.File(rounded, "w") as g:
+            for k in ("labels", "labeled/ids", "labeled/labels"):
+                g[k] = f32[k][:]
+            g.attrs["classes"] = f32.attrs["classes"]
+            g["embeddings"] = e16[:].astype(np.float32)
+    batches = []
+    for pool in (p16, rounded):
+        out = pool + ".batch.h5"
+        r = run(alq, "select", "--pool", pool, "--strategy", "kcenter", "--budget", 12, "--out", out, "--quiet")
+        check(r.rc == 0, f"select on {pool}: {r.err.strip()}")
+        if r.rc == 0:
+            with h5py.File(out, "r") as f:
+                batches.append(f["selected/ids"][:].tolist())
+    check(len(batches) == 2 and batches[0] == batches[1], "float16 pool: another batch than its float32 copy")
+big = os.path.join(work, "big.csv")
+open(big, "w").write("a,b,label\n1,2,0\n3,70000,1\n")
+expect_error(run(alq, "import", "--csv", big, "--out", big + ".h5", "--dtype", "float16"), 3, "row 1 column 1",
+             "70000", "float16", what="a value beyond float16's range")
+check(not os.path.exists(big + ".h5"), "float16 range error: no output written")
+expect_error(run(alq, "import", "--csv", big, "--out", big + ".h5", "--dtype", "float64"), 2, "--dtype",
+             what="--dtype float64")
+
 # Malformed inputs: exit 3, one line naming the file, the line and the text.
 bad = {
     "non-numeric.csv": ("a,b,label\n1,2,0\n3,x4,1\n", ["line 3", "column 2", "'x4'"]),

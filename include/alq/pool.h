@@ -131,6 +131,11 @@ typedef struct {
  * renamed on success; nothing is left behind on failure). */
 alq_err alq_pool_write(const char *path, const alq_pool_data *data);
 
+/* The same with /embeddings and /probs stored as float16 (float_bytes 2:
+ * IEEE binary16, numpy's float16, rounded to nearest; half the bytes to read)
+ * or float32 (4). */
+alq_err alq_pool_write_stored(const char *path, const alq_pool_data *data, int float_bytes);
+
 /* Draws an initial labeled set of n_labeled items from a pool with known labels
  * (labels[i] in [0, n_classes), or -1 for an item that cannot be drawn): each
  * class gets its proportional share by largest remainder (ties to the lower

@@ -24,8 +24,10 @@ set(ALQ_FUZZ_MODE_state -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeout
 set(ALQ_FUZZ_MODE_pool_inspect ${ALQ_FUZZ_MODE_state})
 
 if(ALQ_FUZZ)
-  # Coverage feedback from the library's own code, not only the harness.
-  target_compile_options(alqcore PRIVATE -fsanitize=fuzzer-no-link)
+  # Coverage feedback from the library's own code, not only the harness: the
+  # library is compiled once, as the object library both alqcore and
+  # libalq.so are made of (an option on alqcore itself reached no object).
+  target_compile_options(alq_objects PRIVATE -fsanitize=fuzzer-no-link)
 endif()
 
 foreach(h IN LISTS ALQ_FUZZ_HARNESSES)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "alq/h5_records.h"
@@ -40,12 +41,27 @@ static herr_t write_ood_attributes(hid_t file, const alq_request *req, int nrank
   return rc;
 }
 
+/* Why HDF5 could not create `tmp`: its errno is not kept, so a full file
+ * system (no block left for this user) is asked of the folder itself. */
+static const char *create_failure(const char *tmp) {
+  if (access(tmp, F_OK) != 0)
+    return strerror(errno);
+  char dir[ALQ_PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", tmp);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *(slash == dir ? slash + 1 : slash) = '\0';
+  struct statvfs fs;
+  if (statvfs(slash ? dir : ".", &fs) == 0 && fs.f_bavail == 0)
+    return strerror(ENOSPC);
+  return "HDF5 error";
+}
+
 static alq_err write_h5(const char *tmp, const char *final_path, const alq_select_options *opt,
                         const alq_request *req, int nranks, const alq_batch *b, const alq_manifest_bytes *manifest) {
   hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (file < 0)
-    return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s: %s", final_path,
-                         access(tmp, F_OK) == 0 ? "HDF5 error" : strerror(errno));
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s: %s", final_path, create_failure(tmp));
   int64_t ranks = nranks, selected = b->n;
   herr_t rc = 0;
   hid_t g = H5Gcreate2(file, "/selected", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);

@@ -266,12 +266,13 @@ def part_disk_full(a):
         except OSError:
             pass
         os.close(fd)
-        # (what, argv, the file it must not leave, what the line must say).  The batch
-        # writer (coordinator/output.c) reports HDF5's failure without the errno.
+        # (what, argv, the file it must not leave, what the line must say).  HDF5 keeps
+        # no errno: the batch writer (coordinator/output.c) asks the folder's file
+        # system whether it is full.
         cases = [("ingest", ["ingest", "--state", state, "--labels", answers, "--quiet"], state,
                   "No space left on device"),
                  ("select --out", sel + ["--out", os.path.join(mnt, "batch.h5")], os.path.join(mnt, "batch.h5"),
-                  "cannot create " + os.path.join(mnt, "batch.h5")),
+                  "cannot create " + os.path.join(mnt, "batch.h5") + ": No space left on device"),
                  ("select --state", sel + ["--out", os.path.join(base, "b1.h5"), "--state", state],
                   os.path.join(base, "b1.h5"), "No space left on device")]
         for what, args, target, need in cases:

@@ -13,9 +13,11 @@
 option(ALQ_FUZZ "Build the libFuzzer harnesses (clang; scripts/test-fuzz.sh)" OFF)
 set(ALQ_FUZZ_SECONDS 15 CACHE STRING "Seconds each harness runs in `ctest -L fuzz` (ALQ_FUZZ builds)")
 set(ALQ_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(ALQ_FUZZ_HARNESSES manifest state pool_inspect idx csv answers)
+set(ALQ_FUZZ_HARNESSES manifest state pool_inspect idx import csv answers)
 set(ALQ_FUZZ_EXTRA_idx ${CMAKE_SOURCE_DIR}/cli/cmd_import_idx.c ${CMAKE_SOURCE_DIR}/cli/args.c)
 set(ALQ_FUZZ_LIBS_idx ZLIB::ZLIB)
+set(ALQ_FUZZ_EXTRA_import ${CMAKE_SOURCE_DIR}/cli/cmd_import.c ${CMAKE_SOURCE_DIR}/cli/args.c)
+set(ALQ_FUZZ_LIBS_import ZLIB::ZLIB)
 # The harnesses that open HDF5 files run in fork mode and go on past a crash:
 # HDF5 1.10 itself crashes on some corrupt files (docs/reliability.md, "What the
 # long run found"), which no caller can prevent.  Their inputs are left in

@@ -1,6 +1,6 @@
 /* tests/fuzz/fuzz_csv.c: the CSV/TSV record parser (alq/csv_records.h), which
- * `alq import` reads tables with and the answers and labeled-set readers
- * split their text with.
+ * the answers and labeled-set readers split their text with (`alq import`
+ * has its own streaming reader: tests/fuzz/fuzz_import.c).
  *
  * Input layout: the first byte picks the separator (even: ',', odd: tab);
  * the rest is the file's text, parsed from memory. */

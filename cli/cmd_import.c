@@ -19,12 +19,17 @@
 #include "args.h"
 #include "commands.h"
 
+/* The pool has max label + 1 classes, and per-class arrays (the stratified
+ * draw, a model's outputs) are that long: one stray label of 5 x 10^8 made a
+ * 31-byte file ask for 2 GB (found by tests/fuzz/fuzz_import.c). */
+#define MAX_LABEL 999999
+
 static const char usage[] =
     "usage: alq import --csv FILE.csv[.gz] --out POOL.h5 [--standardize]\n"
     "                  [--labeled L] [--seed S] [--dtype float32|float16]\n"
     "\n"
     "Reads a labeled CSV (plain or gzip'd): a header line, then comma-separated\n"
-    "numeric features and an integer label 0..K-1 in the last column.  Writes\n"
+    "numeric features and an integer label 0..K-1 (K <= 10^6) in the last column.  Writes\n"
     "/embeddings float32 [N][d] (the features), /labels int32 [N], the root\n"
     "attribute classes = max label + 1 and, with --labeled, a stratified initial\n"
     "labeled set in /labeled.  No /probs: a model stage provides them later.\n"
@@ -219,6 +224,10 @@ static alq_err parse_row(const csv_reader *r, char **fields, table *t) {
         return alq_error_set(ALQ_ERR_INPUT,
                              "%s line %lld column %lld (%s): label '%.40s' is not an integer >= 0",
                              r->path, (long long)r->line_no, (long long)j + 1, r->column_names[j], text);
+      if (v > MAX_LABEL)
+        return alq_error_set(ALQ_ERR_INPUT, "%s line %lld column %lld (%s): label %.40s is above %d, the largest "
+                             "class alq import accepts (labels are 0..K-1)", r->path, (long long)r->line_no,
+                             (long long)j + 1, r->column_names[j], text, MAX_LABEL);
       t->labels[t->n_rows] = (int32_t)v;
       if (t->labels[t->n_rows] > t->max_label)
         t->max_label = t->labels[t->n_rows];

@@ -156,6 +156,7 @@ bad = {
     "negative-label.csv": ("a,b,label\n1,2,0\n1,2,-1\n", ["line 3", "'-1'"]),
     "fraction-label.csv": ("a,b,label\n1,2,0.5\n", ["line 2", "'0.5'"]),
     "text-label.csv": ("a,b,label\n1,2,cat\n", ["line 2", "'cat'"]),
+    "huge-label.csv": ("a,b,label\n1,2,0\n1,2,1000000\n", ["line 3", "1000000", "999999"]),
     "nan-feature.csv": ("a,b,label\n1,nan,0\n", ["line 2", "'nan'"]),
     "empty-cell.csv": ("a,b,label\n1,,0\n", ["line 2", "column 2"]),
     "empty.csv": ("", ["line 1", "empty"]),

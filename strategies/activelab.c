@@ -7,22 +7,6 @@
 #include "alq/comm.h"
 #include "alq/scored.h"
 
-/* The scan's score: 1 - max p.  For fixed weights the unlabeled ActiveLab
- * score grows with it, so the scan's top B are the unlabeled items the merge
- * can take; the merge rescores them. */
-static alq_err activelab_score(const alq_chunk *chunk, double *scores) {
-  const int64_t C = chunk->n_classes;
-  for (int64_t i = 0; i < chunk->n; i++) {
-    const float *p = chunk->probs + i * C;
-    float top = p[0];
-    for (int64_t c = 1; c < C; c++)
-      if (p[c] > top)
-        top = p[c];
-    scores[i] = 1.0 - (double)top;
-  }
-  return ALQ_OK;
-}
-
 void alq_relabel_free(alq_relabel *r) {
   free(r->ids);
   free(r->scores);
@@ -184,6 +168,9 @@ const alq_strategy alq_strategy_activelab = {
     .summary = "ActiveLab: 1 - consensus quality (labeled) or confidence (unlabeled), blended with 1/K by "
                "annotator weights; batches mix new items and re-labels",
     .needs = ALQ_NEEDS_PROBS | ALQ_NEEDS_ANSWERS,
-    .score = activelab_score,
+    /* The scan's score is 1 - max p: for fixed weights the unlabeled ActiveLab
+     * score grows with it, so the scan's top B are the unlabeled items the
+     * merge can take; the merge rescores them. */
+    .score = alq_least_confidence_score,
     .select = NULL,
 };

@@ -1,7 +1,7 @@
 /* strategies/least_confidence.c: 1 - max_c p(c|x). */
 #include "alq/strategy.h"
 
-static alq_err least_confidence_score(const alq_chunk *chunk, double *scores) {
+alq_err alq_least_confidence_score(const alq_chunk *chunk, double *scores) {
   const int64_t C = chunk->n_classes;
   for (int64_t i = 0; i < chunk->n; i++) {
     const float *p = chunk->probs + i * C;
@@ -18,6 +18,6 @@ const alq_strategy alq_strategy_least_confidence = {
     .name = "least-confidence",
     .summary = "1 - max_c p(c|x): the items the model is least sure of",
     .needs = ALQ_NEEDS_PROBS,
-    .score = least_confidence_score,
+    .score = alq_least_confidence_score,
     .select = NULL,
 };

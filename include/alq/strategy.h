@@ -135,6 +135,7 @@ const alq_strategy *const *alq_strategy_list(size_t *count);
 
 /* Score functions and select stages that composites reuse. */
 alq_err alq_margin_score(const alq_chunk *chunk, double *scores);
+alq_err alq_least_confidence_score(const alq_chunk *chunk, double *scores);
 alq_err alq_entropy_score(const alq_chunk *chunk, double *scores);
 alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand,
                            const alq_centers *labeled, alq_batch *batch);

@@ -29,7 +29,10 @@ grep -q "define ALQ_VERSION \"$version\"" "$P/include/alq/version.h" || fail "in
 ! objdump -p "$P/bin/alq" | grep -E 'R(UN)?PATH' | grep -q "$build" || fail "installed alq has the build tree in its RUNPATH"
 got=$("$P/bin/alq" --version)
 [ "$got" = "alq $version" ] || fail "alq --version printed '$got', not 'alq $version'"
-ldd "$P/bin/alq" | grep -Eq "libalq.so.0 => $P/(bin/../)?lib/libalq.so.0" || fail "installed alq does not load $P/lib/libalq.so.0"
+# Compared as real paths: the prefix may sit under a symlink or a bind mount, which ldd resolves.
+loaded=$(ldd "$P/bin/alq" | awk '$1 == "libalq.so.0" {print $3}')
+[ -n "$loaded" ] && [ "$(realpath "$loaded")" = "$(realpath "$P/lib/libalq.so.0")" ] ||
+  fail "installed alq loads libalq.so.0 from '$loaded', not $P/lib/libalq.so.0 ($(ldd "$P/bin/alq" | grep libalq))"
 
 export PKG_CONFIG_PATH=$P/lib/pkgconfig
 [ "$(pkg-config --modversion alq)" = "$version" ] || fail "pkg-config --modversion alq is not $version"

@@ -17,8 +17,11 @@
  * hierarchical leaf (strategies/kcenter_hier.c LEAF_MIN). */
 enum { GEMM_ROWS = 256, BLOCK_CENTERS = 512, APPLY_BLOCK = 256, LEAF_MIN = 4096 };
 /* Record sizes: alq_scored (score, id); the top-k sort's (record, slot); the
- * retrieval's hit (id, anchor, similarity); an alq_topk. */
-enum { REC = 16, SLOTTED = 24, HIT = 24, TOPK_STRUCT = 48 };
+ * retrieval's hit (id, anchor, similarity).  The retrieval's keeper
+ * (subpool/keeper.h): its record (score, slot, id), its struct, and the
+ * KEEPER_SLACK x K records and rows of its buffer. */
+enum { REC = 16, SLOTTED = 24, HIT = 24 };
+enum { KEEPER_REC = 16, KEEPER_STRUCT = 64, KEEPER_SLACK = 2 };
 /* glibc's qsort (a merge sort) mallocs a buffer as large as the array it
  * sorts, for elements of at most 32 bytes: 1 array's worth per sort. */
 enum { QSORT_BUFFER = 1 };
@@ -173,7 +176,7 @@ static int64_t labeled_bytes(const inputs *in, int with_embeddings) {
  * anchors are copied from (alq_anchoral_subpool). */
 static int64_t anchor_heap_bytes(const inputs *in) {
   int64_t A = in->n_heaps, K = in->k, d = in->d;
-  int64_t heaps = A * (K * (REC + 8 + in->row_payload) + TOPK_STRUCT);
+  int64_t heaps = A * (KEEPER_SLACK * K * (KEEPER_REC + in->row_payload) + KEEPER_STRUCT);
   int64_t per_anchor = A * (2 * 4 * d + GEMM_ROWS * 4 + 4);     /* anchors twice, similarities, floor */
   int64_t scratch = GEMM_ROWS * 4 + in->row_payload;            /* inverse norms, one packed row */
   int64_t choose = in->L * (8 + 8 + 8 + 8 + 16);                /* chosen, members, norms, dist2, keys */
@@ -184,16 +187,13 @@ static int64_t anchor_heap_bytes(const inputs *in) {
  * all A x K merged records (16) with, at the grouping, their hits (24) and
  * qsort's merge buffer of hits (24) -- more than the merging allreduce's own
  * buffer (about one message), the scores that follow the hits (16) or
- * take_local_rows' held rows (16 and 16 to sort them).  alq_topk_sort gives each
- * heap's rows a new buffer: the old ones, below malloc's mmap threshold when a
- * heap is small, stay in the process as holes, so a second copy of every
- * heap's rows is counted (measured: without it, 1,000 anchors x 200 neighbors
- * exceed the plan by 60%). */
+ * take_local_rows' held rows (16 and 16 to sort them).  keeper_finish sorts
+ * each keeper's records in place (qsort's buffer of K records, one keeper
+ * at a time); the rows stay in their slots. */
 static int64_t anchor_list_bytes(const inputs *in) {
   int64_t slots = in->n_heaps * in->k;
-  int64_t sorted_copies = slots * in->row_payload + in->k * (1 + QSORT_BUFFER) * SLOTTED;
   return slots * (REC + HIT + QSORT_BUFFER * HIT) + in->k * REC + 8 * min64(in->req->subpool_size, slots) +
-         sorted_copies;
+         in->k * QSORT_BUFFER * KEEPER_REC;
 }
 
 /* retrieval.c take_local_rows: id, embedding, probs, label of each row. */

@@ -13,6 +13,7 @@
 #include "alq/hash.h"
 #include "alq/logview.h"
 #include "alq/scored.h"
+#include "keeper.h"
 
 /* Rows per bound GEMM against all anchors: small enough that the similarity
  * block stays in cache. */
@@ -21,9 +22,9 @@
  * allowance's absolute part, scaled by 1/||x|| <= 2^30, stays far below the
  * float slack in tol. */
 #define INV_NORM_MAX 0x1p30f
-/* Exact similarities that could enter a heap wait here and are pushed anchor
- * by anchor (one heap in cache at a time) when the buffer fills or a chunk
- * ends: pushing row by row touches a cold heap per push. */
+/* Exact similarities that could enter a keeper wait here and are handed over
+ * anchor by anchor (one keeper in cache at a time) when the buffer fills or a
+ * chunk ends: row by row, every offer would touch a cold keeper. */
 #define PENDING_CAP 65536
 /* Anchors per step of the filter (one vector compare, then a rarely taken branch). */
 #define FILTER_LANES 16
@@ -40,28 +41,28 @@ typedef struct {
   int64_t n_anchors;  /* >= 1 */
   int64_t n_heaps, k; /* heaps and their size */
   float *anchors;     /* n_anchors x d, L2-normalised */
-  alq_topk *heaps;
+  keeper *heaps;      /* per anchor: its best k so far (subpool/keeper.h) */
   float *sim;         /* BLOCK_ROWS x n_anchors */
   float *inv_norm;    /* BLOCK_ROWS */
-  float *floor;       /* per heap: its worst kept score once full, else -inf */
+  float *floor;       /* per heap: its keeper's floor (-inf until the first compaction) */
   float *threshold;   /* floor - tol: a GEMM value below it cannot enter the heap */
   pending *pend, *pend_sorted; /* PENDING_CAP each */
   int64_t n_pend;
   int64_t *pend_count; /* n_anchors + 1: counting sort by anchor */
   alq_bound_gemm *gemm; /* against the anchors: alq/gemm.h */
   float tol;          /* |bound GEMM similarity - exact similarity| <= tol */
-  unsigned char *payload; /* one item's row: embedding, probs, label, expected entropy */
-  int64_t payload_bytes;
+  int64_t payload_bytes; /* one item's row in a keeper: embedding, probs, label, expected entropy */
   int with_probs, with_entropy; /* the payload carries probabilities / BALD's expected entropy */
   double sgemm_seconds;
   int64_t flops, exact_evaluations;
 } retrieval;
 
-static void pack_row(const retrieval *r, const alq_rows *rows, int64_t i) {
-  if (!r->payload_bytes)
-    return; /* the retrieval alone (alq_anchoral_retrieve) keeps no rows, and reads no probs or labels */
+/* The item's row into its keeper slot p (NULL: the retrieval alone,
+ * alq_anchoral_retrieve, keeps no rows and reads no probs or labels). */
+static void pack_row(const retrieval *r, const alq_rows *rows, int64_t i, unsigned char *p) {
+  if (!p)
+    return;
   const alq_pool_meta *m = r->m;
-  unsigned char *p = r->payload;
   memcpy(p, rows->embeddings + i * m->dim, 4 * m->dim);
   p += 4 * m->dim;
   if (r->with_probs) {
@@ -76,16 +77,10 @@ static void pack_row(const retrieval *r, const alq_rows *rows, int64_t i) {
     memcpy(p, rows->expected_entropy + i, 4);
 }
 
-/* An item's similarity to anchor a is alq_dot(x, anchor_a) / ||x|| (alq/dot.h):
- * a function of the two rows only.  The bound GEMM (bf16 or SGEMM) over the
- * block gives approximate similarities within r->tol of those; only an anchor
- * whose heap the approximate value could enter (not below floor - tol) gets
- * the exact value, which alone decides (so the lists are the same on every
- * shard, path, kernel and CPU).  "Not below" lets a NaN through to the exact
- * value. */
-/* Pushes the pending similarities, anchor by anchor (a counting sort keeps
- * each anchor's in row order; the heaps' contents do not depend on the order
- * anyway: the best K by (score, id)). */
+/* Hands the pending similarities to the keepers, anchor by anchor (a
+ * counting sort keeps each anchor's in row order, so one keeper is in cache
+ * at a time; what a keeper keeps does not depend on the order anyway: the
+ * best K by (score, id)). */
 static void flush_pending(retrieval *r, const alq_rows *rows) {
   const int64_t A = r->n_anchors;
   memset(r->pend_count, 0, sizeof *r->pend_count * (A + 1));
@@ -97,17 +92,14 @@ static void flush_pending(retrieval *r, const alq_rows *rows) {
     r->pend_sorted[r->pend_count[r->pend[p].anchor]++] = r->pend[p];
   for (int64_t p = 0; p < r->n_pend; p++) {
     const pending *e = &r->pend_sorted[p];
-    alq_topk *h = &r->heaps[e->anchor];
-    if (e->sim < r->floor[e->anchor])
-      continue;
-    alq_scored rec = {(double)e->sim, rows->ids[e->row]};
-    if (h->n == h->k && !alq_scored_before(&rec, &h->heap[0]))
+    keeper *h = &r->heaps[e->anchor];
+    int64_t id = rows->ids[e->row];
+    if (!keeper_admits(h, e->sim, id))
       continue; /* not among this anchor's best K */
-    pack_row(r, rows, e->row);
-    alq_topk_push(h, rec, r->payload);
-    if (h->n == h->k) {
-      r->floor[e->anchor] = (float)h->heap[0].score; /* exact: scores are floats */
-      r->threshold[e->anchor] = r->floor[e->anchor] - r->tol;
+    pack_row(r, rows, e->row, keeper_append(h, e->sim, id));
+    if (h->floor > r->floor[e->anchor]) { /* a compaction raised it */
+      r->floor[e->anchor] = h->floor;
+      r->threshold[e->anchor] = h->floor - r->tol;
     }
   }
   r->n_pend = 0;
@@ -185,14 +177,15 @@ static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
 /* Per-anchor lists merged across ranks: every rank gets every anchor's global top K. */
 static alq_err merge_heaps(MPI_Comm comm, retrieval *r, alq_scored **lists, double *seconds) {
   alq_scored *all = NULL;
-  /* Sorting can fail on one rank: agree once, before the reduction. */
+  /* The allocation can fail on one rank: agree once, before the reduction. */
   alq_err err = alq_fault_point("anchoral-retrieve");
   if (!err)
     err = alq_malloc(&all, sizeof *all * r->n_heaps * r->k, "anchor lists");
   for (int64_t a = 0; !err && a < r->n_heaps; a++) {
-    err = alq_topk_sort(&r->heaps[a]);
-    for (int64_t j = 0; !err && j < r->k; j++)
-      all[a * r->k + j] = j < r->heaps[a].n ? r->heaps[a].heap[j] : alq_scored_none();
+    keeper *h = &r->heaps[a];
+    keeper_finish(h);
+    for (int64_t j = 0; j < r->k; j++)
+      all[a * r->k + j] = j < h->n ? (alq_scored){(double)h->rec[j].score, h->rec[j].id} : alq_scored_none();
   }
   err = alq_agree(comm, err);
   double t0 = MPI_Wtime();
@@ -288,9 +281,9 @@ static alq_err take_local_rows(const retrieval *r, const int64_t *sub, int64_t n
   int64_t n = 0;
   for (int64_t a = 0; a < r->n_heaps; a++)
     for (int64_t j = 0; j < r->heaps[a].n; j++) {
-      int64_t id = r->heaps[a].heap[j].id;
-      if (bsearch(&id, sub, n_sub, sizeof *sub, cmp_id))
-        held[n++] = (held_row){id, r->heaps[a].payload + r->heaps[a].slot[j] * r->payload_bytes};
+      const keeper_rec *k = &r->heaps[a].rec[j];
+      if (bsearch(&k->id, sub, n_sub, sizeof *sub, cmp_id))
+        held[n++] = (held_row){k->id, r->heaps[a].payload + (int64_t)k->slot * r->payload_bytes};
     }
   qsort(held, n, sizeof *held, cmp_held);
   int64_t u = 0;
@@ -383,7 +376,7 @@ static alq_err report(MPI_Comm comm, const retrieval *r, const alq_pool_data *lo
 
 static void retrieval_free(retrieval *r) {
   for (int64_t a = 0; r->heaps && a < r->n_heaps; a++)
-    alq_topk_free(&r->heaps[a]);
+    keeper_free(&r->heaps[a]);
   free(r->heaps);
   alq_bound_gemm_free(r->gemm);
   free(r->anchors);
@@ -394,11 +387,10 @@ static void retrieval_free(retrieval *r) {
   free(r->pend);
   free(r->pend_sorted);
   free(r->pend_count);
-  free(r->payload);
 }
 
-/* `anchors` (n_anchors >= 1 rows of d) are copied and L2-normalised; one heap
- * of `k` per anchor.  keep_rows: heaps carry each item's row. */
+/* `anchors` (n_anchors >= 1 rows of d) are copied and L2-normalised; one
+ * keeper of `k` per anchor.  keep_rows: keepers carry each item's row. */
 static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, const alq_pool_meta *m,
                               const float *anchors, int64_t n_anchors, int64_t k, int keep_rows) {
   memset(r, 0, sizeof *r);
@@ -436,7 +428,7 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
                                       r->with_entropy) : 0;
   ALQ_CHECK(alq_calloc(&r->heaps, r->n_heaps, sizeof *r->heaps, "anchor heaps"));
   for (int64_t a = 0; a < r->n_heaps; a++)
-    ALQ_CHECK(alq_topk_init(&r->heaps[a], r->k, r->payload_bytes));
+    ALQ_CHECK(keeper_init(&r->heaps[a], r->k, r->payload_bytes));
   ALQ_CHECK(alq_malloc(&r->sim, sizeof(float) * BLOCK_ROWS * (n_anchors ? n_anchors : 1), "similarities"));
   ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
   ALQ_CHECK(alq_malloc(&r->floor, sizeof(float) * r->n_heaps, "heap floors"));
@@ -446,7 +438,6 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
   ALQ_CHECK(alq_malloc(&r->pend_count, sizeof *r->pend_count * (n_anchors + 1), "pending counts"));
   for (int64_t a = 0; a < r->n_heaps; a++)
     r->floor[a] = r->threshold[a] = -INFINITY;
-  ALQ_CHECK(alq_malloc(&r->payload, r->payload_bytes ? r->payload_bytes : 1, "row payload"));
   return ALQ_OK;
 }
 

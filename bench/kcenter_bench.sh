@@ -19,6 +19,10 @@
 #   ALQ_BENCH_BUILD [<repo>/build]  built (Release) there if alq is missing
 #   ALQ_BENCH_ALQ, ALQ_BENCH_TRIAD  binaries (default: in the build dir)
 #   ALQ_BENCH_PYTHON [/usr/bin/python3]  needs numpy and h5py
+#   GOOGLE_AL [unset]      a checkout of github.com/google/active-learning: adds
+#                          their published kcenter_greedy (bench/kcenter_google.py,
+#                          needs python3-sklearn) on the same pool, compared with
+#                          alq's pruned batch; unset: no google column
 #   ALQ_BENCH_SMOKE [0]    1: no triad, no timing claims; exit 1 unless every
 #                          batch equals numpy's (or differs by an explained
 #                          float near-tie); exit 77 (skip) without numpy/h5py
@@ -159,6 +163,36 @@ run_numpy() { # strategy nlab
   done
 }
 
+# google/active-learning's kcenter_greedy, from the user's checkout ($GOOGLE_AL),
+# on the same pool; its batch against alq's pruned one of the same case.
+run_google() { # nlab
+  local nl=$1 out=$DIR/google_kcenter_L$1.json alq_out=$DIR/alq_kcenter_L$1_p1_r1.h5
+  [ -n "${GOOGLE_AL:-}" ] && [ "$SMOKE" != 1 ] || return 0
+  [ -f "$alq_out" ] || { say "google: no alq batch $alq_out to compare with"; return 0; }
+  local lab=() first=() load
+  [ "$nl" = 0 ] && lab=(--labeled "$EMPTY") &&
+    first=(--first "$("$PY" -c 'import h5py,sys; print(h5py.File(sys.argv[1],"r")["selected/ids"][0])' "$alq_out")")
+  load=$(load1)
+  say "google kcenter_greedy, $nl labeled (load $load)"
+  "$PY" "$HERE/kcenter_google.py" --pool "$POOL" "${lab[@]}" "${first[@]}" --budget "$B" --google "$GOOGLE_AL" \
+    --out "$out" || { say "google kcenter_greedy failed"; return 0; }
+  "$PY" - "$RESULTS" "$out" "$alq_out" "$nl" "$load" <<'EOF'
+import json, sys
+import h5py, numpy as np
+res, gj, alq_out, nl, load = sys.argv[1:]
+g = json.load(open(gj))
+with h5py.File(alq_out, "r") as f:
+    a = f["selected/ids"][...].tolist()
+diff = next((i for i, (x, y) in enumerate(zip(a, g["ids"])) if x != y), None)
+rec = {"type": "google", "labeled": int(nl), "budget": g["budget"], "seconds": g["seconds"],
+       "first_given": g["first_given"], "same_batch": a == g["ids"], "first_difference": diff, "load1": float(load)}
+print("[bench]   google %.2f s, batch %s alq's%s" % (g["seconds"], "equals" if rec["same_batch"] else "DIFFERS FROM",
+      "" if diff is None else " (first at step %d)" % diff), file=sys.stderr)
+with open(res, "a") as f:
+    f.write(json.dumps(rec) + "\n")
+EOF
+}
+
 FAILED=0
 run_alq() { # strategy nlab prune ranks
   local s=$1 nl=$2 prune=$3 r=$4
@@ -283,6 +317,7 @@ for nl in 0 "$L"; do
     run_alq kcenter "$nl" 1 "$r"
     [ "$NO_PRUNE" = 1 ] && run_alq kcenter "$nl" 0 "$r"
   done
+  run_google "$nl"
   run_numpy margin "$nl"
   for r in $RANKS; do run_alq margin "$nl" 1 "$r"; done
 done

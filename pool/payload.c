@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "alq/payload.h"
+#include "alq/pool_list.h"
 #include "pool_hdf5.h"
+#include "source_impl.h"
 
 /* Rows of /ids read at a time while matching ids to rows: 8 MiB. */
 #define IDS_BLOCK (1 << 20)
@@ -77,6 +79,8 @@ alq_err alq_pool_rows_of_ids(const alq_pool_meta *meta, const int64_t *ids, int6
     }
     return ALQ_OK;
   }
+  if (alq_pool_list_is(meta->path))
+    return alq_multi_rows_of_ids(meta, ids, n, rows);
   wanted_id *w = NULL;
   ALQ_CHECK(alq_malloc(&w, sizeof *w * (n ? n : 1), "batch ids"));
   for (int64_t i = 0; i < n; i++)

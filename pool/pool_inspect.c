@@ -8,6 +8,7 @@
 
 #include "alq/labels.h"
 #include "alq/pool.h"
+#include "alq/pool_list.h"
 #include "pool_hdf5.h"
 
 const char *alq_h5_type_name(hid_t type) {
@@ -297,6 +298,10 @@ static alq_err read_labeled(hid_t file, const char *path, int64_t n_classes, alq
 
 alq_err alq_labeled_read(const char *path, int64_t n_classes, int required, alq_labeled *out) {
   memset(out, 0, sizeof *out);
+  /* A pool list holds no labeled set of its own: --labeled gives one. */
+  if (alq_pool_list_is(path))
+    return required ? alq_error_set(ALQ_ERR_INPUT, "%s is a pool list, which holds no labeled set: give one with "
+                                    "--labeled", path) : ALQ_OK;
   /* A labeled set written as CSV/TSV or JSON Lines (alq/labels.h), told by content. */
   if (alq_labeled_file_is_text(path))
     return alq_labeled_text_read(path, n_classes, NULL, out);

@@ -3,6 +3,7 @@
 
 #include "alq/gen.h"
 #include "alq/logview.h"
+#include "alq/pool_list.h"
 #include "alq/source.h"
 #include "source_impl.h"
 
@@ -11,12 +12,16 @@ static int is_gen(const char *spec) { return strncmp(spec, "gen:", 4) == 0; }
 alq_err alq_source_describe(const char *spec, alq_pool_meta *meta) {
   if (is_gen(spec))
     return alq_gen_source_describe(spec, meta);
+  if (alq_pool_list_is(spec))
+    return alq_multi_source_describe(spec, meta);
   return alq_pool_inspect(spec, meta);
 }
 
 alq_err alq_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **out) {
   if (is_gen(meta->path))
     return alq_gen_source_open(meta, out);
+  if (alq_pool_list_is(meta->path))
+    return alq_multi_source_open(comm, meta, out);
   return alq_hdf5_source_open(comm, meta, out);
 }
 

@@ -442,7 +442,7 @@ static herr_t write_growth(hid_t file, const alq_state *st) {
 static alq_err write_file(const char *tmp, const char *path, const alq_state *st) {
   hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (file < 0)
-    return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s: %s", tmp, strerror(errno));
+    return alq_error_set(ALQ_ERR_OUTPUT, "cannot create %s: %s", path, strerror(errno));
   alq_err derived_err = ALQ_OK;
   herr_t rc = alq_h5w_attr_string(file, "format", FORMAT_NAME);
   rc |= alq_h5w_attr_int64(file, "format_version", FORMAT_VERSION);
@@ -479,15 +479,18 @@ static alq_err write_file(const char *tmp, const char *path, const alq_state *st
   return ALQ_OK;
 }
 
-alq_err alq_state_write(const char *path, const alq_state *st) {
-  char tmp[ALQ_PATH_MAX + 32];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+alq_err alq_state_write_staged(const char *tmp, const char *path, const alq_state *st) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   alq_err err = write_file(tmp, path, st);
-  if (err) {
+  if (err)
     unlink(tmp);
-    return err;
-  }
+  return err;
+}
+
+alq_err alq_state_write(const char *path, const alq_state *st) {
+  char tmp[ALQ_PATH_MAX + 32];
+  ALQ_CHECK(alq_paths_temp(path, tmp, sizeof tmp));
+  ALQ_CHECK(alq_state_write_staged(tmp, path, st));
   /* fsync'd and renamed (alq/paths.h): a crash leaves the old state or the new. */
   const char *tmps[] = {tmp}, *finals[] = {path};
   return alq_paths_commit(tmps, finals, 1);

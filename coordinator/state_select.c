@@ -103,7 +103,7 @@ static alq_err record(const alq_select_options *opt, const alq_request *req, con
   if (!err)
     err = keep_clusters(&st, &batch->clusters);
   if (!err)
-    err = alq_state_write(tmp_state, &st);
+    err = alq_state_write_staged(tmp_state, opt->state, &st);
   *round = st.n_rounds;
   alq_state_free(&st);
   return err;

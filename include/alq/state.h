@@ -81,6 +81,10 @@ alq_err alq_state_read(const char *path, alq_state *st);
 /* Writes `st` to "<path>.tmp.<pid>" and renames it over `path`. */
 alq_err alq_state_write(const char *path, const alq_state *st);
 
+/* Writes `st` to `tmp`, a temporary name the caller renames over `path` itself
+ * (alq_paths_commit, together with its other outputs); messages name `path`. */
+alq_err alq_state_write_staged(const char *tmp, const char *path, const alq_state *st);
+
 void alq_state_free(alq_state *st);
 
 /* Input error unless `pool` has the shape of the pool the state belongs to:

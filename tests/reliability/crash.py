@@ -18,9 +18,8 @@ Parts (every run is killed after --timeout seconds, and that fails the test):
              (batch, CSV, state): the state under its final name is the old
              file byte for byte or a complete new state (it opens, holds the
              new answers or round), never anything else; the batch likewise.
-             (select stages the state with a one-file commit of its own first,
-             so commit-synced, -renamed-1 and -done are taken at their second
-             arrival, <point>@2.)
+             (select writes the state straight to its staged name: one commit
+             of the three files, each point reached once.)
              The same steps with a plain failure instead of a kill leave every
              final file as it was (the commit is undone) and exit 1.
   disk-full  a 512 KiB tmpfs mounted for the test, filled up: `alq ingest` of a
@@ -209,7 +208,7 @@ def part_interrupt(a):
             state, out, csv = (os.path.join(d, n) for n in ("state.h5", "batch.h5", "batch.csv"))
             shutil.copy(state0, state)
             before = sha(state)
-            spec = point + ("" if point[-2:] in ("-2", "-3") else "@2") + ":0" + (":kill" if action == "kill" else "")
+            spec = point + ":0" + (":kill" if action == "kill" else "")
             codes, rc, err, secs, timed_out = run(a, 1, sel + ["--out", out, "--csv", csv, "--state", state],
                                                   {"ALQ_FAIL_AT": spec}, tag="int-select")
             what = f"select --state --csv, {action} at {point}"
@@ -269,12 +268,13 @@ def part_disk_full(a):
         # (what, argv, the file it must not leave, what the line must say).  HDF5 keeps
         # no errno: the batch writer (coordinator/output.c) asks the folder's file
         # system whether it is full.
+        # The state's line names the state itself, never the temporary it is written as.
         cases = [("ingest", ["ingest", "--state", state, "--labels", answers, "--quiet"], state,
-                  "No space left on device"),
+                  "cannot create " + state + ": No space left on device"),
                  ("select --out", sel + ["--out", os.path.join(mnt, "batch.h5")], os.path.join(mnt, "batch.h5"),
                   "cannot create " + os.path.join(mnt, "batch.h5") + ": No space left on device"),
                  ("select --state", sel + ["--out", os.path.join(base, "b1.h5"), "--state", state],
-                  os.path.join(base, "b1.h5"), "No space left on device")]
+                  os.path.join(base, "b1.h5"), "cannot create " + state + ": No space left on device")]
         for what, args, target, need in cases:
             listing = sorted(os.listdir(mnt))
             codes, rc, err, secs, timed_out = run(a, 1, args, tag="disk")

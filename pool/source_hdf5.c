@@ -317,33 +317,17 @@ static alq_err build_index(hdf5_reader *r) {
 /* Collective: the rows of this rank's ids (an input error names the first id
  * that is not in the pool). */
 static alq_err rows_of_ids(hdf5_reader *r, const int64_t *ids, int64_t n, int64_t *rows) {
-  alq_err err = ALQ_OK;
   if (r->meta.has_ids) {
     if (!r->index_built)
       ALQ_CHECK(build_index(r));
     ALQ_CHECK(alq_id_index_lookup(r->comm, &r->index, ids, n, rows));
-  } else {
-    for (int64_t i = 0; i < n; i++)
-      rows[i] = ids[i] >= 0 && ids[i] < r->meta.n_items ? ids[i] : -1;
   }
-  for (int64_t i = 0; !err && i < n; i++)
-    if (rows[i] < 0)
-      err = alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s", (long long)ids[i], r->meta.path);
-  return alq_agree(r->comm, err);
-}
-
-typedef struct {
-  int64_t row, pos;
-} row_pos;
-
-static int cmp_row_pos(const void *pa, const void *pb) {
-  const row_pos *a = pa, *b = pb;
-  return a->row < b->row ? -1 : a->row > b->row;
+  return alq_rows_of_ids_finish(r->comm, &r->meta, ids, n, rows);
 }
 
 /* Independent read of the rows in `order` (sorted by row): one selection of
  * runs of consecutive rows, one H5Dread, then each row moved to its position. */
-static alq_err read_row_list(hdf5_reader *r, const stored_set *set, int rank, int64_t cols, const row_pos *order,
+static alq_err read_row_list(hdf5_reader *r, const stored_set *set, int rank, int64_t cols, const alq_row_pos *order,
                              int64_t n, size_t elem, unsigned char *dst) {
   unsigned char *tmp = NULL;
   ALQ_CHECK(alq_malloc(&tmp, elem * (size_t)(n * cols), "fetched rows"));
@@ -374,11 +358,8 @@ static alq_err read_row_list(hdf5_reader *r, const stored_set *set, int rank, in
 
 static alq_err fetch_rows(hdf5_reader *r, const int64_t *rows, int64_t n, unsigned fields, alq_rows *dst) {
   const alq_pool_meta *m = &r->meta;
-  row_pos *order = NULL;
-  ALQ_CHECK(alq_malloc(&order, sizeof *order * (size_t)n, "fetch order"));
-  for (int64_t i = 0; i < n; i++)
-    order[i] = (row_pos){rows[i], i};
-  qsort(order, (size_t)n, sizeof *order, cmp_row_pos);
+  alq_row_pos *order = NULL;
+  ALQ_CHECK(alq_row_order(rows, n, &order));
   alq_err err = ALQ_OK;
   if (fields & ALQ_FIELD_EMBEDDINGS)
     err = read_row_list(r, &r->embeddings, 2, m->dim, order, n, sizeof(float), (unsigned char *)dst->embeddings);

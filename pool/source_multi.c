@@ -325,28 +325,12 @@ static alq_err build_index(multi_reader *r) {
 
 /* Collective: the global rows of this rank's ids. */
 static alq_err rows_of_ids(multi_reader *r, const int64_t *ids, int64_t n, int64_t *rows) {
-  alq_err err = ALQ_OK;
   if (r->meta.has_ids) {
     if (!r->index_built)
       ALQ_CHECK(build_index(r));
     ALQ_CHECK(alq_id_index_lookup(r->comm, &r->index, ids, n, rows));
-  } else {
-    for (int64_t i = 0; i < n; i++)
-      rows[i] = ids[i] >= 0 && ids[i] < r->meta.n_items ? ids[i] : -1;
   }
-  for (int64_t i = 0; !err && i < n; i++)
-    if (rows[i] < 0)
-      err = alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s", (long long)ids[i], r->meta.path);
-  return alq_agree(r->comm, err);
-}
-
-typedef struct {
-  int64_t row, pos;
-} row_pos;
-
-static int cmp_row_pos(const void *pa, const void *pb) {
-  const row_pos *a = pa, *b = pb;
-  return a->row < b->row ? -1 : a->row > b->row;
+  return alq_rows_of_ids_finish(r->comm, &r->meta, ids, n, rows);
 }
 
 /* Independent reads of the given rows: sorted by row, one read per run of
@@ -355,19 +339,15 @@ static alq_err fetch_rows(multi_reader *r, const int64_t *rows, int64_t n, unsig
   const alq_pool_meta *m = &r->meta;
   unsigned want = fields & (ALQ_FIELD_EMBEDDINGS | (m->has_probs ? ALQ_FIELD_PROBS : 0) |
                             (m->has_labels ? ALQ_FIELD_LABELS : 0));
-  row_pos *order = NULL;
+  alq_row_pos *order = NULL;
   alq_rows tmp = {0};
-  alq_err err = alq_malloc(&order, sizeof *order * (size_t)n, "fetch order");
+  alq_err err = alq_row_order(rows, n, &order);
   if (!err && (want & ALQ_FIELD_EMBEDDINGS))
     err = alq_malloc(&tmp.embeddings, sizeof(float) * (size_t)(n * m->dim), "fetched embeddings");
   if (!err && (want & ALQ_FIELD_PROBS))
     err = alq_malloc(&tmp.probs, sizeof(float) * (size_t)(n * m->n_classes), "fetched probabilities");
   if (!err && (want & ALQ_FIELD_LABELS))
     err = alq_malloc(&tmp.labels, sizeof(int32_t) * (size_t)n, "fetched labels");
-  for (int64_t i = 0; !err && i < n; i++)
-    order[i] = (row_pos){rows[i], i};
-  if (!err)
-    qsort(order, (size_t)n, sizeof *order, cmp_row_pos);
   for (int64_t i = 0; !err && i < n;) {
     int64_t j = i + 1;
     while (j < n && order[j].row == order[j - 1].row + 1)
@@ -490,18 +470,14 @@ alq_err alq_multi_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_sour
 alq_err alq_multi_rows_of_ids(const alq_pool_meta *meta, const int64_t *ids, int64_t n, int64_t *rows) {
   alq_source *src = NULL;
   ALQ_CHECK(alq_multi_source_open(MPI_COMM_SELF, meta, &src));
-  row_pos *want = NULL;
+  alq_row_pos *want = NULL; /* by id: .row holds the id here */
   int64_t *block = NULL;
   enum { BLOCK = 1 << 16 };
-  alq_err err = alq_malloc(&want, sizeof *want * (size_t)(n ? n : 1), "wanted ids");
+  alq_err err = alq_row_order(ids, n, &want);
   if (!err)
     err = alq_malloc(&block, sizeof *block * BLOCK, "an ids block");
-  for (int64_t i = 0; !err && i < n; i++) {
-    want[i] = (row_pos){ids[i], i};
+  for (int64_t i = 0; !err && i < n; i++)
     rows[i] = -1;
-  }
-  if (!err)
-    qsort(want, (size_t)n, sizeof *want, cmp_row_pos); /* by id: row_pos.row holds the id here */
   for (int64_t lo = 0; !err && n > 0 && lo < meta->n_items; lo += BLOCK) {
     int64_t count = meta->n_items - lo < BLOCK ? meta->n_items - lo : BLOCK;
     err = multi_read(src, lo, count, ALQ_FIELD_IDS, &(alq_rows){.ids = block});

@@ -1,6 +1,7 @@
-/* pool/fetch_order.c: what the sources' by-id fetches share: the sorted read
- * order, and the check that every asked-for id has a row. */
+/* pool/fetch_order.c: what the sources' by-id fetches share: the steps in
+ * order, the sorted read order, and the check that every asked-for id has a row. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "alq/comm.h"
 #include "source_impl.h"
@@ -27,5 +28,19 @@ alq_err alq_rows_of_ids_finish(MPI_Comm comm, const alq_pool_meta *meta, const i
   for (int64_t i = 0; !err && i < n; i++)
     if (rows[i] < 0)
       err = alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s", (long long)ids[i], meta->path);
+  return alq_agree(comm, err);
+}
+
+alq_err alq_fetch_by_rows(MPI_Comm comm, const alq_fetch_steps *steps, void *impl, const int64_t *ids, int64_t n,
+                          unsigned fields, alq_rows *dst) {
+  int64_t *rows = NULL;
+  alq_err err = alq_agree(comm, alq_malloc(&rows, sizeof *rows * (size_t)(n ? n : 1), "fetched rows"));
+  if (!err)
+    err = steps->rows_of_ids(impl, ids, n, rows);
+  if (!err && n > 0 && dst->ids)
+    memcpy(dst->ids, ids, sizeof *ids * (size_t)n);
+  if (!err && n > 0)
+    err = steps->read_rows(impl, rows, n, fields, dst);
+  free(rows);
   return alq_agree(comm, err);
 }

@@ -316,7 +316,8 @@ static alq_err build_index(hdf5_reader *r) {
 
 /* Collective: the rows of this rank's ids (an input error names the first id
  * that is not in the pool). */
-static alq_err rows_of_ids(hdf5_reader *r, const int64_t *ids, int64_t n, int64_t *rows) {
+static alq_err rows_of_ids(void *impl, const int64_t *ids, int64_t n, int64_t *rows) {
+  hdf5_reader *r = impl;
   if (r->meta.has_ids) {
     if (!r->index_built)
       ALQ_CHECK(build_index(r));
@@ -356,7 +357,8 @@ static alq_err read_row_list(hdf5_reader *r, const stored_set *set, int rank, in
   return err;
 }
 
-static alq_err fetch_rows(hdf5_reader *r, const int64_t *rows, int64_t n, unsigned fields, alq_rows *dst) {
+static alq_err fetch_rows(void *impl, const int64_t *rows, int64_t n, unsigned fields, alq_rows *dst) {
+  hdf5_reader *r = impl;
   const alq_pool_meta *m = &r->meta;
   alq_row_pos *order = NULL;
   ALQ_CHECK(alq_row_order(rows, n, &order));
@@ -374,17 +376,8 @@ static alq_err fetch_rows(hdf5_reader *r, const int64_t *rows, int64_t n, unsign
 /* Collective (alq_source_ops.fetch): ids to rows through the index, then
  * each rank reads its own rows with independent transfers. */
 static alq_err hdf5_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
-  hdf5_reader *r = s->impl;
-  int64_t *rows = NULL;
-  alq_err err = alq_agree(r->comm, alq_malloc(&rows, sizeof *rows * (size_t)(n ? n : 1), "fetched rows"));
-  if (!err)
-    err = rows_of_ids(r, ids, n, rows);
-  if (!err && n > 0 && dst->ids)
-    memcpy(dst->ids, ids, sizeof *ids * (size_t)n);
-  if (!err && n > 0)
-    err = fetch_rows(r, rows, n, fields, dst);
-  free(rows);
-  return alq_agree(r->comm, err);
+  static const alq_fetch_steps steps = {rows_of_ids, fetch_rows};
+  return alq_fetch_by_rows(((hdf5_reader *)s->impl)->comm, &steps, s->impl, ids, n, fields, dst);
 }
 
 static void hdf5_close(alq_source *s) {

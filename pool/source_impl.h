@@ -26,4 +26,16 @@ alq_err alq_row_order(const int64_t *values, int64_t n, alq_row_pos **order);
 alq_err alq_rows_of_ids_finish(MPI_Comm comm, const alq_pool_meta *meta, const int64_t *ids, int64_t n,
                                int64_t *rows);
 
+/* What a source's by-id fetch is made of: ids to rows (collective), and the
+ * rows read into dst in the order asked (this rank's own reads). */
+typedef struct {
+  alq_err (*rows_of_ids)(void *impl, const int64_t *ids, int64_t n, int64_t *rows);
+  alq_err (*read_rows)(void *impl, const int64_t *rows, int64_t n, unsigned fields, alq_rows *dst);
+} alq_fetch_steps;
+
+/* Collective (alq_source_ops.fetch): the two steps, with dst->ids filled from
+ * `ids` and an error agreed by every rank. */
+alq_err alq_fetch_by_rows(MPI_Comm comm, const alq_fetch_steps *steps, void *impl, const int64_t *ids, int64_t n,
+                          unsigned fields, alq_rows *dst);
+
 #endif

@@ -324,7 +324,8 @@ static alq_err build_index(multi_reader *r) {
 }
 
 /* Collective: the global rows of this rank's ids. */
-static alq_err rows_of_ids(multi_reader *r, const int64_t *ids, int64_t n, int64_t *rows) {
+static alq_err rows_of_ids(void *impl, const int64_t *ids, int64_t n, int64_t *rows) {
+  multi_reader *r = impl;
   if (r->meta.has_ids) {
     if (!r->index_built)
       ALQ_CHECK(build_index(r));
@@ -335,7 +336,8 @@ static alq_err rows_of_ids(multi_reader *r, const int64_t *ids, int64_t n, int64
 
 /* Independent reads of the given rows: sorted by row, one read per run of
  * consecutive rows into `tmp`, then each row moved to its position. */
-static alq_err fetch_rows(multi_reader *r, const int64_t *rows, int64_t n, unsigned fields, alq_rows *dst) {
+static alq_err fetch_rows(void *impl, const int64_t *rows, int64_t n, unsigned fields, alq_rows *dst) {
+  multi_reader *r = impl;
   const alq_pool_meta *m = &r->meta;
   unsigned want = fields & (ALQ_FIELD_EMBEDDINGS | (m->has_probs ? ALQ_FIELD_PROBS : 0) |
                             (m->has_labels ? ALQ_FIELD_LABELS : 0));
@@ -372,17 +374,8 @@ static alq_err fetch_rows(multi_reader *r, const int64_t *rows, int64_t n, unsig
 }
 
 static alq_err multi_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
-  multi_reader *r = s->impl;
-  int64_t *rows = NULL;
-  alq_err err = alq_agree(r->comm, alq_malloc(&rows, sizeof *rows * (size_t)(n ? n : 1), "fetched rows"));
-  if (!err)
-    err = rows_of_ids(r, ids, n, rows);
-  if (!err && n > 0 && dst->ids)
-    memcpy(dst->ids, ids, sizeof *ids * (size_t)n);
-  if (!err && n > 0)
-    err = fetch_rows(r, rows, n, fields, dst);
-  free(rows);
-  return alq_agree(r->comm, err);
+  static const alq_fetch_steps steps = {rows_of_ids, fetch_rows};
+  return alq_fetch_by_rows(((multi_reader *)s->impl)->comm, &steps, s->impl, ids, n, fields, dst);
 }
 
 static void reader_free(multi_reader *r) {

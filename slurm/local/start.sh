@@ -58,11 +58,16 @@ stop_pid() { # pidfile: TERM, wait up to 5 s, then KILL
   for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$p" 2>/dev/null || true
 }
-# A TCP port nothing listens on (Slurm's own daemons included).
+# A TCP port nothing listens on (Slurm's own daemons included), below the
+# kernel's ephemeral range: a port there may be the local end of any outgoing
+# connection (an MPI job's, say), and slurmctld's bind then fails although
+# nothing listens.
 free_port() {
-  local p
+  local p low
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 21024 ] || low=32768
   for _ in $(seq 100); do
-    p=$(( 20000 + RANDOM % 40000 ))
+    p=$(( 20000 + RANDOM % (low - 20000) ))
     [ "$p" = "${1:-}" ] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done

@@ -131,7 +131,7 @@ bench_retrieval() {
         t1=$(now)
         local inner sgemm
         inner=$(sed -nE 's/.* in ([0-9.]+) s .*/\1/p' "$log")
-        sgemm=$(sed -nE "s/.*slowest rank's SGEMM ([0-9.]+) s.*/\1/p" "$log")
+        sgemm=$(sed -nE "s/.*slowest rank's (SGEMM|bound GEMM) ([0-9.]+) s.*/\2/p" "$log")
         local fj
         fj=$(run "$PY" "$HERE/anchoral_faiss.py" search "$pool" "$anchors" "$k" "$p" "$out" 1)
         say "A=$a K=$k P=$p: alq ${inner}s (SGEMM ${sgemm}s), faiss $fj"

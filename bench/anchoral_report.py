@@ -28,22 +28,28 @@ def main():
         print()
     ret = by("retrieval")
     if ret:
-        print("| A_total | K | ranks / threads | alq retrieve (s) | alq SGEMM (s) | alq GFLOP/s per rank "
-              "| % of 1-thread peak | FAISS search (s) | FAISS normalise+add (s) | alq / FAISS search "
-              "| same lists | load |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        # The fraction is of the bound GEMM's own peak at the retrieval's block shape
+        # (BLOCK_ROWS = 256 rows of subpool/retrieval.c against all anchors), same run, on
+        # the path alq picks by default: the one that ran when the fastest was asked for.
+        fastest = [g["result"] for g in gp if g["requested"] == "onednn-bf16" and g["result"]["m"] == 256]
+        pk = fastest[0]["gflops"] if fastest else peaks.get(1, 0)
+        pk_name = f"{fastest[0]['path']} peak" if fastest else "1-thread SGEMM peak"
+        print("| A_total | K | ranks / threads | alq retrieve (s) | alq bound GEMM (s) | alq GFLOP/s per rank "
+              f"| % of {pk_name} | FAISS search (s) | FAISS normalise+add (s) | FAISS search / alq "
+              "| goal >= 3x | same lists | load |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in ret:
             f = r["faiss"]
             flops = 2.0 * r["n"] * r["anchors"] * r["d"]
             per_rank = flops / r["alq_sgemm_s"] / r["ranks"] / 1e9 if r["alq_sgemm_s"] > 0 else 0.0
-            pk = peaks.get(1, 0)
+            ratio = f["faiss_search_s"] / r["alq_s"]
             same = "yes" if f["same"] else "NO"
             if f["positions_differing"]:
                 same += f" ({f['positions_differing']} near-tie swaps)"
             print(f"| {r['anchors']} | {r['k']} | {r['ranks']} | {r['alq_s']:.3f} | {r['alq_sgemm_s']:.3f} "
                   f"| {per_rank:.1f} | {100 * per_rank / pk:.0f}% | {f['faiss_search_s']:.3f} "
-                  f"| {f['faiss_normalize_add_s']:.3f} | {r['alq_s'] / f['faiss_search_s']:.2f} | {same} "
-                  f"| {r['load']} |")
+                  f"| {f['faiss_normalize_add_s']:.3f} | {ratio:.2f}x "
+                  f"| {'reached' if ratio >= 3 else 'not reached'} | {same} | {r['load']} |")
         print()
     e2e = by("e2e")
     if e2e:

@@ -293,7 +293,7 @@ static alq_err run(MPI_Comm comm, const retrieve_options *o) {
     double flops = 2.0 * (double)plan.meta.n_items * (double)plan.n_anchors * (double)plan.meta.dim;
     fprintf(stderr,
             "alq: retrieved %lld neighbor(s) for each of %lld anchor(s) on %d rank(s) in %.3f s "
-            "(slowest rank's SGEMM %.3f s, %.2f GFLOP/s over all ranks): %s\n",
+            "(slowest rank's bound GEMM %.3f s, %.2f GFLOP/s over all ranks): %s\n",
             (long long)plan.k, (long long)plan.n_anchors, size, seconds, sgemm_s,
             sgemm_s > 0 ? flops / sgemm_s / 1e9 : 0.0, o->out);
   }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alq/anchoral.h"
+#include "alq/bound_filter.h"
 #include "alq/comm.h"
 #include "alq/fault.h"
 #include "alq/dot.h"
@@ -26,8 +27,6 @@
  * anchor by anchor (one keeper in cache at a time) when the buffer fills or a
  * chunk ends: row by row, every offer would touch a cold keeper. */
 #define PENDING_CAP 65536
-/* Anchors per step of the filter (one vector compare, then a rarely taken branch). */
-#define FILTER_LANES 16
 
 typedef struct {
   float sim;
@@ -46,6 +45,7 @@ typedef struct {
   float *inv_norm;    /* BLOCK_ROWS */
   float *floor;       /* per heap: its keeper's floor (-inf until the first compaction) */
   float *threshold;   /* floor - tol: a GEMM value below it cannot enter the heap */
+  int32_t *passing;   /* n_anchors: a row's anchors whose threshold its GEMM value reaches */
   pending *pend, *pend_sorted; /* PENDING_CAP each */
   int64_t n_pend;
   int64_t *pend_count; /* n_anchors + 1: counting sort by anchor */
@@ -126,26 +126,14 @@ static void offer_exact(retrieval *r, const alq_rows *rows, int64_t row, int64_t
  * value. */
 static void offer_row(retrieval *r, const alq_rows *rows, int64_t row, const float *approx, float inv) {
   const int64_t A = r->n_anchors;
-  const float *th = r->threshold;
   if (!(inv <= INV_NORM_MAX)) {
     for (int64_t a = 0; a < A; a++)
       offer_exact(r, rows, row, a, inv);
     return;
   }
-  int64_t a0 = 0;
-  for (; a0 + FILTER_LANES <= A; a0 += FILTER_LANES) {
-    int any = 0;
-    for (int j = 0; j < FILTER_LANES; j++)
-      any |= !(approx[a0 + j] * inv < th[a0 + j]);
-    if (!any)
-      continue;
-    for (int j = 0; j < FILTER_LANES; j++)
-      if (!(approx[a0 + j] * inv < th[a0 + j]))
-        offer_exact(r, rows, row, a0 + j, inv);
-  }
-  for (int64_t a = a0; a < A; a++)
-    if (!(approx[a] * inv < th[a]))
-      offer_exact(r, rows, row, a, inv);
+  int64_t n = alq_bound_filter(approx, inv, r->threshold, A, r->passing);
+  for (int64_t k = 0; k < n; k++)
+    offer_exact(r, rows, row, r->passing[k], inv);
 }
 
 static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
@@ -384,6 +372,7 @@ static void retrieval_free(retrieval *r) {
   free(r->inv_norm);
   free(r->floor);
   free(r->threshold);
+  free(r->passing);
   free(r->pend);
   free(r->pend_sorted);
   free(r->pend_count);
@@ -433,6 +422,7 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
   ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
   ALQ_CHECK(alq_malloc(&r->floor, sizeof(float) * r->n_heaps, "heap floors"));
   ALQ_CHECK(alq_malloc(&r->threshold, sizeof(float) * r->n_heaps, "heap thresholds"));
+  ALQ_CHECK(alq_malloc(&r->passing, sizeof(int32_t) * r->n_heaps, "passing anchors"));
   ALQ_CHECK(alq_malloc(&r->pend, sizeof *r->pend * PENDING_CAP, "pending similarities"));
   ALQ_CHECK(alq_malloc(&r->pend_sorted, sizeof *r->pend_sorted * PENDING_CAP, "pending similarities"));
   ALQ_CHECK(alq_malloc(&r->pend_count, sizeof *r->pend_count * (n_anchors + 1), "pending counts"));

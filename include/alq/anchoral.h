@@ -54,7 +54,7 @@ alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchora
  * *lists: n_anchors blocks of k (similarity, id) records, each anchor's global
  * top k unlabeled items by cosine similarity in alq's order, padded with
  * alq_scored_none() (caller frees).  *sgemm_seconds (may be NULL): the
- * slowest rank's SGEMM time. */
+ * slowest rank's bound-GEMM time (alq/gemm.h). */
 #include "alq/scored.h"
 alq_err alq_anchoral_retrieve(const alq_stream_request *stream, const float *anchors, int64_t n_anchors, int64_t k,
                               alq_scored **lists, double *sgemm_seconds);

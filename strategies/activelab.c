@@ -7,6 +7,20 @@
 #include "alq/comm.h"
 #include "alq/scored.h"
 
+/* The temperature the scan's scores use: set by alq_activelab_prepare (the
+ * same on every rank, broadcast) and back to 1 after the merge.  The score
+ * stage sees one chunk and no request, so the temperature cannot travel with
+ * it; 1 gives least confidence's scores bit for bit. */
+static double scan_temperature = 1;
+
+static alq_err activelab_score(const alq_chunk *chunk, double *scores) {
+  if (scan_temperature == 1)
+    return alq_least_confidence_score(chunk, scores);
+  for (int64_t i = 0; i < chunk->n; i++)
+    scores[i] = 1.0 - alq_temperature_max(chunk->probs + i * chunk->n_classes, chunk->n_classes, scan_temperature);
+  return ALQ_OK;
+}
+
 void alq_relabel_free(alq_relabel *r) {
   free(r->ids);
   free(r->scores);
@@ -37,17 +51,20 @@ static alq_err answers_of(const alq_request *req, const alq_labeled *labeled, al
   return err;
 }
 
-/* Rank 0: the consensus over `t` (probabilities fetched) and the labeled items'
- * scores.  With known annotators (`saturate`), an item every one of them has
- * answered cannot go to a new annotator: it is not a candidate. */
-static alq_err score_labeled(const alq_answer_table *t, const float *probs, int64_t K, int saturate,
-                             alq_relabel *out) {
+/* Rank 0: the temperature and the consensus over `t` (probabilities fetched,
+ * scaled here in place) and the labeled items' scores.  With known annotators
+ * (`saturate`), an item every one of them has answered cannot go to a new
+ * annotator: it is not a candidate. */
+static alq_err score_labeled(const alq_answer_table *t, float *probs, int64_t K, int saturate, alq_relabel *out) {
   int64_t n = t->n_items;
   alq_err err = alq_malloc(&out->ids, sizeof(int64_t) * (n ? n : 1), "relabel ids");
   if (!err)
     err = alq_malloc(&out->scores, sizeof(double) * (n ? n : 1), "relabel scores");
   alq_consensus c = {.n_classes = K, .model_weight = 1, .mean_annotator_weight = 1};
   /* Nothing labeled: ActiveLab's unlabeled score with unit weights. */
+  out->temperature = !err && n > 0 ? alq_consensus_temperature(t, probs, K) : 1;
+  if (out->temperature != 1)
+    alq_temperature_scale(probs, n, K, out->temperature, probs);
   if (!err && n > 0)
     err = alq_consensus_compute(t, probs, K, &c);
   int64_t kept = 0;
@@ -80,6 +97,7 @@ alq_err alq_activelab_prepare(MPI_Comm comm, const alq_request *req, alq_source 
   int rank;
   MPI_Comm_rank(comm, &rank);
   memset(out, 0, sizeof *out);
+  scan_temperature = 1;
   alq_answer_table own = {0}, none = {0};
   const alq_answer_table *t = &none;
   float *probs = NULL;
@@ -94,7 +112,7 @@ alq_err alq_activelab_prepare(MPI_Comm comm, const alq_request *req, alq_source 
     alq_relabel_free(out);
     return err;
   }
-  double w[2] = {out->weights.model_weight, out->weights.mean_annotator_weight};
+  double w[3] = {out->weights.model_weight, out->weights.mean_annotator_weight, out->temperature};
   int64_t n = out->n;
   err = alq_bcast(w, sizeof w, 0, comm);
   if (!err)
@@ -115,10 +133,13 @@ alq_err alq_activelab_prepare(MPI_Comm comm, const alq_request *req, alq_source 
   }
   out->n = n;
   out->weights = (alq_consensus){.n_classes = req->meta.n_classes, .model_weight = w[0], .mean_annotator_weight = w[1]};
+  out->temperature = w[2];
+  scan_temperature = w[2];
   return ALQ_OK;
 }
 
 alq_err alq_activelab_merge(const alq_relabel *r, int64_t budget, alq_batch *batch) {
+  scan_temperature = 1; /* the scan is over: the next call sets its own */
   int64_t n = batch->n + r->n;
   alq_scored *all = NULL;
   int8_t *flag_of = NULL;
@@ -168,9 +189,9 @@ const alq_strategy alq_strategy_activelab = {
     .summary = "ActiveLab: 1 - consensus quality (labeled) or confidence (unlabeled), blended with 1/K by "
                "annotator weights; batches mix new items and re-labels",
     .needs = ALQ_NEEDS_PROBS | ALQ_NEEDS_ANSWERS,
-    /* The scan's score is 1 - max p: for fixed weights the unlabeled ActiveLab
-     * score grows with it, so the scan's top B are the unlabeled items the
-     * merge can take; the merge rescores them. */
-    .score = alq_least_confidence_score,
+    /* The scan's score is 1 - max p of the scaled probabilities: for fixed
+     * weights the unlabeled ActiveLab score grows with it, so the scan's top B
+     * are the unlabeled items the merge can take; the merge rescores them. */
+    .score = activelab_score,
     .select = NULL,
 };

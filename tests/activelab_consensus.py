@@ -5,7 +5,10 @@ written here from the formulas of docs/activelab.md (cleanlab's
 multiannotator module): random answer sets with 1-6 annotators, 2-6 classes,
 exact vote ties (broken by the model, then by the rarer class, then by the
 lower class), items with one answer only, and sets where no item has two
-answers (unit weights).
+answers (unit weights).  Then ActiveLab's temperature scaling (cleanlab's
+get_active_learning_scores: find_best_temp_scaler, temp_scale_pred_probs),
+also written here: the temperature, the scaled probabilities' maximum, and the
+consensus and scores over the scaled probabilities.
 
     activelab_consensus.py --exe build/tests/test_consensus
 """
@@ -113,13 +116,45 @@ def activelab(ref, items, K):
     return np.array(lab), np.array(unl), wbar
 
 
+COARSE = [0.1, 0.2, 0.5, 0.8, 1, 2, 3, 5, 8]
+SMALL = 1e-30
+
+
+def temp_scale(probs, T):
+    """softmax(log p / T) per row, p floored at 1e-30 (renormalising p first
+    only shifts log p by a constant per row, which the softmax removes)."""
+    s = np.log(np.maximum(probs.astype(np.float64), SMALL)) / T
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def soft_cross_entropy(items, probs, K, T):
+    q = np.maximum(temp_scale(probs, T), SMALL)
+    ce = [-np.sum(np.bincount([l for _, l in ans], minlength=K) / len(ans) * np.log(q[i])) / np.log(K)
+          for i, ans in enumerate(items)]
+    return np.mean(ce)
+
+
+def temperature(items, probs, K):
+    if all(len(a) < 2 for a in items):
+        return 1.0
+    best = int(np.argmin([soft_cross_entropy(items, probs, K, T) for T in COARSE]))
+    fine = np.array([])
+    if best != 0:
+        fine = np.append(fine, np.linspace(COARSE[best - 1], COARSE[best], 4, endpoint=False))
+    if best != len(COARSE) - 1:
+        fine = np.append(fine, np.linspace(COARSE[best], COARSE[best + 1], 5, endpoint=True))
+    return float(fine[int(np.argmin([soft_cross_entropy(items, probs, K, T) for T in fine]))])
+
+
 def make_case(rng, kind):
     K = int(rng.integers(2, 7))
     A = int(rng.integers(1, 7)) if kind != "single" else int(rng.integers(1, 4))
     N = int(rng.integers(5, 60))
     truth = rng.integers(0, K, N)
     acc = rng.uniform(0.4, 0.95, A)
-    probs = rng.dirichlet(np.ones(K), N).astype(np.float32)
+    # Over- and under-confident models too, for temperatures far from 1.
+    probs = rng.dirichlet(np.full(K, rng.choice([0.05, 0.3, 1.0, 5.0])), N).astype(np.float32)
     if kind == "ties":  # equal probabilities on some rows: the vote's tie-breaks past the model
         probs[: N // 2] = np.float32(1.0 / K)
     items = []
@@ -137,15 +172,15 @@ def make_case(rng, kind):
     return K, len(used), probs, items
 
 
-def run_case(exe, K, A, probs, items):
+def run_case(exe, K, A, probs, items, scale=False):
     lines = [f"{len(items)} {K}"]
     for i, ans in enumerate(items):
         lines.append(f"{10 * i + 3} {len(ans)} " + " ".join(f"{a} {l}" for a, l in ans) + " " +
                      " ".join(repr(float(p)) for p in probs[i]))
-    p = subprocess.run([exe], input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60)
+    p = subprocess.run([exe] + (["--temperature"] if scale else []), input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
         return None, p.stderr
-    out = dict(item=[], annotator=[], unlabeled=[])
+    out = dict(item=[], annotator=[], unlabeled=[], scaled=[])
     for line in p.stdout.splitlines():
         f = line.split()
         if f[0] == "item":
@@ -154,9 +189,27 @@ def run_case(exe, K, A, probs, items):
             out["annotator"].append(float(f[2]))
         elif f[0] == "unlabeled":
             out["unlabeled"].append(float(f[2]))
+        elif f[0] == "scaled":
+            out["scaled"].append(float(f[1]))
         else:
             out[f[0]] = float(f[1])
     return out, ""
+
+
+def compare(got, items, probs, K, A, tag, rtol):
+    ref = crowdlab(items, probs, K, A)
+    lab, unl, wbar = activelab(ref, items, K)
+    item = np.array(got["item"])
+    check(np.array_equal(item[:, 0].astype(int), ref["label"]), f"{tag}: consensus labels differ")
+    check(np.allclose(item[:, 1], ref["quality"], rtol=rtol, atol=1e-12), f"{tag}: quality differs")
+    check(np.allclose(item[:, 2], ref["agreement"], rtol=1e-12), f"{tag}: agreement differs")
+    check(np.array_equal(item[:, 3].astype(int), [len(x) for x in items]), f"{tag}: answer counts differ")
+    check(np.allclose(item[:, 4], lab, rtol=rtol, atol=1e-12), f"{tag}: ActiveLab labeled scores differ")
+    check(np.allclose(got["annotator"], ref["w_a"], rtol=rtol, atol=1e-15), f"{tag}: annotator weights differ")
+    check(np.isclose(got["model"], ref["w_m"], rtol=rtol), f"{tag}: model weight differs")
+    check(np.isclose(got["mean"], wbar, rtol=rtol), f"{tag}: mean annotator weight differs")
+    check(int(got["weighed"]) == ref["weighed"], f"{tag}: weighed flag differs")
+    check(np.allclose(got["unlabeled"], unl, rtol=rtol, atol=1e-12), f"{tag}: ActiveLab unlabeled scores differ")
 
 
 def main():
@@ -167,6 +220,7 @@ def main():
     rng = np.random.default_rng(20240607)
     kinds = ["multi", "ties", "single"]
     compared = 0
+    temps = []
     for c in range(a.cases):
         kind = kinds[c % 3]
         K, A, probs, items = make_case(rng, kind)
@@ -174,20 +228,21 @@ def main():
         if got is None:
             check(False, f"case {c} ({kind}): test_consensus failed: {err.strip()}")
             continue
-        ref = crowdlab(items, probs, K, A)
-        lab, unl, wbar = activelab(ref, items, K)
-        item = np.array(got["item"])
         tag = f"case {c} ({kind}, N={len(items)} K={K} A={A})"
-        check(np.array_equal(item[:, 0].astype(int), ref["label"]), f"{tag}: consensus labels differ")
-        check(np.allclose(item[:, 1], ref["quality"], rtol=1e-9, atol=1e-12), f"{tag}: quality differs")
-        check(np.allclose(item[:, 2], ref["agreement"], rtol=1e-12), f"{tag}: agreement differs")
-        check(np.array_equal(item[:, 3].astype(int), [len(x) for x in items]), f"{tag}: answer counts differ")
-        check(np.allclose(item[:, 4], lab, rtol=1e-9, atol=1e-12), f"{tag}: ActiveLab labeled scores differ")
-        check(np.allclose(got["annotator"], ref["w_a"], rtol=1e-9, atol=1e-15), f"{tag}: annotator weights differ")
-        check(np.isclose(got["model"], ref["w_m"], rtol=1e-9), f"{tag}: model weight differs")
-        check(np.isclose(got["mean"], wbar, rtol=1e-9), f"{tag}: mean annotator weight differs")
-        check(int(got["weighed"]) == ref["weighed"], f"{tag}: weighed flag differs")
-        check(np.allclose(got["unlabeled"], unl, rtol=1e-9, atol=1e-12), f"{tag}: ActiveLab unlabeled scores differ")
+        compare(got, items, probs, K, A, tag, 1e-9)
+        # ActiveLab's path: the temperature, then everything over the scaled
+        # probabilities (stored as float32, as alq does; looser tolerance:
+        # exp and log of numpy and of libm may differ in the last bit).
+        got, err = run_case(a.exe, K, A, probs, items, scale=True)
+        if got is None:
+            check(False, f"case {c} ({kind}): test_consensus --temperature failed: {err.strip()}")
+            continue
+        T = temperature(items, probs, K)
+        temps.append(T)
+        check(np.isclose(got["temperature"], T, rtol=1e-12), f"{tag}: temperature {got['temperature']} != {T}")
+        check(np.allclose(got["scaled"], temp_scale(probs, T).max(axis=1), rtol=1e-9, atol=1e-15),
+              f"{tag}: scaled maxima differ")
+        compare(got, items, temp_scale(probs, T).astype(np.float32), K, A, tag + " scaled", 1e-6)
         compared += 1
     # The scores must be able to fail: a wrong model weight changes them.
     K, A, probs, items = make_case(np.random.default_rng(1), "multi")
@@ -196,7 +251,9 @@ def main():
     ref["w_m"] += 1
     lab2, _, _ = activelab(ref, items, K)
     check(np.max(np.abs(lab - lab2)) > 1e-6, "the reference is insensitive to the model weight")
-    print(f"compared {compared} of {a.cases} cases", flush=True)
+    # The temperature must be able to fail: the cases reach both sides of 1.
+    check(min(temps) < 1 < max(temps), f"temperatures {min(temps)}..{max(temps)} do not straddle 1")
+    print(f"compared {compared} of {a.cases} cases; temperatures {sorted(set(temps))}", flush=True)
     if failures:
         print(f"{len(failures)} failure(s)")
         return 1

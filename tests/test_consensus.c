@@ -5,13 +5,18 @@
  * stdin:  N K, then per item: id n (annotator label) x n, then K probabilities.
  * stdout: per item "item label quality agreement n_answers activelab";
  *         "annotator a weight"; "model weight"; "mean weight"; "weighed 0|1";
- *         "unlabeled p score" for p = 0, 0.1, ..., 1. */
+ *         "unlabeled p score" for p = 0, 0.1, ..., 1.
+ * With --temperature (ActiveLab's path, strategies/activelab.c): first
+ * "temperature T" and per item "scaled max p_scaled" (its probabilities scaled
+ * by T), then the same lines with the consensus over the scaled probabilities. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alq/consensus.h"
 
-int main(void) {
+int main(int argc, char **argv) {
+  int scale = argc > 1 && strcmp(argv[1], "--temperature") == 0;
   long long n, k;
   if (scanf("%lld %lld", &n, &k) != 2)
     return 2;
@@ -29,6 +34,13 @@ int main(void) {
     for (long long c = 0; c < k; c++)
       if (scanf("%f", &probs[i * k + c]) != 1)
         return 2;
+  }
+  if (scale) {
+    double T = alq_consensus_temperature(&t, probs, k);
+    printf("temperature %.17g\n", T);
+    for (long long i = 0; i < n; i++)
+      printf("scaled %.17g\n", alq_temperature_max(probs + i * k, k, T));
+    alq_temperature_scale(probs, n, k, T, probs);
   }
   alq_consensus c;
   if (alq_consensus_compute(&t, probs, k, &c)) {

@@ -69,6 +69,22 @@ void alq_consensus_free(alq_consensus *c);
  * the same inputs give the same bits. */
 alq_err alq_consensus_compute(const alq_answer_table *t, const float *probs, int64_t n_classes, alq_consensus *out);
 
+/* The temperature ActiveLab scales the model's probabilities by (cleanlab's
+ * get_active_learning_scores: find_best_temp_scaler): the T of the grid
+ * 0.1 0.2 0.5 0.8 1 2 3 5 8, refined around the best by cleanlab's fine grid,
+ * that minimises the mean over the table's items of the cross entropy
+ * between the item's answers (their share per class) and softmax(log p / T),
+ * over log K.  1 when no item has two answers (cleanlab does not scale then).
+ * probs as for alq_consensus_compute; pure and deterministic. */
+double alq_consensus_temperature(const alq_answer_table *t, const float *probs, int64_t n_classes);
+
+/* out = softmax(log p / T) per row of in (n x n_classes), p floored at 1e-30
+ * (cleanlab's temp_scale_pred_probs); in == out is allowed. */
+void alq_temperature_scale(const float *in, int64_t n, int64_t n_classes, double T, float *out);
+
+/* The largest probability of one row after scaling by T (double, unrounded). */
+double alq_temperature_max(const float *p, int64_t n_classes, double T);
+
 /* ActiveLab (Goh, Mueller 2023), turned so that higher = label next.  A
  * labeled item: 1 - the average of its consensus quality (weight: its
  * annotators' weights plus the model's) and 1/K (weight: the mean annotator

@@ -194,26 +194,97 @@ static void unpack_block(const unsigned char *buf, int64_t nb, int64_t d, tc_blo
   }
 }
 
-/* Whether member a's exact distance to a row could enter its k nearest, from
- * SGEMM's estimate of their dot product (within `allow` of alq_dot's). */
-static int could_enter(const tc_knn *knn, int64_t a, int64_t k, float yn, float approx, double allow) {
-  if (knn->len[a] < k)
-    return 1;
-  double est = (double)knn->xn[a] + yn - 2.0 * approx;
-  return est - alq_d2_margin(knn->xn[a], yn, approx, allow) <= knn->best[a * K_NN + k - 1];
+/* The pair's estimate and margin: its exact squared distance (float, as
+ * fold_member computes it, clamped at 0) lies in [est - margin, est + margin]. */
+static double pair_estimate(float xn, float yn, float approx, double allow, double *margin) {
+  *margin = alq_d2_margin(xn, yn, approx, allow);
+  return (double)xn + yn - 2.0 * approx;
+}
+
+/* An upper bound on member x's k-th nearest squared distance from the block
+ * alone: the largest upper end of k rows other than x itself, each row's
+ * exact distance being at most its upper end.  Any k rows give a valid
+ * bound; the k of smallest float estimate give a tight one.  INFINITY when
+ * the block has fewer than k other rows. */
+static double block_cap(const tc_block *b, const float *dots, int64_t self_id, float xn, int64_t k, double allow) {
+  float v[K_NN];
+  int64_t row[K_NN], len = 0;
+  for (int64_t r = 0; r < b->n; r++) {
+    float e = b->yn[r] - 2.0f * dots[r];
+    if ((len == k && !(e < v[k - 1])) || b->ids[r] == self_id)
+      continue;
+    int64_t at = len < k ? len++ : k - 1;
+    while (at > 0 && v[at - 1] > e) {
+      v[at] = v[at - 1];
+      row[at] = row[at - 1];
+      at--;
+    }
+    v[at] = e;
+    row[at] = r;
+  }
+  if (len < k)
+    return INFINITY;
+  double cap = 0;
+  for (int64_t q = 0; q < k; q++) {
+    double margin, est = pair_estimate(xn, b->yn[row[q]], dots[row[q]], allow, &margin);
+    cap = est + margin > cap ? est + margin : cap;
+  }
+  return cap;
+}
+
+/* A float threshold on yn - 2 approx that every row whose lower end
+ * est - margin is at most lim passes: lim - xn plus the largest margin any
+ * row of the block can have (|approx| <= ||x|| ||y|| (1 + gamma) + allow),
+ * plus the float rounding of yn - 2 approx and of this sum, rounded up. */
+static float float_threshold(double lim, float xn, double yn_max, double allow, int64_t d) {
+  if (lim == INFINITY)
+    return INFINITY;
+  double amax = sqrt((double)xn * yn_max) * (1.0 + 4.0 * alq_dot_error_bound(d) + 1e-5) + allow;
+  double mag = (double)xn + yn_max + 2.0 * amax + 2.0 * allow;
+  double t = lim - xn + 2.0 * allow + mag * 0x1p-21 + (mag + fabs(lim)) * 0x1p-20;
+  float f = (float)t;
+  return (double)f < t ? nextafterf(f, INFINITY) : f;
+}
+
+/* Folds one block row set into member x's k smallest squared distances
+ * (best, *len).  A row is evaluated exactly (alq_dot) only when its lower
+ * end could be at most lim: the member's k-th nearest so far, or the
+ * block's cap while fewer than k are known.  A row skipped is farther than
+ * k rows of the cluster, so the k smallest values are those of the
+ * all-exact pass, bit for bit.  The float test lets the SGEMM row be
+ * scanned without a double per pair; it rejects only what the double test
+ * would. */
+static void fold_member(const tc_block *b, const float *dots, const float *x, int64_t self_id, float xn,
+                        int64_t k, double allow, double yn_max, int64_t d, float *best, int64_t *len) {
+  double lim = *len == k ? best[k - 1] : INFINITY;
+  if (*len < k) {
+    double cap = block_cap(b, dots, self_id, xn, k, allow);
+    lim = cap < lim ? cap : lim;
+  }
+  const float thr = float_threshold(lim, xn, yn_max, allow, d);
+  for (int64_t r = 0; r < b->n; r++) {
+    if (!(b->yn[r] - 2.0f * dots[r] <= thr) || b->ids[r] == self_id)
+      continue;
+    double margin, est = pair_estimate(xn, b->yn[r], dots[r], allow, &margin);
+    double now = *len == k && best[k - 1] < lim ? best[k - 1] : lim; /* the k-th only shrinks */
+    if (est - margin > now)
+      continue;
+    float d2 = xn + b->yn[r] - 2.0f * alq_dot(x, b->y + r * d, d);
+    keep_smallest(best, len, k, d2 > 0 ? d2 : 0);
+  }
 }
 
 /* Folds one block into the k smallest squared distances of this rank's
- * members, TILE members at a time.  A pair is evaluated exactly (alq_dot)
- * only when could_enter says so: a pair skipped is farther than the
- * member's current k-th nearest, which only shrinks, so the k nearest are
- * those of the all-exact pass, bit for bit. */
+ * members, TILE members at a time (fold_member says which pairs are
+ * evaluated exactly). */
 static void fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, const tc_block *b, int64_t k,
                        tc_tile *t, tc_knn *knn) {
   const int64_t d = s->d;
-  float ymax = 0;
-  for (int64_t r = 0; r < b->n; r++)
+  float ymax = 0, yn_max = 0;
+  for (int64_t r = 0; r < b->n; r++) {
     ymax = b->ylen[r] > ymax ? b->ylen[r] : ymax;
+    yn_max = b->yn[r] > yn_max ? b->yn[r] : yn_max;
+  }
   for (int64_t a0 = 0; a0 < n_mine; a0 += TILE) {
     int64_t ta = n_mine - a0 < TILE ? n_mine - a0 : TILE;
     for (int64_t a = 0; a < ta; a++) {
@@ -222,16 +293,11 @@ static void fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, c
     }
     alq_sgemm_nt(t->x, ta, d, b->y, b->n, t->dots);
     for (int64_t a = 0; a < ta; a++) {
+      int64_t at = a0 + a;
       /* one allowance for the whole block: it grows with the norm product */
       double allow = alq_gemm_allowance(d, (double)t->xlen[a] * ymax * (1.0 + 1e-6));
-      for (int64_t r = 0; r < b->n; r++) {
-        int64_t at = a0 + a;
-        float approx = t->dots[a * b->n + r];
-        if (b->ids[r] == s->ids[mine[at]] || !could_enter(knn, at, k, b->yn[r], approx, allow))
-          continue;
-        float d2 = knn->xn[at] + b->yn[r] - 2.0f * alq_dot(t->x + a * d, b->y + r * d, d);
-        keep_smallest(knn->best + at * K_NN, &knn->len[at], k, d2 > 0 ? d2 : 0);
-      }
+      fold_member(b, t->dots + a * b->n, t->x + a * d, s->ids[mine[at]], knn->xn[at], k, allow, yn_max, d,
+                  knn->best + at * K_NN, &knn->len[at]);
     }
   }
 }

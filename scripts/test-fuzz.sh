@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ALQ_FUZZ_BUILD:-$root/build-fuzz}
 src=${ALQ_FUZZ_SOURCE:-$root}
 "$root/scripts/install-deps.sh"
-harnesses=(manifest state pool_inspect idx import csv answers)
+harnesses=(manifest state pool_inspect idx import csv answers pool_list)
 CC=clang cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALQ_SANITIZE=address,undefined \
   -DALQ_FUZZ=ON -DALQ_FUZZ_SECONDS="${ALQ_FUZZ_SECONDS:-15}" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${harnesses[@]/#/fuzz_}" >/dev/null

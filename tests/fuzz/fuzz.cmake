@@ -13,7 +13,7 @@
 option(ALQ_FUZZ "Build the libFuzzer harnesses (clang; scripts/test-fuzz.sh)" OFF)
 set(ALQ_FUZZ_SECONDS 15 CACHE STRING "Seconds each harness runs in `ctest -L fuzz` (ALQ_FUZZ builds)")
 set(ALQ_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(ALQ_FUZZ_HARNESSES manifest state pool_inspect idx import csv answers)
+set(ALQ_FUZZ_HARNESSES manifest state pool_inspect idx import csv answers pool_list)
 set(ALQ_FUZZ_EXTRA_idx ${CMAKE_SOURCE_DIR}/cli/cmd_import_idx.c ${CMAKE_SOURCE_DIR}/cli/args.c)
 set(ALQ_FUZZ_LIBS_idx ZLIB::ZLIB)
 set(ALQ_FUZZ_EXTRA_import ${CMAKE_SOURCE_DIR}/cli/cmd_import.c ${CMAKE_SOURCE_DIR}/cli/args.c)

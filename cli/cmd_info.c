@@ -1,8 +1,9 @@
 /* cli/cmd_info.c: `alq info`, what a pool holds, and a full validation pass.
  *
- * The summary comes from alq_pool_inspect (structure only); then every row is
- * read block by block with serial HDF5 and checked, so memory stays bounded by
- * one block whatever the pool size.
+ * The summary comes from alq_source_describe (structure only); then every row
+ * is read block by block through the pool's source (alq/source.h) on this
+ * process alone and checked, so memory stays bounded by one block (plus 8
+ * bytes an id for the uniqueness check) whatever the pool size.
  */
 #include <getopt.h>
 #include <hdf5.h>
@@ -12,14 +13,17 @@
 
 #include "alq/id_index.h"
 #include "alq/pool.h"
+#include "alq/pool_list.h"
+#include "alq/source.h"
 #include "args.h"
 #include "commands.h"
 
 static const char usage[] =
-    "usage: alq info POOL.h5 [--embeddings NAME --probs NAME --ids NAME --labels NAME | --layout SPEC]\n"
+    "usage: alq info POOL [--embeddings NAME --probs NAME --ids NAME --labels NAME | --layout SPEC]\n"
     "\n"
-    "Prints the pool's shape (items, dim, classes), which optional datasets it\n"
-    "holds, its chunking, the class counts of /labels and of the in-pool labeled\n"
+    "POOL is an HDF5 pool file, a pool list (docs/format.md, \"Pools in several\n"
+    "files\") or a gen: spec.  Prints the pool's shape (items, dim, classes),\n"
+    "which optional datasets it holds, its chunking, the class counts of /labels and of the in-pool labeled\n"
     "set, then validates every row: finite embeddings; probabilities finite, >= 0\n"
     "and summing to 1 within 1e-3; ids unique (in any order); labels in [-1, C);\n"
     "labeled ids present in the pool.  Exits 3 at the first invalid value, naming\n"
@@ -28,10 +32,6 @@ static const char usage[] =
 /* A block is whole chunks and about this many bytes of rows. */
 #define BLOCK_BYTES (8 << 20)
 
-typedef struct {
-  hid_t file, embeddings, probs, ids, labels;
-} pool_file;
-
 /* Running state of the validation pass. */
 typedef struct {
   int64_t *class_counts; /* C entries, or NULL when C is unknown */
@@ -39,58 +39,6 @@ typedef struct {
   int64_t *all_ids;       /* every id in row order, for the uniqueness check */
   unsigned char *found;   /* per labeled id: seen in the pool */
 } scan_state;
-
-static alq_err open_dataset(hid_t file, const char *path, const char *name, int present, hid_t *out) {
-  if (!present)
-    return ALQ_OK;
-  *out = H5Dopen2(file, name, H5P_DEFAULT);
-  if (*out < 0)
-    return alq_error_set(ALQ_ERR_INPUT, "%s: cannot open dataset %s", path, name);
-  return ALQ_OK;
-}
-
-/* Fills `f` as far as it gets; close_pool releases whatever was opened. */
-static alq_err open_pool(const alq_pool_meta *meta, pool_file *f) {
-  f->file = H5Fopen(meta->path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f->file < 0)
-    return alq_error_set(ALQ_ERR_INPUT, "cannot open HDF5 file %s", meta->path);
-  const alq_layout *l = &meta->layout;
-  ALQ_CHECK(open_dataset(f->file, meta->path, alq_layout_name(l, ALQ_FIELD_EMBEDDINGS), 1, &f->embeddings));
-  ALQ_CHECK(open_dataset(f->file, meta->path, alq_layout_name(l, ALQ_FIELD_PROBS), meta->has_probs, &f->probs));
-  ALQ_CHECK(open_dataset(f->file, meta->path, alq_layout_name(l, ALQ_FIELD_IDS), meta->has_ids, &f->ids));
-  return open_dataset(f->file, meta->path, alq_layout_name(l, ALQ_FIELD_LABELS), meta->has_labels, &f->labels);
-}
-
-static void close_pool(pool_file *f) {
-  hid_t sets[] = {f->embeddings, f->probs, f->ids, f->labels};
-  for (int i = 0; i < 4; i++)
-    if (sets[i] >= 0)
-      H5Dclose(sets[i]);
-  if (f->file >= 0)
-    H5Fclose(f->file);
-}
-
-/* Reads rows [lo, lo+count) of a dataset with `cols` columns (1 for a vector). */
-static alq_err read_block(hid_t dset, const char *path, const char *name, hid_t mem_type, int64_t lo,
-                          int64_t count, int64_t cols, void *buf) {
-  hid_t space = H5Dget_space(dset);
-  int rank = space < 0 ? 0 : H5Sget_simple_extent_ndims(space);
-  hsize_t start[2] = {(hsize_t)lo, 0}, dims[2] = {(hsize_t)count, (hsize_t)cols};
-  hid_t mem = H5Screate_simple(rank, dims, NULL);
-  herr_t status = (space < 0 || mem < 0) ? -1 : 0;
-  if (status >= 0)
-    status = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, dims, NULL);
-  if (status >= 0)
-    status = H5Dread(dset, mem_type, mem, space, H5P_DEFAULT, buf);
-  if (mem >= 0)
-    H5Sclose(mem);
-  if (space >= 0)
-    H5Sclose(space);
-  if (status < 0)
-    return alq_error_set(ALQ_ERR_INPUT, "%s: cannot read %s rows %lld..%lld", path, name, (long long)lo,
-                         (long long)(lo + count - 1));
-  return ALQ_OK;
-}
 
 static int64_t labeled_position(const alq_labeled *labeled, int64_t id) {
   int64_t lo = 0, hi = labeled->n;
@@ -109,9 +57,6 @@ static alq_err check_ids_and_labels(const alq_pool_meta *meta, const alq_labeled
   const char *labels = alq_layout_name(&meta->layout, ALQ_FIELD_LABELS);
   for (int64_t i = 0; i < count; i++) {
     int64_t row = lo + i, id = rows->ids[i];
-    if (meta->ids_unsigned && id < 0)
-      return alq_error_set(ALQ_ERR_INPUT, "%s: %s row %lld is %llu, above 2^63 - 1 (alq ids are int64)", meta->path,
-                           alq_layout_name(&meta->layout, ALQ_FIELD_IDS), (long long)row, (unsigned long long)id);
     s->all_ids[row] = id;
     int64_t j = labeled->n ? labeled_position(labeled, id) : -1;
     if (j >= 0)
@@ -136,29 +81,19 @@ static int64_t block_rows(const alq_pool_meta *meta) {
   return meta->chunk_rows * (chunks > 0 ? chunks : 1);
 }
 
-static alq_err scan_blocks(const alq_pool_meta *meta, const pool_file *f, const alq_labeled *labeled,
-                           alq_rows *rows, int64_t block, scan_state *s) {
+/* Every row through the pool's source (one file, a pool list, or gen:), in
+ * row order: the same reader `alq select` uses, so the checks see what it
+ * would (stored types converted, uint64 ids range-checked by the source). */
+static alq_err scan_blocks(const alq_pool_meta *meta, alq_source *src, const alq_labeled *labeled, alq_rows *rows,
+                           int64_t block, scan_state *s) {
   const char *path = meta->path;
   const alq_layout *l = &meta->layout;
-  unsigned fields = ALQ_FIELD_EMBEDDINGS | (meta->has_probs ? ALQ_FIELD_PROBS : 0);
+  unsigned values = ALQ_FIELD_EMBEDDINGS | (meta->has_probs ? ALQ_FIELD_PROBS : 0);
+  unsigned fields = values | ALQ_FIELD_IDS | (meta->has_labels ? ALQ_FIELD_LABELS : 0);
   for (int64_t lo = 0; lo < meta->n_items; lo += block) {
     int64_t count = meta->n_items - lo < block ? meta->n_items - lo : block;
-    /* HDF5 converts the stored types to these memory types (serial reads). */
-    ALQ_CHECK(read_block(f->embeddings, path, alq_layout_name(l, ALQ_FIELD_EMBEDDINGS), H5T_NATIVE_FLOAT, lo, count,
-                         meta->dim, rows->embeddings));
-    if (meta->has_probs)
-      ALQ_CHECK(read_block(f->probs, path, alq_layout_name(l, ALQ_FIELD_PROBS), H5T_NATIVE_FLOAT, lo, count,
-                           meta->n_classes, rows->probs));
-    if (meta->has_ids)
-      ALQ_CHECK(read_block(f->ids, path, alq_layout_name(l, ALQ_FIELD_IDS),
-                           meta->ids_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64, lo, count, 1, rows->ids));
-    else
-      for (int64_t i = 0; i < count; i++)
-        rows->ids[i] = lo + i;
-    if (meta->has_labels)
-      ALQ_CHECK(read_block(f->labels, path, alq_layout_name(l, ALQ_FIELD_LABELS), H5T_NATIVE_INT32, lo, count, 1,
-                           rows->labels));
-    ALQ_CHECK(alq_rows_validate(meta, rows, lo, count, fields));
+    ALQ_CHECK(alq_source_read(src, lo, count, fields, rows));
+    ALQ_CHECK(alq_rows_validate(meta, rows, lo, count, values));
     ALQ_CHECK(check_ids_and_labels(meta, labeled, rows, lo, count, s));
   }
   for (int64_t j = 0; j < labeled->n; j++)
@@ -190,12 +125,12 @@ static alq_err validate(const alq_pool_meta *meta, const alq_labeled *labeled, s
     err = alq_malloc(&rows.labels, sizeof(int32_t) * (size_t)block, "a /labels block");
   if (!err)
     err = alq_malloc(&s->all_ids, sizeof(int64_t) * (size_t)(meta->n_items ? meta->n_items : 1), "the pool's ids");
-  pool_file f = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID};
+  alq_source *src = NULL;
   if (!err)
-    err = open_pool(meta, &f);
+    err = alq_source_open(MPI_COMM_SELF, meta, &src);
   if (!err)
-    err = scan_blocks(meta, &f, labeled, &rows, block, s);
-  close_pool(&f);
+    err = scan_blocks(meta, src, labeled, &rows, block, s);
+  alq_source_close(src);
   free(rows.embeddings);
   free(rows.probs);
   free(rows.ids);
@@ -214,10 +149,13 @@ static void print_counts(const char *what, const int64_t *counts, int64_t n_clas
   printf("\n");
 }
 
-/* The stored dtype of `name` in `path`, as alq_pool_inspect checked it. */
-static const char *stored_type(const char *path, const char *name) {
-  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  hid_t ds = file >= 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
+/* The stored dtype of `name` in `file`, as the pool's reader checked it;
+ * `generated` when there is no file (gen:). */
+static const char *stored_type(const char *file, const char *name, const char *generated) {
+  if (!file)
+    return generated;
+  hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t ds = f >= 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
   hid_t type = ds >= 0 ? H5Dget_type(ds) : -1;
   const char *out = "?";
   if (type >= 0) {
@@ -229,34 +167,54 @@ static const char *stored_type(const char *path, const char *name) {
   }
   if (ds >= 0)
     H5Dclose(ds);
-  if (file >= 0)
-    H5Fclose(file);
+  if (f >= 0)
+    H5Fclose(f);
   return out;
 }
 
-static void print_structure(const alq_pool_meta *m) {
+/* Where each field's stored type is read: the pool file; a pool list's first
+ * shard (every shard's types must match it); nowhere for gen:. */
+typedef struct {
+  const char *file[ALQ_SHARD_FIELDS];
+  int64_t shards; /* 0: not a pool list */
+  int generated;  /* gen: */
+} type_source;
+
+static void type_source_of(const alq_pool_meta *m, const alq_pool_list *list, type_source *t) {
+  memset(t, 0, sizeof *t);
+  int generated = strncmp(m->path, "gen:", 4) == 0;
+  for (int f = 0; f < ALQ_SHARD_FIELDS; f++)
+    t->file[f] = generated ? NULL : list->n ? list->shards[0].file[f] : m->path;
+  t->shards = list->n;
+  t->generated = generated;
+}
+
+static void print_structure(const alq_pool_meta *m, const type_source *t) {
   const alq_layout *l = &m->layout;
   printf("path: %s\n", m->path);
+  if (t->shards)
+    printf("shards: %lld (a pool list; stored types of its first shard, which every shard matches)\n",
+           (long long)t->shards);
   printf("items: %lld\n", (long long)m->n_items);
   printf("dim: %lld\n", (long long)m->dim);
   printf("classes: %lld\n", (long long)m->n_classes);
-  printf("%s: %s [%lld][%lld], %lld rows per chunk\n", alq_layout_name(l, ALQ_FIELD_EMBEDDINGS),
-         stored_type(m->path, alq_layout_name(l, ALQ_FIELD_EMBEDDINGS)), (long long)m->n_items, (long long)m->dim, (long long)m->chunk_rows);
+  const char *emb = alq_layout_name(l, ALQ_FIELD_EMBEDDINGS), *probs = alq_layout_name(l, ALQ_FIELD_PROBS),
+             *ids = alq_layout_name(l, ALQ_FIELD_IDS), *labels = alq_layout_name(l, ALQ_FIELD_LABELS);
+  printf("%s: %s [%lld][%lld], %lld rows per chunk\n", emb, stored_type(t->file[ALQ_SHARD_EMBEDDINGS], emb, "float32 (generated)"),
+         (long long)m->n_items, (long long)m->dim, (long long)m->chunk_rows);
   if (m->has_probs)
-    printf("%s: %s [%lld][%lld]\n", alq_layout_name(l, ALQ_FIELD_PROBS), stored_type(m->path, alq_layout_name(l, ALQ_FIELD_PROBS)),
-           (long long)m->n_items, (long long)m->n_classes);
+    printf("%s: %s [%lld][%lld]\n", probs, stored_type(t->file[ALQ_SHARD_PROBS], probs, "float32 (generated)"), (long long)m->n_items,
+           (long long)m->n_classes);
   else
-    printf("%s: absent\n", alq_layout_name(l, ALQ_FIELD_PROBS));
+    printf("%s: absent\n", probs);
   if (m->has_ids)
-    printf("%s: %s [%lld]\n", alq_layout_name(l, ALQ_FIELD_IDS), stored_type(m->path, alq_layout_name(l, ALQ_FIELD_IDS)),
-           (long long)m->n_items);
+    printf("%s: %s [%lld]\n", ids, stored_type(t->file[ALQ_SHARD_IDS], ids, "int64 (generated)"), (long long)m->n_items);
   else
-    printf("%s: absent (ids are the row indices)\n", alq_layout_name(l, ALQ_FIELD_IDS));
+    printf("%s: absent (ids are the row indices)\n", ids);
   if (m->has_labels)
-    printf("%s: %s [%lld]\n", alq_layout_name(l, ALQ_FIELD_LABELS), stored_type(m->path, alq_layout_name(l, ALQ_FIELD_LABELS)),
-           (long long)m->n_items);
+    printf("%s: %s [%lld]\n", labels, stored_type(t->file[ALQ_SHARD_LABELS], labels, "int32 (generated)"), (long long)m->n_items);
   else
-    printf("%s: absent\n", alq_layout_name(l, ALQ_FIELD_LABELS));
+    printf("%s: absent\n", labels);
   if (m->mc_passes > 0)
     printf("/mc_probs: float32 [%lld][%lld][%lld] (%lld stochastic passes)\n", (long long)m->mc_passes,
            (long long)m->n_items, (long long)m->n_classes, (long long)m->mc_passes);
@@ -267,12 +225,19 @@ static void print_structure(const alq_pool_meta *m) {
 
 static alq_err info(const char *path) {
   alq_pool_meta meta;
-  ALQ_CHECK(alq_pool_inspect(path, &meta));
-  print_structure(&meta);
+  ALQ_CHECK(alq_source_describe(path, &meta));
+  alq_pool_list list = {0, NULL};
+  if (alq_pool_list_is(path))
+    ALQ_CHECK(alq_pool_list_read(path, &list));
+  type_source types;
+  type_source_of(&meta, &list, &types);
+  print_structure(&meta, &types);
+  alq_pool_list_free(&list);
   fflush(stdout);
 
-  alq_labeled labeled;
-  ALQ_CHECK(alq_labeled_read(path, meta.n_classes, 0, &labeled));
+  alq_labeled labeled = {0, NULL, NULL};
+  if (!types.generated) /* a gen: pool has no labeled set */
+    ALQ_CHECK(alq_labeled_read(path, meta.n_classes, 0, &labeled));
   scan_state s = {NULL, 0, NULL, NULL};
   int64_t n_blocks = 0;
   alq_err err = ALQ_OK;

@@ -8,10 +8,13 @@ margin-kcenter batch as the single file at 1 rank, with a labeled set whose ids
 fall in every shard.  The margin batch is also checked against numpy's
 smallest margins.  Bad lists fail with one line naming the list and line (a
 syntax error, a missing shard file) or both shard files (a dim mismatch).
+`alq info` summarises and validates a pool list (and a gen: pool) through the
+same reader, naming the global row of a bad value and an id two shards share.
 """
 import argparse
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -131,6 +134,38 @@ with h5py.File(path("parts/wide.h5"), "w") as f:
     f["emb"], f["pred"], f["idx"] = np.zeros((10, D + 1), np.float32), pred[:10], np.arange(10**7, 10**7 + 10)
 write_list("dims.alqlist", ["parts/part-000.h5", "parts/wide.h5"])
 one_error(select_fails(2, "dims.alqlist"), 3, ["part-000.h5", "wide.h5"], "shards of different dims")
+
+
+# alq info on a pool list: the shape and class-free summary of the whole pool,
+# every row validated through the list; a bad value or an id repeated across
+# shards fails with one line.
+def info(pool):
+    return alq(1, "info", path(pool), *layout)
+
+
+r = info("fields.alqlist")
+check(r.returncode == 0, f"info fields.alqlist: exit {r.returncode}: {r.stderr.strip()}")
+check(f"items: {N}\n" in r.stdout and f"dim: {D}\n" in r.stdout and "shards: 3 " in r.stdout,
+      f"info fields.alqlist: items {N}, dim {D}, 3 shards: {r.stdout}")
+check("/pred: float64" in r.stdout and "/emb: float32" in r.stdout and "/idx: int64" in r.stdout,
+      f"info fields.alqlist: the shards' stored types: {r.stdout}")
+check(f"valid: yes ({N} rows" in r.stdout, f"info fields.alqlist: every row valid: {r.stdout}")
+bad = emb[1700:].copy()
+bad[123, 4] = np.nan
+with h5py.File(path("parts/emb-nan.h5"), "w") as f:
+    f["emb"] = bad
+write_list("nan.alqlist", [f"embeddings=parts/emb-{s:03d}.h5 probs=parts/out-{s:03d}.h5 ids=parts/out-{s:03d}.h5"
+                           for s in range(2)] + ["embeddings=parts/emb-nan.h5 probs=parts/out-002.h5 ids=parts/out-002.h5"])
+one_error(info("nan.alqlist"), 3, ["/emb", str(1700 + 123)], "info: a NaN in the third shard (global row)")
+write_list("dup.alqlist", ["parts/part-000.h5", "parts/part-001.h5", "parts/part-000.h5"])
+r = info("dup.alqlist")
+one_error(r, 3, ["dup.alqlist", "twice"], "info: an id in two shards")
+m = re.search(r"id (-?\d+) twice \(rows (\d+) and (\d+)\)", r.stderr)
+check(m and int(m.group(1)) in set(ids[:500].tolist()) and int(m.group(3)) == int(m.group(2)) + 1700,
+      f"info: the repeated id is a first-shard id, named by its two global rows: {r.stderr.strip()}")
+r = alq(1, "info", "gen:items=3000,dim=8,classes=4,seed=3")
+check(r.returncode == 0 and "valid: yes (3000 rows" in r.stdout and "float32 (generated)" in r.stdout,
+      f"info gen:: exit {r.returncode}: {r.stdout} {r.stderr.strip()}")
 
 if failures:
     print(f"pool_multi: {len(failures)} failure(s)", file=sys.stderr)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alq/gemm.h"
 #include "alq/strategy.h"
 #include "alq/worker.h"
 
@@ -248,16 +249,19 @@ static int64_t hier_children(const inputs *in) {
 }
 
 /* strategies/kcenter.c state_init for n candidates: norms, distances, seen
- * counts, and with pruning bounds, refreshed bounds, heap, evaluated list. */
+ * counts, and with pruning bounds, refreshed bounds, heap, evaluated list,
+ * and the bf16 copy of the rows when the bound GEMM is bf16. */
 static int64_t kcenter_bytes(const inputs *in, int64_t n) {
-  return at_least_1(n) * (4 + 4 + 4 + (in->req->prune ? 4 + 4 + 8 + 8 : 0));
+  int64_t lazy = in->req->prune ? 4 + 4 + 8 + 8 + (alq_bound_gemm_bf16_available() ? 2 * in->d : 0) : 0;
+  return at_least_1(n) * (4 + 4 + 4 + lazy);
 }
 
 /* kcenter.c: centers (labeled, then the batch: a second copy of the labeled
- * rows) with their norms, the refresh blocks, the new center, the batch. */
+ * rows) with their norms, the refresh blocks (products and gathered rows),
+ * the new center, the batch. */
 static int64_t center_bytes(const inputs *in) {
   int64_t cap = at_least_1(in->L + in->B), d = in->d;
-  int64_t scratch = in->req->prune ? GEMM_ROWS * BLOCK_CENTERS * 4 : 0;
+  int64_t scratch = in->req->prune ? GEMM_ROWS * BLOCK_CENTERS * 4 + GEMM_ROWS * 4 * at_least_1(d) : 0;
   return cap * (4 * d + 4) + scratch + 4 * d + in->B * 16;
 }
 

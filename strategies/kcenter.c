@@ -18,15 +18,26 @@
  * its distance to the nearest center; candidates sit in a max-heap by bound,
  * and a step evaluates exactly (with the centers it has not seen yet) only the
  * candidates whose bound could still beat the best exact value found.  Bounds
- * are refreshed for every candidate at once with the bound GEMM (bf16 on
- * CPUs with AVX512-BF16, else SGEMM; alq/gemm.h) against the new centers,
- * instead of one streamed pass per center: after 1, 2, 4, ... 64 centers
- * (bounds from the first steps), then every PEND.  The GEMM rounds
+ * are refreshed with the bound GEMM (bf16 on CPUs with AVX512-BF16, on a bf16
+ * copy of the rows made once, else SGEMM; alq/gemm.h) against the new
+ * centers, instead of one streamed pass per center: after 1, 2, 4, ... 64
+ * centers (bounds from the first steps), then every PEND.  The GEMM rounds
  * differently from alq_dot (bf16: by up to ~2^-7 relative), so a bound from
- * it carries the path's proven allowance (bound_tolerance); bounds only
- * decide which candidates get evaluated, never a value, so the batch is
- * exactly the one an eager pass over every candidate gives (--no-prune;
- * tested).
+ * it carries the path's proven allowance (bound_tolerance).
+ *
+ * A distance to the nearest of any subset of the centers bounds the distance
+ * to the nearest of all of them, so a bound stays valid when centers are
+ * left out of it.  Candidates whose bound is below a level tau sit dormant
+ * (out of the heap, skipped by refreshes): tau trails the last pick's value
+ * by DORMANT_MARGIN, and picks only get smaller.  A step whose best exact
+ * value is below tau wakes the dormant candidates above a lowered tau,
+ * refreshing them against all applied centers first.  So the labeled-center
+ * pass runs over every candidate for the first PREFIX labeled centers only,
+ * and each refresh over the few candidates near the top.
+ *
+ * Bounds only decide which candidates get evaluated, never a value, so the
+ * batch is exactly the one an eager pass over every candidate gives
+ * (--no-prune; tested).
  */
 #include <float.h>
 #include <math.h>
@@ -50,6 +61,13 @@
 /* A refresh's GEMM block: candidates x centers, small enough for cache. */
 #define BLOCK_ROWS 256
 #define BLOCK_CENTERS 512
+/* Labeled centers folded into every candidate's bound before any is made
+ * dormant: enough for the bounds to single out the few candidates near the
+ * top (on 10^6 x 128 Gaussian clusters, 128 of 1000 labeled centers leave
+ * ~2% of the candidates within reach of the 1000th pick). */
+#define PREFIX 128
+/* tau = (1 - DORMANT_MARGIN) x the level (the last pick's value). */
+#define DORMANT_MARGIN 0.05
 
 typedef struct {
   double value;
@@ -72,21 +90,27 @@ static void proposal_max(void *in, void *inout, int *len, MPI_Datatype *type) {
 typedef struct {
   int64_t n, d;
   const float *x;      /* n x d candidate rows */
+  uint16_t *x16;       /* their bf16 rounding, when the bound GEMM is bf16 */
   const int64_t *ids;
   float *xnorm;        /* ||x||^2 */
   float *exact;        /* min distance over centers [0, seen[i]); < 0 once selected */
   int32_t *seen;
   float *bound;        /* >= the item's distance to its nearest center, now and later */
   float *refreshed;    /* min SGEMM distance over centers [0, applied) */
-  int64_t applied;
-  int64_t *heap, heap_n; /* lazy: unselected candidates by (bound desc, id asc) */
+  int64_t applied;     /* centers [0, applied) are in every awake candidate's refreshed[] */
+  /* lazy: heap[0, heap_n) the awake candidates by (bound desc, id asc);
+   * heap[n - dormant_n, n) the dormant ones, every bound < tau */
+  int64_t *heap, heap_n, dormant_n;
+  float tau;
+  double level;        /* the last pick's value; < 0: none yet */
   int64_t *popped;
   float *block;        /* GEMM scratch of a refresh */
+  void *rows;          /* gathered rows of a GEMM block (bf16 or float) */
   /* centers, identical on every rank: labeled first, then the batch so far */
   int64_t nc, cap;
   float *c, *cnorm, cmax;
   /* counters for --log-view */
-  int64_t evaluations, distances, refreshes;
+  int64_t evaluations, distances, refreshes, wakes, gemm_rows;
   double gemm_seconds, gemm_flops;
   char gemm_path[32], gemm_impl[128];
 } kstate;
@@ -162,14 +186,31 @@ static int64_t heap_pop(kstate *s) {
   return top;
 }
 
-/* Rebuilds the heap from the unselected candidates (bounds changed). */
+/* Re-orders heap[0, heap_n) as a heap (bounds changed). */
 static void heap_build(kstate *s) {
-  s->heap_n = 0;
-  for (int64_t i = 0; i < s->n; i++)
-    if (s->exact[i] >= 0)
-      s->heap[s->heap_n++] = i;
   for (int64_t k = s->heap_n / 2 - 1; k >= 0; k--)
     heap_down(s, k);
+}
+
+static void make_dormant(kstate *s, int64_t i) { s->heap[s->n - ++s->dormant_n] = i; }
+
+/* Keeps in heap[0, heap_n) the unselected candidates with bound >= tau; the
+ * others with a bound below tau become dormant (collected in popped[] first:
+ * the dormant end may reach into the unread part of the heap). */
+static void sort_out(kstate *s) {
+  int64_t w = 0, m = 0;
+  for (int64_t k = 0; k < s->heap_n; k++) {
+    int64_t i = s->heap[k];
+    if (s->exact[i] < 0)
+      continue; /* selected */
+    if (s->bound[i] < s->tau)
+      s->popped[m++] = i;
+    else
+      s->heap[w++] = i;
+  }
+  s->heap_n = w;
+  for (int64_t k = 0; k < m; k++)
+    make_dormant(s, s->popped[k]);
 }
 
 static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_centers *labeled, int64_t budget,
@@ -192,15 +233,25 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
     ALQ_CHECK(alq_malloc(&s->heap, sizeof(int64_t) * n1, "k-center heap"));
     ALQ_CHECK(alq_malloc(&s->popped, sizeof(int64_t) * n1, "k-center evaluated list"));
     ALQ_CHECK(alq_malloc_aligned(&s->block, sizeof(float) * BLOCK_ROWS * BLOCK_CENTERS, "k-center GEMM block"));
+    ALQ_CHECK(alq_malloc_aligned(&s->rows, sizeof(float) * BLOCK_ROWS * (s->d ? s->d : 1), "k-center GEMM rows"));
+    if (s->n > 0 && s->d > 0 && alq_bound_gemm_bf16_available()) {
+      ALQ_CHECK(alq_malloc_aligned(&s->x16, sizeof(uint16_t) * s->n * s->d, "k-center bf16 rows"));
+      alq_bf16_round(s->x, s->n * s->d, s->x16);
+    }
+    s->tau = -INFINITY;
+    s->level = -1;
   }
   for (int64_t i = 0; i < s->n; i++) {
     const float *xi = s->x + i * s->d;
     s->xnorm[i] = alq_dot(xi, xi, s->d);
     s->exact[i] = INFINITY;
     s->seen[i] = 0;
-    if (lazy)
+    if (lazy) {
       s->bound[i] = s->refreshed[i] = INFINITY;
+      s->heap[i] = i; /* all awake (the first refresh orders them) */
+    }
   }
+  s->heap_n = lazy ? s->n : 0;
   return ALQ_OK;
 }
 
@@ -213,6 +264,8 @@ static void state_free(kstate *s) {
   free(s->heap);
   free(s->popped);
   free(s->block);
+  free(s->rows);
+  free(s->x16);
   free(s->c);
   free(s->cnorm);
 }
@@ -224,53 +277,158 @@ static void add_center(kstate *s, const float *c) {
   s->cmax = cn > s->cmax ? cn : s->cmax;
 }
 
-/* Lowers refreshed[] of every candidate with centers [j0, j0 + bn) through
- * the bound GEMM g, then every bound with g's tolerance. */
-static void refresh_block(kstate *s, const alq_bound_gemm *g, int64_t j0, int64_t bn) {
-  float *out = s->block;
-  for (int64_t i0 = 0; i0 < s->n; i0 += BLOCK_ROWS) {
-    int64_t bm = s->n - i0 < BLOCK_ROWS ? s->n - i0 : BLOCK_ROWS;
-    alq_bound_gemm_run((alq_bound_gemm *)g, s->x + i0 * s->d, bm, out);
-    for (int64_t i = 0; i < bm; i++) {
-      float m = s->refreshed[i0 + i];
-      const float xn = s->xnorm[i0 + i], *gi = out + i * bn, *cn = s->cnorm + j0;
-      for (int64_t j = 0; j < bn; j++) {
-        float d2 = xn + cn[j] - 2.0f * gi[j];
-        m = d2 < m ? d2 : m;
+/* refreshed[] of row i, lowered with the GEMM's row gi against centers
+ * [j0, j0 + bn).  Sixteen running minima, so that the loop vectorises (the
+ * minimum does not depend on the order). */
+static void fold_row(kstate *s, int64_t i, const float *gi, int64_t j0, int64_t bn) {
+  enum { W = 16 };
+  const float xn = s->xnorm[i], *cn = s->cnorm + j0;
+  float m = s->refreshed[i], lane[W];
+  int64_t j = 0;
+  if (bn >= W) {
+    for (int l = 0; l < W; l++)
+      lane[l] = m;
+    for (; j + W <= bn; j += W)
+      for (int l = 0; l < W; l++) {
+        float d2 = xn + cn[j + l] - 2.0f * gi[j + l];
+        lane[l] = d2 < lane[l] ? d2 : lane[l];
       }
-      s->refreshed[i0 + i] = m > 0 ? m : 0;
+    for (int l = 0; l < W; l++)
+      m = lane[l] < m ? lane[l] : m;
+  }
+  for (; j < bn; j++) {
+    float d2 = xn + cn[j] - 2.0f * gi[j];
+    m = d2 < m ? d2 : m;
+  }
+  s->refreshed[i] = m > 0 ? m : 0;
+}
+
+/* Runs g on rows list[0, bm) into out: in place when they are consecutive,
+ * else gathered into s->rows. */
+static void gemm_rows(kstate *s, alq_bound_gemm *g, const int64_t *list, int64_t bm, float *out) {
+  const int64_t d = s->d, i0 = list[0];
+  int consecutive = list[bm - 1] - i0 == bm - 1;
+  for (int64_t k = 1; consecutive && k < bm; k++)
+    consecutive = list[k] == i0 + k;
+  if (s->x16) {
+    const uint16_t *x16 = s->x16 + i0 * d;
+    if (!consecutive) {
+      uint16_t *r = s->rows;
+      for (int64_t k = 0; k < bm; k++)
+        memcpy(r + k * d, s->x16 + list[k] * d, sizeof *r * d);
+      x16 = r;
+    }
+    if (alq_bound_gemm_run_bf16(g, x16, bm, out))
+      return;
+  }
+  const float *x = s->x + i0 * d;
+  if (!consecutive) {
+    float *r = s->rows;
+    for (int64_t k = 0; k < bm; k++)
+      memcpy(r + k * d, s->x + list[k] * d, sizeof *r * d);
+    x = r;
+  }
+  alq_bound_gemm_run(g, x, bm, out);
+}
+
+/* Lowers the bounds of rows list[0, m) with centers [j0, j1) through the
+ * bound GEMM.  Cannot fail: a failure on one rank between two collectives
+ * would leave the others waiting, so a bound GEMM that cannot be built
+ * leaves those centers out (the bounds stay bounds: fewer candidates
+ * pruned, the same batch). */
+static void fold_centers(kstate *s, const int64_t *list, int64_t m, int64_t j0, int64_t j1) {
+  if (m == 0 || j1 <= j0)
+    return;
+  double t0 = MPI_Wtime();
+  alq_bound_gemm *g = NULL, *ran = NULL; /* ran: the last block's, for its allowance */
+  for (int64_t c0 = j0; c0 < j1; c0 += BLOCK_CENTERS) {
+    int64_t bn = j1 - c0 < BLOCK_CENTERS ? j1 - c0 : BLOCK_CENTERS;
+    if (alq_bound_gemm_create(&g, s->c + c0 * s->d, bn, s->d, BLOCK_ROWS))
+      continue;
+    alq_bound_gemm_free(ran);
+    ran = g;
+    snprintf(s->gemm_path, sizeof s->gemm_path, "%s", alq_bound_gemm_path(g));
+    snprintf(s->gemm_impl, sizeof s->gemm_impl, "%s", alq_bound_gemm_impl(g));
+    for (int64_t k0 = 0; k0 < m; k0 += BLOCK_ROWS) {
+      int64_t bm = m - k0 < BLOCK_ROWS ? m - k0 : BLOCK_ROWS;
+      gemm_rows(s, g, list + k0, bm, s->block);
+      for (int64_t k = 0; k < bm; k++)
+        fold_row(s, list[k0 + k], s->block + k * bn, c0, bn);
     }
   }
-  for (int64_t i = 0; i < s->n; i++) {
-    float b = s->refreshed[i] + bound_tolerance(s, g, i);
+  /* Every block ran on the same path (chosen per process), or was left out. */
+  for (int64_t k = 0; ran && k < m; k++) {
+    int64_t i = list[k];
+    float b = s->refreshed[i] + bound_tolerance(s, ran, i);
     if (b < s->bound[i])
       s->bound[i] = b;
   }
+  alq_bound_gemm_free(ran);
+  s->gemm_seconds += MPI_Wtime() - t0;
+  s->gemm_flops += 2.0 * (double)m * (double)(j1 - j0) * (double)s->d;
+  s->gemm_rows += m;
+  alq_log_flops(2 * m * (j1 - j0) * s->d);
 }
 
-/* Lowers every candidate's bound with centers [applied, nc), in GEMM
- * blocks, then rebuilds the heap.  Cannot fail: a failure on one rank
- * between two collectives would leave the others waiting, so a bound GEMM
- * that cannot be built leaves the bounds as they are (still bounds: fewer
- * candidates pruned, the same batch). */
-static void refresh_bounds(kstate *s) {
-  double t0 = MPI_Wtime();
-  for (int64_t j0 = s->applied; j0 < s->nc; j0 += BLOCK_CENTERS) {
-    int64_t bn = s->nc - j0 < BLOCK_CENTERS ? s->nc - j0 : BLOCK_CENTERS;
-    alq_bound_gemm *g = NULL;
-    if (alq_bound_gemm_create(&g, s->c + j0 * s->d, bn, s->d, BLOCK_ROWS))
-      return; /* the heap is unchanged and still valid */
-    snprintf(s->gemm_path, sizeof s->gemm_path, "%s", alq_bound_gemm_path(g));
-    snprintf(s->gemm_impl, sizeof s->gemm_impl, "%s", alq_bound_gemm_impl(g));
-    refresh_block(s, g, j0, bn);
-    alq_bound_gemm_free(g);
+/* tau, raised to trail the level (never lowered here: every dormant bound
+ * stays below it). */
+static void raise_tau(kstate *s) {
+  if (s->level >= 0) {
+    float t = (float)((1.0 - DORMANT_MARGIN) * s->level);
+    s->tau = t > s->tau ? t : s->tau;
   }
-  s->gemm_seconds += MPI_Wtime() - t0;
-  s->gemm_flops += 2.0 * (double)s->n * (double)(s->nc - s->applied) * (double)s->d;
+}
+
+/* Folds centers [applied, upto) into the awake candidates' bounds, in GEMM
+ * blocks; those that fall below tau (before or after) become dormant; then
+ * rebuilds the heap. */
+static void refresh_bounds(kstate *s, int64_t upto) {
+  raise_tau(s);
+  sort_out(s);
+  fold_centers(s, s->heap, s->heap_n, s->applied, upto);
+  sort_out(s);
   s->refreshes++;
-  alq_log_flops(2 * s->n * (s->nc - s->applied) * s->d);
-  s->applied = s->nc;
+  s->applied = upto;
   heap_build(s);
+}
+
+/* Lowers tau to new_tau and wakes the dormant candidates with a bound at or
+ * above it, refreshed against every applied center first (their bounds lack
+ * the centers applied while they slept); those still below new_tau go back to
+ * sleep, the others join the heap.  list: scratch for the woken. */
+static void wake(kstate *s, float new_tau, int64_t *list) {
+  int64_t m = 0, w = s->n, lo = s->n - s->dormant_n;
+  for (int64_t k = s->n - 1; k >= lo; k--) {
+    int64_t i = s->heap[k];
+    if (s->exact[i] < 0)
+      continue;
+    if (s->bound[i] >= new_tau)
+      list[m++] = i;
+    else
+      s->heap[--w] = i;
+  }
+  s->dormant_n = s->n - w;
+  s->tau = new_tau;
+  s->wakes++;
+  fold_centers(s, list, m, 0, s->applied);
+  for (int64_t k = 0; k < m; k++) {
+    if (s->bound[list[k]] < s->tau)
+      make_dormant(s, list[k]);
+    else
+      s->heap[s->heap_n++] = list[k];
+  }
+  heap_build(s);
+}
+
+/* The largest bound among the dormant candidates (-1 if none is left). */
+static float dormant_max(const kstate *s) {
+  float m = -1;
+  for (int64_t k = s->n - s->dormant_n; k < s->n; k++) {
+    int64_t i = s->heap[k];
+    if (s->exact[i] >= 0 && s->bound[i] > m)
+      m = s->bound[i];
+  }
+  return m;
 }
 
 /* A refresh is due when PEND new centers wait, or, before PEND have been
@@ -291,18 +449,28 @@ static void consider(proposal *best, float value, const kstate *s, int64_t i, in
 static proposal farthest_lazy(kstate *s, int rank) {
   proposal best = {-1.0, INT64_MAX, rank, -1};
   int64_t n_popped = 0;
-  while (s->heap_n > 0) {
-    int64_t top = s->heap[0];
-    proposal could = {s->bound[top], s->ids[top], rank, top};
-    if (best.at >= 0 && !proposal_before(&could, &best))
-      break; /* no remaining bound can beat the best exact value */
-    heap_pop(s);
-    if (s->exact[top] < 0)
-      continue; /* selected: leaves the heap */
-    float v = evaluate(s, top);
-    s->bound[top] = v;
-    s->popped[n_popped++] = top;
-    consider(&best, v, s, top, rank);
+  for (;;) {
+    while (s->heap_n > 0) {
+      int64_t top = s->heap[0];
+      proposal could = {s->bound[top], s->ids[top], rank, top};
+      if (best.at >= 0 && !proposal_before(&could, &best))
+        break; /* no remaining bound can beat the best exact value */
+      heap_pop(s);
+      if (s->exact[top] < 0)
+        continue; /* selected: leaves the heap */
+      float v = evaluate(s, top);
+      s->bound[top] = v;
+      s->popped[n_popped++] = top;
+      consider(&best, v, s, top, rank);
+    }
+    /* A dormant candidate's value is below tau: done when best is not. */
+    if (s->dormant_n == 0 || (best.at >= 0 && best.value >= s->tau))
+      break;
+    float top = best.at >= 0 ? (float)best.value : dormant_max(s);
+    float new_tau = top > 0 ? (float)((1.0 - DORMANT_MARGIN) * top) : -INFINITY;
+    if (best.at >= 0 && new_tau >= (float)best.value) /* float rounding of a tiny value */
+      new_tau = -INFINITY;
+    wake(s, new_tau, s->popped + n_popped);
   }
   for (int64_t k = 0; k < n_popped; k++)
     heap_push(s, s->popped[k]);
@@ -361,11 +529,11 @@ static alq_err print_stats(const kstats *st, const kstate *s, MPI_Comm comm) {
   fprintf(stderr,
           "kcenter: steps=%lld candidates=%lld dim=%lld seconds=%.6f streamed_bytes=%lld "
           "unpruned_steps_seconds=%.6f unpruned_bytes=%lld pruned_fraction=%.4f evaluations=%lld distances=%lld "
-          "refreshes=%lld gemm_seconds=%.4f gemm_gflops=%.1f gemm_path=%s gemm_impl=%s\n",
+          "refreshes=%lld wakes=%lld gemm_rows=%lld gemm_seconds=%.4f gemm_gflops=%.1f gemm_path=%s gemm_impl=%s\n",
           (long long)st->steps, (long long)sum[3], (long long)s->d, tmax[0],
           (long long)(sum[0] * s->d * (int64_t)sizeof(float)), tmax[1], (long long)sum[2],
           visits > 0 ? 1.0 - (double)sum[0] / visits : 0.0, (long long)sum[0], (long long)sum[1],
-          (long long)s->refreshes, s->gemm_seconds, s->gemm_seconds > 0 ? s->gemm_flops / s->gemm_seconds / 1e9 : 0.0,
+          (long long)s->refreshes, (long long)s->wakes, (long long)s->gemm_rows, s->gemm_seconds, s->gemm_seconds > 0 ? s->gemm_flops / s->gemm_seconds / 1e9 : 0.0,
           s->gemm_path[0] ? s->gemm_path : "none", s->gemm_impl[0] ? s->gemm_impl : "none");
   return ALQ_OK;
 }
@@ -399,8 +567,18 @@ alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand
     err = alq_malloc(&batch->scores, sizeof(double) * (ctx->budget ? ctx->budget : 1), "batch scores");
   for (int64_t j = 0; !err && j < labeled->n; j++)
     add_center(&s, labeled->embeddings + j * s.d);
-  if (!err && lazy)
-    refresh_bounds(&s);
+  if (!err && lazy && s.nc > 0) {
+    /* Every candidate against the first PREFIX labeled centers; then the
+     * exact value of the top one (at most the first pick's) sets the level,
+     * and only the candidates within reach of it get the rest. */
+    refresh_bounds(&s, s.nc < PREFIX ? s.nc : PREFIX);
+    if (s.applied < s.nc && s.heap_n > 0) {
+      int64_t top = s.heap[0];
+      s.level = s.bound[top] = evaluate(&s, top);
+      heap_down(&s, 0);
+    }
+    refresh_bounds(&s, s.nc);
+  }
   MPI_Datatype ptype = MPI_DATATYPE_NULL;
   MPI_Op pmax = MPI_OP_NULL;
   if (!err)
@@ -424,12 +602,14 @@ alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand
       break; /* no candidate left anywhere */
     batch->ids[t] = win.id;
     batch->scores[t] = s.nc ? sqrt(win.value) : INFINITY;
+    if (s.nc)
+      s.level = win.value; /* the next picks are not farther */
     err = record_winner(&s, &win, rank, ctx->comm, center);
     if (err || t + 1 == ctx->budget)
       continue;
     t0 = MPI_Wtime();
     if (lazy && refresh_due(&s))
-      refresh_bounds(&s);
+      refresh_bounds(&s, s.nc);
     int64_t distances_before = s.distances;
     mine = lazy ? farthest_lazy(&s, rank) : farthest_eager(&s, rank);
     double dt = MPI_Wtime() - t0;

@@ -53,7 +53,8 @@ alq_err sim_annotate(const alq_simulate_options *o, const sim_dataset *d, uint64
 }
 
 alq_err sim_consensus_labels(const alq_simulate_options *o, const sim_dataset *d, const alq_model *model,
-                             uint64_t seed, const alq_answer_table *answers, alq_labeled *labeled) {
+                             uint64_t seed, const alq_answer_table *answers, const sim_oos *oos,
+                             alq_labeled *labeled) {
   int64_t n = answers->n_items, dim = d->meta.dim, K = d->meta.n_classes;
   float *x = NULL, *probs = NULL;
   int64_t *ids = NULL;
@@ -70,6 +71,13 @@ alq_err sim_consensus_labels(const alq_simulate_options *o, const sim_dataset *d
   alq_apply_options ap = {seed, o->mc_samples};
   if (!err)
     err = alq_model_apply(model, &ap, n, x, answers->ids, probs, NULL, NULL);
+  /* Items the round's model was trained on take their out-of-sample
+   * probabilities; the newly answered ones it has not seen keep its own. */
+  for (int64_t i = 0; !err && oos && i < n; i++) {
+    const float *row = sim_oos_row(oos, answers->ids[i]);
+    if (row)
+      memcpy(probs + i * K, row, sizeof(float) * K);
+  }
   alq_consensus c = {0};
   if (!err && n > 0)
     err = alq_consensus_compute(answers, probs, K, &c);

@@ -91,7 +91,7 @@ alq_err sim_evaluate(MPI_Comm comm, const alq_simulate_options *o, const sim_dat
 /* The request is filled as alq select resolves its defaults (coordinator/prepare.c). */
 alq_err sim_select(MPI_Comm comm, const alq_simulate_options *o, const sim_dataset *d, const sim_split *s,
                    int which, const alq_model *model, uint64_t seed, const alq_labeled *labeled,
-                   const alq_answer_table *answers, alq_batch *batch) {
+                   const alq_answer_table *answers, const sim_oos *oos, alq_batch *batch) {
   const char *strategy = o->strategies[which];
   alq_pool_meta meta = d->meta; /* messages name the pool file */
   meta.n_items = s->n_pool;
@@ -108,6 +108,15 @@ alq_err sim_select(MPI_Comm comm, const alq_simulate_options *o, const sim_datas
   if (err) {
     alq_source_close(mem);
     return err;
+  }
+  if (oos) {
+    alq_source *with_oos = NULL;
+    err = alq_agree(comm, sim_source_with_oos(src, oos, &with_oos));
+    if (err) {
+      alq_source_close(src);
+      return err;
+    }
+    src = with_oos;
   }
   const alq_strategy *st = alq_strategy_find(strategy);
   alq_request req;

@@ -7,6 +7,7 @@
 #include "alq/consensus.h"
 #include "alq/model.h"
 #include "alq/simulate.h"
+#include "alq/source.h"
 #include "alq/strategy.h"
 
 /* The whole pool, on every rank; ids ascending. */
@@ -52,12 +53,34 @@ alq_err sim_train(MPI_Comm comm, const alq_simulate_options *o, const sim_datase
 alq_err sim_evaluate(MPI_Comm comm, const alq_simulate_options *o, const sim_dataset *d, const sim_split *s,
                      const alq_model *model, uint64_t seed, alq_metrics *out);
 
+/* Out-of-sample probabilities of the labeled items (oos.c), ids ascending. */
+typedef struct {
+  int64_t n, n_classes;
+  int64_t *ids;
+  float *probs; /* n x n_classes */
+} sim_oos;
+
+/* Collective: 5-fold cross-validation over `labeled` (consensus labels): an
+ * item's fold is hash(seed, id) mod 5, each fold's items predicted by a model
+ * trained (sim_train) on the other folds' items; every rank gets them all,
+ * the same bits at any rank count.  `all` (the round's model) predicts a fold
+ * when nothing is left to train on. */
+alq_err sim_oos_probs(MPI_Comm comm, const alq_simulate_options *o, const sim_dataset *d, const sim_split *s,
+                      uint64_t seed, const alq_labeled *labeled, const alq_model *all, sim_oos *out);
+void sim_oos_free(sim_oos *o);
+/* The out-of-sample probabilities of `id`, or NULL (o NULL, or id not in it). */
+const float *sim_oos_row(const sim_oos *o, int64_t id);
+/* A source that is `inner` (taken over: closing it closes inner) except that
+ * rows fetched by id take their probabilities from `oos` when it has them. */
+alq_err sim_source_with_oos(alq_source *inner, const sim_oos *oos, alq_source **out);
+
 /* Collective: one selection through alq_select_pool, the model serving the
  * in-memory pool's probabilities and embeddings; `answers` (NULL without
- * annotators) are the labeled items' answers, for activelab. */
+ * annotators) are the labeled items' answers, for activelab, and `oos` (NULL:
+ * none) the labeled items' out-of-sample probabilities it scores them by. */
 alq_err sim_select(MPI_Comm comm, const alq_simulate_options *o, const sim_dataset *d, const sim_split *s,
                    int which, const alq_model *model, uint64_t seed, const alq_labeled *labeled,
-                   const alq_answer_table *answers, alq_batch *batch);
+                   const alq_answer_table *answers, const sim_oos *oos, alq_batch *batch);
 
 /* Annotators: one answer to each of ids[0..n) (alq/simulate.h says who
  * answers and how), added to `answers`. */
@@ -65,9 +88,11 @@ alq_err sim_annotate(const alq_simulate_options *o, const sim_dataset *d, uint64
                      int64_t n, alq_answer_table *answers);
 
 /* The labeled set from the answers: the CROWDLAB consensus with the model's
- * probabilities of the answered items (every rank the same, no messages). */
+ * probabilities of the answered items, an item's out-of-sample ones when
+ * `oos` (may be NULL) has them (every rank the same, no messages). */
 alq_err sim_consensus_labels(const alq_simulate_options *o, const sim_dataset *d, const alq_model *model,
-                             uint64_t seed, const alq_answer_table *answers, alq_labeled *labeled);
+                             uint64_t seed, const alq_answer_table *answers, const sim_oos *oos,
+                             alq_labeled *labeled);
 
 /* Adds the batch, with its true labels, to the labeled set (kept sorted by id). */
 alq_err sim_reveal(const sim_dataset *d, const alq_batch *batch, alq_labeled *labeled);

@@ -92,6 +92,11 @@ static alq_err run_strategy(MPI_Comm comm, const alq_simulate_options *o, const 
   for (int64_t i = 0; !err && noisy && i < labeled.n; i++)
     labeled.labels[i] = answers.labels[answers.offsets[i]];
   int64_t spent = labeled.n;
+  /* A strategy that scores labeled items (activelab) scores them, and takes
+   * their consensus, by out-of-sample probabilities (oos.c); for the others
+   * every item has one answer and the consensus is that answer. */
+  const int oos_needed = noisy && (alq_strategy_find(o->strategies[which])->needs & ALQ_NEEDS_ANSWERS) &&
+                         o->subpools[which] != ALQ_SUBPOOL_ANCHORAL;
   for (int64_t round = 0; !err && round <= o->rounds; round++) {
     alq_curve_point p = {.seed = seed, .round = round, .labeled = spent, .items = labeled.n};
     snprintf(p.strategy, sizeof p.strategy, "%s%s", o->subpools[which] == ALQ_SUBPOOL_ANCHORAL ? "anchoral+" : "",
@@ -105,8 +110,14 @@ static alq_err run_strategy(MPI_Comm comm, const alq_simulate_options *o, const 
       err = sim_evaluate(comm, o, d, s, &model, seed, &m);
     if (!err && round < o->rounds) {
       alq_batch batch = {0};
+      sim_oos oos = {0};
       t0 = MPI_Wtime();
-      err = sim_select(comm, o, d, s, which, &model, seed, &labeled, noisy, &batch);
+      if (oos_needed) /* training time: five more models */
+        err = sim_oos_probs(comm, o, d, s, seed, &labeled, &model, &oos);
+      p.train_seconds += MPI_Wtime() - t0;
+      t0 = MPI_Wtime();
+      if (!err)
+        err = sim_select(comm, o, d, s, which, &model, seed, &labeled, noisy, oos_needed ? &oos : NULL, &batch);
       p.select_seconds = MPI_Wtime() - t0;
       spent += batch.n;
       if (!err && !noisy)
@@ -114,8 +125,9 @@ static alq_err run_strategy(MPI_Comm comm, const alq_simulate_options *o, const 
       if (!err && noisy)
         err = alq_agree(comm, sim_annotate(o, d, seed, batch.ids, batch.n, noisy));
       if (!err && noisy)
-        err = alq_agree(comm, sim_consensus_labels(o, d, &model, seed, noisy, &labeled));
+        err = alq_agree(comm, sim_consensus_labels(o, d, &model, seed, noisy, oos_needed ? &oos : NULL, &labeled));
       alq_batch_free(&batch);
+      sim_oos_free(&oos);
     }
     alq_model_free(&model);
     if (!err) {

@@ -36,6 +36,7 @@ enum {
   ALQ_PURPOSE_ANNOTATOR = 60,     /* alq simulate: the first annotator an item goes to */
   ALQ_PURPOSE_ANSWER_WRONG = 61,  /* alq simulate: whether answer #k is wrong (seed = hash of seed, id) */
   ALQ_PURPOSE_ANSWER_CLASS = 62,  /* alq simulate: the class a wrong answer (or a confusion row) gives */
+  ALQ_PURPOSE_OOS_FOLD = 63,      /* alq simulate: a labeled item's cross-validation fold (activelab) */
 };
 
 /* 64 well-mixed bits from (seed, id, purpose). */

@@ -19,8 +19,20 @@
  * The scan keeps embeddings only, so q comes from one more pass over the same
  * rows (ctx->rows) that reads the probabilities of the candidates; with a
  * pool's ids in any order the candidates (with q) are then re-dealt so that
- * ids ascend across ranks (alq_candidates_id_order). */
+ * ids ascend across ranks (alq_candidates_id_order).
+ *
+ * Skipping (issue 13).  A new center c changes D_i only where the computed
+ * distance to c is below D_i^2.  Two lower bounds on the exact distance,
+ * the norm bound | ||g_i|| - ||g_c|| | and the center bound d(a, c) - d(i, a)
+ * (a = the center that set D_i, as in exact accelerated k-means++, Raff 2021,
+ * and Elkan), let an item be skipped when the bound, less every rounding the
+ * computed distance could have, still exceeds D_i^2 (skip_tol below): such an
+ * item's computed distance would not have lowered D_i, so D^2, the draws and
+ * the batch are bit for bit those of evaluating every item (--no-prune).
+ * Each skip decision depends on the item and the centers alone, so the
+ * skipped count is the same at any rank count. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,9 +51,18 @@ typedef struct {
   float *q;           /* n x c */
   float *qn, *hn;     /* squared norms */
   double *w;          /* D^2 to the nearest center; 0 once chosen */
+  int32_t *near;      /* the center whose computed distance is w (-1: none yet) */
   unsigned char *chosen;
   int64_t found;      /* candidates whose probabilities the pass delivered */
-  float *center;      /* the newest center: q (c) then h (d) */
+  int64_t budget;     /* rows of `centers` */
+  float *centers;     /* every center so far: q (c) then h (d), row t = pick t */
+  float *center;      /* the newest center: a row of `centers` */
+  double *cg, *cnorm, *cabs; /* per center: ||g||^2 as computed, ||g||, 1 + ||q||^2 + ||h||^2 */
+  double *clo;        /* per older center a: a lower bound on d(a, newest) */
+  int64_t nc;         /* centers so far */
+  double rel;         /* relative rounding allowance per distance (skip_tol) */
+  int64_t updates, norm_skips, center_skips;
+  uint64_t digest; /* sum of hash(new D^2, id, step) over the updates that lowered D^2 */
 } badge_state;
 
 static int64_t find_id(const int64_t *ids, int64_t n, int64_t id) {
@@ -95,7 +116,7 @@ static alq_err read_factors(const alq_select_ctx *ctx, badge_state *s) {
                                                                 (long long)(s->n - s->found), (long long)s->n));
 }
 
-static alq_err state_init(badge_state *s, const alq_candidates *cand, int64_t n_classes) {
+static alq_err state_init(badge_state *s, const alq_candidates *cand, int64_t n_classes, int64_t budget) {
   memset(s, 0, sizeof *s);
   s->n = cand->n;
   s->c = n_classes;
@@ -110,8 +131,18 @@ static alq_err state_init(badge_state *s, const alq_candidates *cand, int64_t n_
   ALQ_CHECK(alq_malloc(&s->qn, sizeof(float) * n1, "badge factor norms"));
   ALQ_CHECK(alq_malloc(&s->hn, sizeof(float) * n1, "badge embedding norms"));
   ALQ_CHECK(alq_malloc(&s->w, sizeof(double) * n1, "badge D^2"));
+  ALQ_CHECK(alq_malloc(&s->near, sizeof(int32_t) * n1, "badge nearest centers"));
   ALQ_CHECK(alq_calloc(&s->chosen, n1, 1, "badge chosen flags"));
-  return alq_malloc_aligned(&s->center, sizeof(float) * (s->c + s->d), "badge center");
+  if (budget > INT32_MAX)
+    return alq_error_set(ALQ_ERR_INTERNAL, "badge: budget %lld exceeds the int32 center index", (long long)budget);
+  s->budget = budget ? budget : 1;
+  ALQ_CHECK(alq_malloc(&s->cg, sizeof(double) * s->budget, "badge center norms"));
+  ALQ_CHECK(alq_malloc(&s->cnorm, sizeof(double) * s->budget, "badge center norms"));
+  ALQ_CHECK(alq_malloc(&s->cabs, sizeof(double) * s->budget, "badge center norms"));
+  ALQ_CHECK(alq_malloc(&s->clo, sizeof(double) * s->budget, "badge center distances"));
+  ALQ_CHECK(alq_malloc_aligned(&s->centers, sizeof(float) * s->budget * (s->c + s->d), "badge centers"));
+  s->center = s->centers;
+  return ALQ_OK;
 }
 
 static void state_free(badge_state *s) {
@@ -119,8 +150,13 @@ static void state_free(badge_state *s) {
   free(s->qn);
   free(s->hn);
   free(s->w);
+  free(s->near);
   free(s->chosen);
-  free(s->center);
+  free(s->centers);
+  free(s->cg);
+  free(s->cnorm);
+  free(s->cabs);
+  free(s->clo);
 }
 
 static double gnorm2(const badge_state *s, int64_t i) { return (double)s->qn[i] * (double)s->hn[i]; }
@@ -151,6 +187,7 @@ static alq_err take_center(MPI_Comm comm, badge_state *s, const alq_draw *dr, in
   int rank;
   MPI_Comm_rank(comm, &rank);
   int64_t head[2] = {0, 0};
+  s->center = s->centers + s->nc * (s->c + s->d);
   if (dr->owner == rank) {
     int64_t i = dr->index;
     memcpy(s->center, s->q + i * s->c, sizeof(float) * s->c);
@@ -168,19 +205,109 @@ static alq_err take_center(MPI_Comm comm, badge_state *s, const alq_draw *dr, in
   return ALQ_OK;
 }
 
-/* D^2 <- min(D^2, ||g_i - g_center||^2) for the items not chosen. */
-static void fold_center(badge_state *s) {
+/* ||g_x - g_y||^2 as computed for every pair, clamped at 0. */
+static double gdist2(double gx, double gy, float qq, float hh) {
+  double d2 = gx + gy - 2.0 * ((double)qq * (double)hh);
+  return d2 > 0 ? d2 : 0;
+}
+
+/* How far a computed gdist2(x, y) can be from the exact ||g_x - g_y||^2,
+ * from the computed norms nx = ||g_x||, ny and ax = 1 + ||q_x||^2 + ||h_x||^2.
+ *
+ * Relative part.  Each alq_dot is within gamma_n sum |x_k y_k| of the exact
+ * (alq_dot_error_bound), so ||q||^2 and ||h||^2 within gamma_C, gamma_d
+ * relatively, and q_x.q_y within gamma_C ||q_x|| ||q_y||, h_x.h_y within
+ * gamma_d ||h_x|| ||h_y||.  float x float is exact in double, so ||g_x||^2 =
+ * qn hn is within e = gamma_C + gamma_d + gamma_C gamma_d relatively, and the
+ * product (q.q)(h.h) within e ||g_x|| ||g_y||; the two double additions add
+ * 2^-52 of their operands.  In all |computed - exact| <= (e + 2^-51) (||g_x||
+ * + ||g_y||)^2, with exact norms within e of the computed ones.  rel (set in
+ * badge_select) is twice that and more, which also covers the double
+ * rounding of the bound itself (sqrt, subtraction: ~2^-52 relative).
+ *
+ * Absolute part: a float product below 2^-126 underflows and loses up to
+ * 2^-150, outside the relative bound; n of them move a dot by n 2^-150, and
+ * a distance by at most 4 (max(C, d) + 1) 2^-150 ax ay.  ABS_UNIT is 4 times
+ * that with C + d + 2 in place of max(C, d) + 1. */
+#define ABS_UNIT 0x1p-146
+static double skip_tol(const badge_state *s, double nx, double ny, double ax, double ay) {
+  return s->rel * (nx + ny) * (nx + ny) + ABS_UNIT * (double)(s->c + s->d + 2) * ax * ay;
+}
+
+static double abs_term(const badge_state *s, int64_t i) { return 1.0 + (double)s->qn[i] + (double)s->hn[i]; }
+
+/* The newest center's norm, and for every older center a lower bound on the
+ * exact distance to it (one factorised distance each: B per center). */
+static void center_bounds(badge_state *s) {
+  const int64_t cd = s->c + s->d, t = s->nc;
   const float *qc = s->center, *hc = s->center + s->c;
-  double gc = (double)alq_dot(qc, qc, s->c) * (double)alq_dot(hc, hc, s->d);
+  float qq = alq_dot(qc, qc, s->c), hh = alq_dot(hc, hc, s->d);
+  double gc = (double)qq * (double)hh;
+  s->cg[t] = gc;
+  s->cnorm[t] = sqrt(gc);
+  s->cabs[t] = 1.0 + (double)qq + (double)hh;
+  for (int64_t a = 0; a < t; a++) {
+    const float *qa = s->centers + a * cd, *ha = qa + s->c;
+    double d2 = gdist2(s->cg[a], gc, alq_dot(qa, qc, s->c), alq_dot(ha, hc, s->d));
+    double lo = d2 - skip_tol(s, s->cnorm[a], s->cnorm[t], s->cabs[a], s->cabs[t]);
+    s->clo[a] = lo > 0 ? sqrt(lo) : 0;
+  }
+  alq_log_flops(2 * t * cd);
+}
+
+/* Whether item i's computed distance to the newest center provably cannot be
+ * below w[i]: a lower bound L on the exact distance with L^2 - tol > w[i].
+ * Any doubt (no nearest center yet, w infinite, NaN) evaluates. */
+static int can_skip(badge_state *s, int64_t i, double gi) {
+  const int64_t t = s->nc;
+  double w = s->w[i], ni = sqrt(gi), nc = s->cnorm[t], ai = abs_term(s, i);
+  double tol = skip_tol(s, ni, nc, ai, s->cabs[t]);
+  /* Norm bound, the exact norms being within rel of the computed ones. */
+  double ln = fabs(ni - nc) - s->rel * (ni + nc);
+  if (ln > 0 && ln * ln - tol > w) {
+    s->norm_skips++;
+    return 1;
+  }
+  int32_t a = s->near[i];
+  if (a < 0)
+    return 0;
+  /* Center bound: d(i, c) >= d(a, c) - d(i, a), d(i, a)^2 <= w + tol(i, a). */
+  double hi = w + skip_tol(s, ni, s->cnorm[a], ai, s->cabs[a]);
+  double lc = s->clo[a] - sqrt(hi);
+  if (lc > 0 && lc * lc - tol > w) {
+    s->center_skips++;
+    return 1;
+  }
+  return 0;
+}
+
+/* D^2 <- min(D^2, ||g_i - g_center||^2) for the items not chosen, skipping
+ * (when `skip`) the items whose D^2 provably stays. */
+static void fold_center(badge_state *s, int skip) {
+  const float *qc = s->center, *hc = s->center + s->c;
+  center_bounds(s);
+  const int32_t t = (int32_t)s->nc;
+  const double gc = s->cg[t];
+  int64_t evaluated = 0;
   for (int64_t i = 0; i < s->n; i++) {
     if (s->chosen[i])
       continue;
-    double qq = alq_dot(s->q + i * s->c, qc, s->c), hh = alq_dot(s->h + i * s->d, hc, s->d);
-    double d2 = gnorm2(s, i) + gc - 2.0 * (qq * hh);
-    d2 = d2 > 0 ? d2 : 0;
-    s->w[i] = d2 < s->w[i] ? d2 : s->w[i];
+    s->updates++;
+    double gi = gnorm2(s, i);
+    if (skip && can_skip(s, i, gi))
+      continue;
+    double d2 = gdist2(gi, gc, alq_dot(s->q + i * s->c, qc, s->c), alq_dot(s->h + i * s->d, hc, s->d));
+    evaluated++;
+    if (d2 < s->w[i]) {
+      s->w[i] = d2;
+      s->near[i] = t;
+      uint64_t bits;
+      memcpy(&bits, &d2, sizeof bits);
+      s->digest += alq_hash3(bits, (uint64_t)s->ids[i], (uint64_t)t);
+    }
   }
-  alq_log_flops(2 * s->n * (s->c + s->d));
+  s->nc++;
+  alq_log_flops(2 * evaluated * (s->c + s->d));
 }
 
 /* The next center by D^2; uniform over the unchosen items when no mass is left. */
@@ -205,7 +332,7 @@ static alq_err draw_next(MPI_Comm comm, badge_state *s, uint64_t seed, int64_t s
 static alq_err ordered_state(const alq_select_ctx *ctx, const alq_candidates *cand, int64_t n_classes,
                              alq_ordered_candidates *oc, badge_state *s) {
   badge_state local;
-  alq_err err = alq_agree(ctx->comm, state_init(&local, cand, n_classes));
+  alq_err err = alq_agree(ctx->comm, state_init(&local, cand, n_classes, ctx->budget));
   if (!err)
     err = read_factors(ctx, &local);
   if (!err)
@@ -215,10 +342,36 @@ static alq_err ordered_state(const alq_select_ctx *ctx, const alq_candidates *ca
     return err;
   }
   state_free(&local);
-  err = alq_agree(ctx->comm, state_init(s, &oc->c, n_classes));
+  err = alq_agree(ctx->comm, state_init(s, &oc->c, n_classes, ctx->budget));
   if (!err)
     memcpy(s->q, oc->extra, sizeof(float) * n_classes * oc->c.n);
   return err;
+}
+
+/* --log-view's badge line: updates = (item, new center) pairs not yet
+ * chosen, skipped = those the bounds settled without a distance; d2_digest
+ * sums a hash of every lowered D^2 with its id and step (in uint64, so in
+ * any order): the same digest with and without skipping means the same D^2
+ * at every step, not only the same batch (tests/badge_skip.py). */
+static alq_err print_stats(MPI_Comm comm, const badge_state *s, int64_t picks, int skip, double seconds) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  int64_t local[4] = {s->n, s->updates, s->norm_skips, s->center_skips}, sum[4];
+  double tmax;
+  uint64_t digest;
+  ALQ_CHECK(alq_reduce(local, sum, 4, MPI_INT64_T, MPI_SUM, 0, comm));
+  ALQ_CHECK(alq_reduce(&s->digest, &digest, 1, MPI_UINT64_T, MPI_SUM, 0, comm));
+  ALQ_CHECK(alq_reduce(&seconds, &tmax, 1, MPI_DOUBLE, MPI_MAX, 0, comm));
+  if (rank != 0)
+    return ALQ_OK;
+  int64_t skipped = sum[2] + sum[3];
+  fprintf(stderr,
+          "badge: picks=%lld candidates=%lld seconds=%.6f skip=%s updates=%lld skipped=%lld "
+          "skipped_fraction=%.4f norm_skips=%lld center_skips=%lld distances=%lld d2_digest=%016llx\n",
+          (long long)picks, (long long)sum[0], tmax, skip ? "yes" : "no", (long long)sum[1], (long long)skipped,
+          sum[1] > 0 ? (double)skipped / (double)sum[1] : 0.0, (long long)sum[2], (long long)sum[3],
+          (long long)(sum[1] - skipped), (unsigned long long)digest);
+  return ALQ_OK;
 }
 
 static alq_err badge_select(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
@@ -241,7 +394,11 @@ static alq_err badge_select(const alq_select_ctx *ctx, const alq_candidates *can
     s.qn[i] = alq_dot(s.q + i * s.c, s.q + i * s.c, s.c);
     s.hn[i] = alq_dot(s.h + i * s.d, s.h + i * s.d, s.d);
     s.w[i] = INFINITY;
+    s.near[i] = -1;
   }
+  double gq = alq_dot_error_bound(s.c), gh = alq_dot_error_bound(s.d);
+  s.rel = 2.0 * (gq + gh + gq * gh + 0x1p-51); /* skip_tol: twice what the rounding needs */
+  double t0 = MPI_Wtime();
   alq_draw dr = {ALQ_DRAW_NONE, -1, -1};
   if (!err)
     err = first_center(ctx->comm, &s, &dr);
@@ -250,10 +407,12 @@ static alq_err badge_select(const alq_select_ctx *ctx, const alq_candidates *can
     err = take_center(ctx->comm, &s, &dr, t == 0, &batch->ids[t], &batch->scores[t]);
     if (err || ++t == ctx->budget || t == n_global)
       break;
-    fold_center(&s);
+    fold_center(&s, ctx->prune);
     err = draw_next(ctx->comm, &s, ctx->seed, t, n_global, &dr);
   }
   batch->n = t;
+  if (!err && ctx->log_view)
+    err = print_stats(ctx->comm, &s, t, ctx->prune, MPI_Wtime() - t0);
   state_free(&s);
   alq_ordered_candidates_free(&oc);
   if (err)
@@ -261,11 +420,12 @@ static alq_err badge_select(const alq_select_ctx *ctx, const alq_candidates *can
   return err;
 }
 
-/* state_init's arrays, read_factors' pass (a read's ids, flags and
- * probabilities), draw_next's uniform weights, and the batch. */
+/* state_init's arrays (per item: q, two norms, D^2, nearest center, flag;
+ * per center: its q and h, four doubles), read_factors' pass (a read's ids,
+ * flags and probabilities), draw_next's uniform weights, and the batch. */
 static int64_t badge_select_bytes(const alq_select_shape *sh) {
-  int64_t n1 = sh->n ? sh->n : 1, c = sh->n_classes;
-  int64_t state = n1 * (4 * c + 4 + 4 + 8 + 1) + 4 * (c + sh->dim);
+  int64_t n1 = sh->n ? sh->n : 1, c = sh->n_classes, b1 = sh->budget ? sh->budget : 1;
+  int64_t state = n1 * (4 * c + 4 + 4 + 8 + 4 + 1) + b1 * (4 * (c + sh->dim) + 4 * 8);
   int64_t pass = sh->chunk_rows * (8 + 1 + 4 * c);
   return state + pass + 8 * n1 + 16 * sh->budget;
 }

@@ -19,6 +19,13 @@ foreach(part badge typiclust cluster-margin)
                    --workdir ${CMAKE_CURRENT_BINARY_DIR}/strategies_cluster/${part})
   set_tests_properties(strategy-${part}-reference PROPERTIES TIMEOUT 120 ENVIRONMENT "${ALQ_CLU_ENV}")
 endforeach()
+# BADGE's skipped D^2 updates (norm and center bounds): the same batch and the
+# same D^2 at every step as --no-prune, 1-3 ranks, and a real share skipped.
+add_test(NAME strategy-badge-skip
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/badge_skip.py
+                 --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/badge_skip)
+set_tests_properties(strategy-badge-skip PROPERTIES TIMEOUT 180 ENVIRONMENT "${ALQ_CLU_ENV}")
 # Ids in any order: the strategies that visit items in id order re-deal their
 # candidates (cluster/id_order.c); the shuffled pool's batch is the sorted one's.
 add_test(NAME strategy-id-order

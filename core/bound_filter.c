@@ -7,8 +7,8 @@
  * when one is set.  tests/test_bound_filter.c runs each path against the
  * scalar one. */
 #include "alq/bound_filter.h"
+#include "alq/isa.h"
 
-#include <string.h>
 
 /* The definition, for j in [j0, n): also every vector path's tail. */
 static int64_t filter_from(const float *approx, float scale, const float *th, int64_t j0, int64_t n, int32_t *out) {
@@ -68,26 +68,11 @@ static const filter_path paths[] = {
 };
 #define N_PATHS (int)(sizeof paths / sizeof paths[0])
 
-static int path_supported(const char *name) {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (!strcmp(name, "avx512f"))
-    return __builtin_cpu_supports("avx512f");
-  if (!strcmp(name, "avx2"))
-    return __builtin_cpu_supports("avx2");
-#endif
-  return 1;
-}
-
 static const filter_path *current;
 
 static const filter_path *path(void) {
-  if (!current) {
-    int k = 0;
-    while (!path_supported(paths[k].name))
-      k++;
-    current = &paths[k];
-  }
+  if (!current)
+    current = &paths[alq_isa_fastest(paths, sizeof *paths, N_PATHS)];
   return current;
 }
 
@@ -104,10 +89,8 @@ int alq_bound_filter_use_path(const char *name) {
     current = NULL;
     return 1;
   }
-  for (int k = 0; k < N_PATHS; k++)
-    if (!strcmp(paths[k].name, name) && path_supported(name)) {
-      current = &paths[k];
-      return 1;
-    }
-  return 0;
+  int k = alq_isa_named(paths, sizeof *paths, N_PATHS, name);
+  if (k >= 0)
+    current = &paths[k];
+  return k >= 0;
 }

@@ -12,6 +12,7 @@
  * l + w sit at the same position of vectors l / W and (l + w) / W), then
  * halves of the last vector, then its last four lanes one by one. */
 #include "alq/dot.h"
+#include "alq/isa.h"
 
 #include <string.h>
 
@@ -162,28 +163,11 @@ static const dot_path paths[] = {
 };
 #define N_PATHS (int)(sizeof paths / sizeof paths[0])
 
-static int path_supported(const char *name) {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (!strcmp(name, "avx512f"))
-    return __builtin_cpu_supports("avx512f");
-  if (!strcmp(name, "avx2"))
-    return __builtin_cpu_supports("avx2");
-  if (!strcmp(name, "avx"))
-    return __builtin_cpu_supports("avx");
-#endif
-  return 1; /* sse2 on every x86-64; the generic path elsewhere */
-}
-
 static const dot_path *current;
 
 static const dot_path *path(void) {
-  if (!current) {
-    int k = 0;
-    while (!path_supported(paths[k].name))
-      k++;
-    current = &paths[k];
-  }
+  if (!current)
+    current = &paths[alq_isa_fastest(paths, sizeof *paths, N_PATHS)];
   return current;
 }
 
@@ -198,12 +182,10 @@ int alq_dot_use_path(const char *name) {
     current = NULL; /* the fastest again, chosen on next use */
     return 1;
   }
-  for (int k = 0; k < N_PATHS; k++)
-    if (!strcmp(paths[k].name, name) && path_supported(name)) {
-      current = &paths[k];
-      return 1;
-    }
-  return 0;
+  int k = alq_isa_named(paths, sizeof *paths, N_PATHS, name);
+  if (k >= 0)
+    current = &paths[k];
+  return k >= 0;
 }
 
 const char *alq_dot_path_name(int k) { return k >= 0 && k < N_PATHS ? paths[k].name : NULL; }

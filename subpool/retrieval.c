@@ -338,11 +338,12 @@ static alq_err report(MPI_Comm comm, const retrieval *r, const alq_pool_data *lo
   if (!err && rank == 0) {
     fprintf(stderr,
             "anchoral: anchors=%lld neighbors=%lld subpool=%lld sgemm_seconds=%.4f sgemm_gflops=%.2f "
-            "merge_seconds=%.4f merge_bytes=%lld exact_similarities=%lld dot_path=%s gemm_path=%s gemm_impl=%s\n",
+            "merge_seconds=%.4f merge_bytes=%lld exact_similarities=%lld dot_path=%s filter_path=%s gemm_path=%s "
+            "gemm_impl=%s\n",
             (long long)r->n_anchors, (long long)r->k, (long long)n_sub, sgmax[0],
             sgmax[0] > 0 ? (double)summed[0] / sgmax[0] / 1e9 : 0.0, merge_s,
             (long long)(r->n_heaps * r->k * (int64_t)sizeof(alq_scored)), (long long)summed[1], alq_dot_path(),
-            alq_bound_gemm_path(r->gemm), alq_bound_gemm_impl(r->gemm));
+            alq_bound_filter_path(), alq_bound_gemm_path(r->gemm), alq_bound_gemm_impl(r->gemm));
     if (r->m->has_labels && total && C) {
       int64_t present = 0, smallest = INT64_MAX;
       for (int64_t c = 0; c < C; c++)

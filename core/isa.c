@@ -1,0 +1,36 @@
+/* core/isa.c: run-time choice among instruction-set paths (alq/isa.h). */
+#include "alq/isa.h"
+
+#include <string.h>
+
+int alq_isa_supported(const char *name) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (!strcmp(name, "avx512f"))
+    return __builtin_cpu_supports("avx512f");
+  if (!strcmp(name, "avx2"))
+    return __builtin_cpu_supports("avx2");
+  if (!strcmp(name, "avx"))
+    return __builtin_cpu_supports("avx");
+#endif
+  (void)name;
+  return 1;
+}
+
+static const char *name_at(const void *table, size_t stride, int k) {
+  return *(const char *const *)((const char *)table + (size_t)k * stride);
+}
+
+int alq_isa_fastest(const void *table, size_t stride, int n) {
+  int k = 0;
+  while (k < n - 1 && !alq_isa_supported(name_at(table, stride, k)))
+    k++;
+  return k;
+}
+
+int alq_isa_named(const void *table, size_t stride, int n, const char *name) {
+  for (int k = 0; k < n; k++)
+    if (!strcmp(name_at(table, stride, k), name))
+      return alq_isa_supported(name) ? k : -1;
+  return -1;
+}

@@ -45,6 +45,17 @@ static inline double d2_margin(double xn, double cn, double approx, double allow
 
 double alq_d2_margin(double xn, double cn, double approx, double allow) { return d2_margin(xn, cn, approx, allow); }
 
+/* Scratch of an assignment: an SGEMM tile, the lower ends, and the rows of
+ * an index list gathered for the tile.  tile NULL: the exact scan. */
+typedef struct {
+  float *tile;  /* GEMM_ROWS x k */
+  double *lo;   /* k */
+  float *v;     /* k */
+  int32_t *cand; /* k */
+  float *rows;  /* GEMM_ROWS x d */
+  int64_t *idx; /* GEMM_ROWS */
+} assign_scratch;
+
 /* The exact scan: every centroid by alq_dot_rows (ties keep the lower index).
  * other: the smallest distance to any other centroid. */
 static void assign_exact(const alq_kmeans *m, const float *xi, float xn, int32_t *label, float *dist2, double *other) {
@@ -75,24 +86,27 @@ static void assign_exact(const alq_kmeans *m, const float *xi, float xn, int32_t
  * lies within its margin of the estimate, so the smallest upper end bounds
  * the nearest; a centroid whose lower end is above it cannot be nearest.
  * The others are computed as the exact scan computes them, in index order.
- * lo: k doubles of scratch for the lower ends.  other: a lower bound on the
+ * w->lo: k doubles of scratch for the lower ends.  other: a lower bound on the
  * exact distance to any other centroid (exact where computed, else the
  * lower end). */
-static void assign_from_estimates(const alq_kmeans *m, const float *xi, float xn, const float *approx,
-                                  double allow, double *lo, int32_t *label, float *dist2, double *other) {
+static void assign_scan(const alq_kmeans *m, const float *xi, float xn, const float *approx, double allow,
+                        const int32_t *cand, int64_t nc, double *lo, float *best_out, int32_t *arg_out,
+                        double *other) {
   double cap = INFINITY;
-  for (int64_t j = 0; j < m->k; j++) {
+  for (int64_t q = 0; q < nc; q++) {
+    int64_t j = cand ? cand[q] : q;
     double est = (double)xn + m->cnorm[j] - 2.0 * approx[j];
     double margin = d2_margin(xn, m->cnorm[j], approx[j], allow), hi = est + margin;
-    lo[j] = est - margin;
+    lo[q] = est - margin;
     cap = hi > 0 ? (hi < cap ? hi : cap) : 0; /* the clamp at 0 */
   }
   float best = INFINITY;
-  double second = INFINITY;
+  double second = *other;
   int32_t arg = 0;
-  for (int64_t j = 0; j < m->k; j++) {
-    if (lo[j] > cap) {
-      second = lo[j] < second ? lo[j] : second;
+  for (int64_t q = 0; q < nc; q++) {
+    int64_t j = cand ? cand[q] : q;
+    if (lo[q] > cap) {
+      second = lo[q] < second ? lo[q] : second;
       continue;
     }
     float d2 = xn + m->cnorm[j] - 2.0f * alq_dot(xi, m->c + j * m->d, m->d);
@@ -105,9 +119,50 @@ static void assign_from_estimates(const alq_kmeans *m, const float *xi, float xn
       second = d2;
     }
   }
-  *label = arg;
-  *dist2 = best;
+  *arg_out = arg;
+  *best_out = best;
   *other = second;
+}
+
+/* The same decision, first narrowed by float: v_j = ||c_j||^2 - 2 approx_j
+ * over all centroids (a loop the compiler vectorises), and only those within
+ * twice the largest margin (plus the float rounding) of the smallest go to
+ * the double test.  Any other has its lower end above the smallest v's upper
+ * end, so the double test over all would skip it too: the same centroids
+ * are computed exactly, the same label.  When the smallest estimate is near
+ * 0 (where the clamp could tie), every centroid goes to the double test.
+ * tclen >= every real centroid length. */
+static void assign_from_estimates(const alq_kmeans *m, const float *xi, float xn, const float *approx,
+                                  double allow, double tclen, const assign_scratch *w, int32_t *label,
+                                  float *dist2, double *other) {
+  float vmin = INFINITY;
+  for (int64_t j = 0; j < m->k; j++) {
+    float v = m->cnorm[j] - 2.0f * approx[j];
+    w->v[j] = v;
+    vmin = v < vmin ? v : vmin;
+  }
+  double amax = sqrt((double)xn) * tclen * (1.0 + 4.0 * alq_dot_error_bound(m->d) + 1e-5) + allow;
+  double mag = (double)xn + tclen * tclen + 2.0 * amax + 2.0 * allow;
+  double mmax = 2.0 * allow + mag * 0x1p-21, slack = (mag + fabs((double)vmin)) * 0x1p-20;
+  *other = INFINITY;
+  if (!((double)xn + vmin > 2.0 * mmax + 2.0 * slack)) {
+    assign_scan(m, xi, xn, approx, allow, NULL, m->k, w->lo, dist2, label, other);
+    return;
+  }
+  double t = (double)vmin + 2.0 * mmax + 2.0 * slack;
+  float thr = (float)t, vout = INFINITY;
+  thr = (double)thr < t ? nextafterf(thr, INFINITY) : thr;
+  int64_t nc = 0;
+  for (int64_t j = 0; j < m->k; j++) {
+    if (w->v[j] <= thr)
+      w->cand[nc++] = (int32_t)j;
+    else
+      vout = w->v[j] < vout ? w->v[j] : vout;
+  }
+  /* the ones left out: lower end >= xn + v - 2^-23 mag - mmax */
+  if (vout < INFINITY)
+    *other = (double)xn + vout - mag * 0x1p-23 - mmax;
+  assign_scan(m, xi, xn, approx, allow, w->cand, nc, w->lo, dist2, label, other);
 }
 
 /* The largest centroid norm, for an allowance that holds for every centroid. */
@@ -117,15 +172,6 @@ static double max_centroid_length(const alq_kmeans *m) {
     top = m->cnorm[j] > top ? m->cnorm[j] : top;
   return sqrt((double)top) * (1.0 + 1e-6);
 }
-
-/* Scratch of an assignment: an SGEMM tile, the lower ends, and the rows of
- * an index list gathered for the tile.  tile NULL: the exact scan. */
-typedef struct {
-  float *tile;  /* GEMM_ROWS x k */
-  double *lo;   /* k */
-  float *rows;  /* GEMM_ROWS x d */
-  int64_t *idx; /* GEMM_ROWS */
-} assign_scratch;
 
 /* Bounds on real distances kept across Lloyd iterations (Hamerly's): up[i]
  * >= ||x_i - c_label||, low[i] <= ||x_i - c_j|| for every other j. */
@@ -188,8 +234,8 @@ static void assign_some(const alq_kmeans *m, const float *x, const float *xn, co
     double other;
     if (w->tile)
       assign_from_estimates(m, xi, ni, w->tile + r * m->k,
-                            alq_gemm_allowance(m->d, sqrt((double)ni) * (1.0 + 1e-6) * clen), w->lo, &label[i], &d2,
-                            &other);
+                            alq_gemm_allowance(m->d, sqrt((double)ni) * (1.0 + 1e-6) * clen), tclen, w, &label[i],
+                            &d2, &other);
     else
       assign_exact(m, xi, ni, &label[i], &d2, &other);
     if (dist2)
@@ -254,6 +300,8 @@ static alq_err assign_scratch_alloc(assign_scratch *w, int64_t k, int64_t d, int
   if (k >= GEMM_MIN_K) {
     ALQ_CHECK(alq_malloc(&w->tile, sizeof(float) * GEMM_ROWS * k, "k-means SGEMM tile"));
     ALQ_CHECK(alq_malloc(&w->lo, sizeof(double) * k, "k-means lower ends"));
+    ALQ_CHECK(alq_malloc(&w->v, sizeof(float) * k, "k-means float estimates"));
+    ALQ_CHECK(alq_malloc(&w->cand, sizeof(int32_t) * k, "k-means candidate centroids"));
   }
   if (with_list) {
     ALQ_CHECK(alq_malloc(&w->rows, sizeof(float) * GEMM_ROWS * (d ? d : 1), "k-means gathered rows"));
@@ -265,6 +313,8 @@ static alq_err assign_scratch_alloc(assign_scratch *w, int64_t k, int64_t d, int
 static void assign_scratch_free(assign_scratch *w) {
   free(w->tile);
   free(w->lo);
+  free(w->v);
+  free(w->cand);
   free(w->rows);
   free(w->idx);
 }
@@ -488,7 +538,7 @@ int64_t alq_kmeans_bytes(int64_t n, int64_t n_shared, int64_t k, int64_t d) {
   int64_t model = k1 * (d ? d : 1) * 4 + k1 * 4 + k1 * 8;
   int64_t lloyd = n1 * 4 * 2 + s1 * 4 * 2 + 2 * (k * d + k + 1) * 8;
   int64_t seeding = n1 * (8 + 4) + s1 * (8 + 4);
-  int64_t tile = k >= GEMM_MIN_K ? GEMM_ROWS * k * 4 + k * 8 : 0; /* the SGEMM tile, lower ends */
+  int64_t tile = k >= GEMM_MIN_K ? GEMM_ROWS * k * 4 + k * 16 : 0; /* the SGEMM tile, lower ends, v, cand */
   int64_t gather = GEMM_ROWS * ((d ? d : 1) * 4 + 8);                 /* reassign's rows and indices */
   int64_t bounds = (n1 + s1) * 16 + k1 * 8;                           /* up, low; centroid moves */
   return model + lloyd + seeding + tile + gather + bounds;

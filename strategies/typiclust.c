@@ -27,6 +27,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "alq/cluster.h"
 #include "alq/comm.h"
@@ -201,17 +204,42 @@ static double pair_estimate(float xn, float yn, float approx, double allow, doub
   return (double)xn + yn - 2.0 * approx;
 }
 
+/* The first row r in [from, n) whose float estimate yn - 2 approx is at
+ * most thr, n if none: 16 rows at a time by a branch-free test (SSE2 where
+ * the compiler has it; the same IEEE operations as the row test), row by
+ * row only inside a group that has one. */
+static int64_t next_at_most(const float *yn, const float *dots, int64_t from, int64_t n, float thr) {
+  int64_t r = from;
+#ifdef __SSE2__
+  const __m128 t = _mm_set1_ps(thr), two = _mm_set1_ps(2.0f);
+  for (; r + 16 <= n; r += 16) {
+    __m128 any = _mm_setzero_ps();
+    for (int q = 0; q < 16; q += 4) {
+      __m128 e = _mm_sub_ps(_mm_loadu_ps(yn + r + q), _mm_mul_ps(two, _mm_loadu_ps(dots + r + q)));
+      any = _mm_or_ps(any, _mm_cmple_ps(e, t));
+    }
+    if (_mm_movemask_ps(any))
+      break;
+  }
+#endif
+  for (; r < n; r++)
+    if (yn[r] - 2.0f * dots[r] <= thr)
+      return r;
+  return n;
+}
+
 /* An upper bound on member x's k-th nearest squared distance from the block
  * alone: the largest upper end of k rows other than x itself, each row's
  * exact distance being at most its upper end.  Any k rows give a valid
  * bound; the k of smallest float estimate give a tight one.  INFINITY when
  * the block has fewer than k other rows. */
 static double block_cap(const tc_block *b, const float *dots, int64_t self_id, float xn, int64_t k, double allow) {
-  float v[K_NN];
+  float v[K_NN], below = INFINITY; /* a row enters when its estimate is below v[k - 1] */
   int64_t row[K_NN], len = 0;
-  for (int64_t r = 0; r < b->n; r++) {
+  for (int64_t r = next_at_most(b->yn, dots, 0, b->n, below); r < b->n;
+       r = next_at_most(b->yn, dots, r + 1, b->n, below)) {
     float e = b->yn[r] - 2.0f * dots[r];
-    if ((len == k && !(e < v[k - 1])) || b->ids[r] == self_id)
+    if (b->ids[r] == self_id)
       continue;
     int64_t at = len < k ? len++ : k - 1;
     while (at > 0 && v[at - 1] > e) {
@@ -221,6 +249,8 @@ static double block_cap(const tc_block *b, const float *dots, int64_t self_id, f
     }
     v[at] = e;
     row[at] = r;
+    if (len == k)
+      below = nextafterf(v[k - 1], -INFINITY);
   }
   if (len < k)
     return INFINITY;
@@ -262,8 +292,8 @@ static void fold_member(const tc_block *b, const float *dots, const float *x, in
     lim = cap < lim ? cap : lim;
   }
   const float thr = float_threshold(lim, xn, yn_max, allow, d);
-  for (int64_t r = 0; r < b->n; r++) {
-    if (!(b->yn[r] - 2.0f * dots[r] <= thr) || b->ids[r] == self_id)
+  for (int64_t r = next_at_most(b->yn, dots, 0, b->n, thr); r < b->n; r = next_at_most(b->yn, dots, r + 1, b->n, thr)) {
+    if (b->ids[r] == self_id)
       continue;
     double margin, est = pair_estimate(xn, b->yn[r], dots[r], allow, &margin);
     double now = *len == k && best[k - 1] < lim ? best[k - 1] : lim; /* the k-th only shrinks */

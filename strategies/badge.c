@@ -29,6 +29,8 @@
  * computed distance could have, still exceeds D_i^2 (skip_tol below): such an
  * item's computed distance would not have lowered D_i, so D^2, the draws and
  * the batch are bit for bit those of evaluating every item (--no-prune).
+ * An item neither bound settles gets q_i . q_c first; a third bound from it
+ * and the h norms (factor_skip) can still spare the h_i . h_c products.
  * Each skip decision depends on the item and the centers alone, so the
  * skipped count is the same at any rank count. */
 #include <math.h>
@@ -61,7 +63,8 @@ typedef struct {
   double *clo;        /* per older center a: a lower bound on d(a, newest) */
   int64_t nc;         /* centers so far */
   double rel;         /* relative rounding allowance per distance (skip_tol) */
-  int64_t updates, norm_skips, center_skips;
+  double gamma_d;     /* alq_dot_error_bound(d) (factor_skip) */
+  int64_t updates, norm_skips, center_skips, factor_skips, lowered;
   uint64_t digest; /* sum of hash(new D^2, id, step) over the updates that lowered D^2 */
 } badge_state;
 
@@ -225,11 +228,13 @@ static double gdist2(double gx, double gy, float qq, float hh) {
  * badge_select) is twice that and more, which also covers the double
  * rounding of the bound itself (sqrt, subtraction: ~2^-52 relative).
  *
- * Absolute part: a float product below 2^-126 underflows and loses up to
- * 2^-150, outside the relative bound; n of them move a dot by n 2^-150, and
- * a distance by at most 4 (max(C, d) + 1) 2^-150 ax ay.  ABS_UNIT is 4 times
- * that with C + d + 2 in place of max(C, d) + 1. */
-#define ABS_UNIT 0x1p-146
+ * Absolute part: a float result below 2^-126 underflows, outside the
+ * relative bound: it loses up to 2^-150 (gradual underflow, IEEE's default),
+ * or 2^-126 if flush-to-zero were on; taking 2^-126 for each of a dot's n
+ * products and n sums, a dot moves by eta_n = 2 (n + 1) 2^-126 and a distance
+ * by at most 4 eta_max ax ay <= (C + d + 2) 2^-123 ax ay.  ABS_UNIT is 4
+ * times that. */
+#define ABS_UNIT 0x1p-121
 static double skip_tol(const badge_state *s, double nx, double ny, double ax, double ay) {
   return s->rel * (nx + ny) * (nx + ny) + ABS_UNIT * (double)(s->c + s->d + 2) * ax * ay;
 }
@@ -281,33 +286,83 @@ static int can_skip(badge_state *s, int64_t i, double gi) {
   return 0;
 }
 
+/* The third bound, once q_i . q_c is computed: the evaluation would give
+ * fl(fl(gi + gc) - 2 qq hh) with gi, gc and qq the very values in hand, so
+ * only hh = alq_dot(h_i, h_c) is unknown, and |hh| <= (1 + gamma_d) ||h_i||
+ * ||h_c|| + eta_d (underflow, skip_tol), ||h||^2 <= (hn + eta_d) / (1 - gamma_d):
+ * hmax below, with 4 gamma_d for the two (1 + gamma) / (1 - gamma) and the
+ * sqrt.  The double operations of the bound and of the evaluation each err
+ * by 2^-53 relative; 2^-47 (gi + gc + 2 |qq| hmax) covers them (~6 of 2^-53).  Saves
+ * the d products of h when the q factors alone keep the distance above D. */
+static int factor_skip(const badge_state *s, int64_t i, double gi, double gc, float qq, float hnc) {
+  const double eta = (double)(s->d + 1) * 0x1p-124; /* twice eta_d */
+  double hmax = sqrt(((double)s->hn[i] + eta) * ((double)hnc + eta)) * (1.0 + 4.0 * s->gamma_d) + eta;
+  double x = 2.0 * fabs((double)qq) * hmax;
+  double lb = (gi + gc) - x - 0x1p-47 * (gi + gc + x);
+  return lb > s->w[i];
+}
+
+/* Item i's D^2 from its full distance to the newest center t. */
+static void lower(badge_state *s, int64_t i, int32_t t, double d2) {
+  if (d2 < s->w[i]) {
+    s->lowered++;
+    s->w[i] = d2;
+    s->near[i] = t;
+    uint64_t bits;
+    memcpy(&bits, &d2, sizeof bits);
+    s->digest += alq_hash3(bits, (uint64_t)s->ids[i], (uint64_t)t);
+  }
+}
+
+static void prefetch_row(const float *row, int64_t n) {
+  for (int64_t k = 0; k < n; k += 16)
+    __builtin_prefetch(row + k);
+}
+
+#define FOLD_BLOCK 256
+#define PREFETCH_AHEAD 4
+
 /* D^2 <- min(D^2, ||g_i - g_center||^2) for the items not chosen, skipping
- * (when `skip`) the items whose D^2 provably stays. */
+ * (when `skip`) the items whose D^2 provably stays.  Unskipped, the rows
+ * stream in order.  Skipping, the items the norm and center bounds leave
+ * are scattered, and their q rows would be fetched one miss at a time
+ * (measured: a q dot product then took ~4x as long as in the stream): a
+ * block's survivors are listed first and their rows prefetched a few ahead. */
 static void fold_center(badge_state *s, int skip) {
   const float *qc = s->center, *hc = s->center + s->c;
   center_bounds(s);
   const int32_t t = (int32_t)s->nc;
   const double gc = s->cg[t];
-  int64_t evaluated = 0;
-  for (int64_t i = 0; i < s->n; i++) {
-    if (s->chosen[i])
-      continue;
-    s->updates++;
-    double gi = gnorm2(s, i);
-    if (skip && can_skip(s, i, gi))
-      continue;
-    double d2 = gdist2(gi, gc, alq_dot(s->q + i * s->c, qc, s->c), alq_dot(s->h + i * s->d, hc, s->d));
-    evaluated++;
-    if (d2 < s->w[i]) {
-      s->w[i] = d2;
-      s->near[i] = t;
-      uint64_t bits;
-      memcpy(&bits, &d2, sizeof bits);
-      s->digest += alq_hash3(bits, (uint64_t)s->ids[i], (uint64_t)t);
+  const float hnc = alq_dot(hc, hc, s->d);
+  int64_t evaluated = 0, q_dots = 0, list[FOLD_BLOCK];
+  for (int64_t b = 0; b < s->n; b += FOLD_BLOCK) {
+    int64_t end = b + FOLD_BLOCK < s->n ? b + FOLD_BLOCK : s->n, m = 0;
+    for (int64_t i = b; i < end; i++) {
+      if (s->chosen[i])
+        continue;
+      s->updates++;
+      if (!skip || !can_skip(s, i, gnorm2(s, i)))
+        list[m++] = i;
+    }
+    for (int64_t j = 0; skip && j < m && j < PREFETCH_AHEAD; j++)
+      prefetch_row(s->q + list[j] * s->c, s->c);
+    for (int64_t j = 0; j < m; j++) {
+      int64_t i = list[j];
+      if (skip && j + PREFETCH_AHEAD < m)
+        prefetch_row(s->q + list[j + PREFETCH_AHEAD] * s->c, s->c);
+      double gi = gnorm2(s, i);
+      float qq = alq_dot(s->q + i * s->c, qc, s->c);
+      q_dots++;
+      if (skip && factor_skip(s, i, gi, gc, qq, hnc)) {
+        s->factor_skips++;
+        continue;
+      }
+      evaluated++;
+      lower(s, i, t, gdist2(gi, gc, qq, alq_dot(s->h + i * s->d, hc, s->d)));
     }
   }
   s->nc++;
-  alq_log_flops(2 * evaluated * (s->c + s->d));
+  alq_log_flops(2 * q_dots * s->c + 2 * evaluated * s->d);
 }
 
 /* The next center by D^2; uniform over the unchosen items when no mass is left. */
@@ -349,28 +404,31 @@ static alq_err ordered_state(const alq_select_ctx *ctx, const alq_candidates *ca
 }
 
 /* --log-view's badge line: updates = (item, new center) pairs not yet
- * chosen, skipped = those the bounds settled without a distance; d2_digest
+ * chosen, skipped = those the bounds settled without a full distance
+ * (factor_skips: after q_i . q_c alone), lowered = the updates that lowered
+ * D^2 (none of them can be skipped: the floor of `distances`); d2_digest
  * sums a hash of every lowered D^2 with its id and step (in uint64, so in
  * any order): the same digest with and without skipping means the same D^2
  * at every step, not only the same batch (tests/badge_skip.py). */
 static alq_err print_stats(MPI_Comm comm, const badge_state *s, int64_t picks, int skip, double seconds) {
   int rank;
   MPI_Comm_rank(comm, &rank);
-  int64_t local[4] = {s->n, s->updates, s->norm_skips, s->center_skips}, sum[4];
+  int64_t local[6] = {s->n, s->updates, s->norm_skips, s->center_skips, s->factor_skips, s->lowered}, sum[6];
   double tmax;
   uint64_t digest;
-  ALQ_CHECK(alq_reduce(local, sum, 4, MPI_INT64_T, MPI_SUM, 0, comm));
+  ALQ_CHECK(alq_reduce(local, sum, 6, MPI_INT64_T, MPI_SUM, 0, comm));
   ALQ_CHECK(alq_reduce(&s->digest, &digest, 1, MPI_UINT64_T, MPI_SUM, 0, comm));
   ALQ_CHECK(alq_reduce(&seconds, &tmax, 1, MPI_DOUBLE, MPI_MAX, 0, comm));
   if (rank != 0)
     return ALQ_OK;
-  int64_t skipped = sum[2] + sum[3];
+  int64_t skipped = sum[2] + sum[3] + sum[4];
   fprintf(stderr,
           "badge: picks=%lld candidates=%lld seconds=%.6f skip=%s updates=%lld skipped=%lld "
-          "skipped_fraction=%.4f norm_skips=%lld center_skips=%lld distances=%lld d2_digest=%016llx\n",
+          "skipped_fraction=%.4f norm_skips=%lld center_skips=%lld factor_skips=%lld distances=%lld "
+          "lowered=%lld d2_digest=%016llx\n",
           (long long)picks, (long long)sum[0], tmax, skip ? "yes" : "no", (long long)sum[1], (long long)skipped,
           sum[1] > 0 ? (double)skipped / (double)sum[1] : 0.0, (long long)sum[2], (long long)sum[3],
-          (long long)(sum[1] - skipped), (unsigned long long)digest);
+          (long long)sum[4], (long long)(sum[1] - skipped), (long long)sum[5], (unsigned long long)digest);
   return ALQ_OK;
 }
 
@@ -398,6 +456,7 @@ static alq_err badge_select(const alq_select_ctx *ctx, const alq_candidates *can
   }
   double gq = alq_dot_error_bound(s.c), gh = alq_dot_error_bound(s.d);
   s.rel = 2.0 * (gq + gh + gq * gh + 0x1p-51); /* skip_tol: twice what the rounding needs */
+  s.gamma_d = gh;
   double t0 = MPI_Wtime();
   alq_draw dr = {ALQ_DRAW_NONE, -1, -1};
   if (!err)

@@ -6,7 +6,7 @@ distance cannot lower D^2; `--no-prune` evaluates every item.  At 1, 2 and 3
 ranks both must give the same batch, id for id and score bit for bit, as the
 one-rank `--no-prune` run (which strategy-badge-reference holds to a numpy
 reference).  The `badge:` line of --log-view must show that the skipping
-path really skipped (a substantial share, by both bounds) and the unskipped
+path really skipped (a substantial share, by each of the three bounds) and the unskipped
 one did not, so the test fails if skipping silently does nothing; the
 skipped count depends on the items and centers only, so it must not change
 with the rank count either.  The line's d2_digest (a hash of every lowered
@@ -78,16 +78,18 @@ def one_pool(R, wd, tag, pool, seed, B, min_skipped):
         check(int(st1["updates"]) == int(st0["updates"]) and
               int(st1["skipped"]) + int(st1["distances"]) == int(st1["updates"]),
               f"{tag} at {P} ranks: update counts do not add up: {st1} vs {st0}")
-        c = (st1["updates"], st1["norm_skips"], st1["center_skips"])
+        c = (st1["updates"], st1["norm_skips"], st1["center_skips"], st1["factor_skips"])
+        check(st0["lowered"] == st1["lowered"] and int(st1["lowered"]) <= int(st1["distances"]),
+              f"{tag} at {P} ranks: lowered D^2 {st1['lowered']} (skipped) vs {st0['lowered']} (unskipped)")
         if counts is None:
             counts = c
         check(c == counts, f"{tag}: skip counts at {P} ranks {c} differ from 1 rank {counts}")
         frac = float(st1["skipped_fraction"])
         if min_skipped > 0:
             check(frac >= min_skipped, f"{tag} at {P} ranks: only {frac} of the updates skipped (want >= {min_skipped})")
-            check(int(st1["norm_skips"]) > 0 and int(st1["center_skips"]) > 0,
+            check(int(st1["norm_skips"]) > 0 and int(st1["center_skips"]) > 0 and int(st1["factor_skips"]) > 0,
                   f"{tag} at {P} ranks: a bound never skipped: {st1}")
-    print(f"{tag}: skipped fraction {frac}, norm/center skips {counts[1:] if counts else None}")
+    print(f"{tag}: skipped fraction {frac}, norm/center/factor skips {counts[1:] if counts else None}")
     return frac
 
 

@@ -23,7 +23,7 @@
  * centers, instead of one streamed pass per center: after 1, 2, 4, ... 64
  * centers (bounds from the first steps), then every PEND.  The GEMM rounds
  * differently from alq_dot (bf16: by up to ~2^-7 relative), so a bound from
- * it carries the path's proven allowance (bound_tolerance).
+ * it carries the path's proven allowance (lower_bounds).
  *
  * A distance to the nearest of any subset of the centers bounds the distance
  * to the nearest of all of them, so a bound stays valid when centers are
@@ -68,6 +68,15 @@
 #define PREFIX 128
 /* tau = (1 - DORMANT_MARGIN) x the level (the last pick's value). */
 #define DORMANT_MARGIN 0.05
+/* A candidate that has not seen at most this many centers is evaluated
+ * exactly instead of through the GEMM: a bf16 GEMM against a few centers
+ * costs about what it costs against 16-32 (its blocks are that wide), more
+ * than that many alq_dot calls on a row in cache. */
+#define EXACT_FOLD 4
+/* Exact evaluations in one step after which the centers waiting for a
+ * refresh are folded in at once (a new cluster reached: every candidate of
+ * it is within reach until they are). */
+#define STEP_EVALUATIONS 4096
 
 typedef struct {
   double value;
@@ -101,7 +110,7 @@ typedef struct {
   /* lazy: heap[0, heap_n) the awake candidates by (bound desc, id asc);
    * heap[n - dormant_n, n) the dormant ones, every bound < tau */
   int64_t *heap, heap_n, dormant_n;
-  float tau;
+  float tau, dormant_top; /* dormant_top >= every dormant bound; -1: none */
   double level;        /* the last pick's value; < 0: none yet */
   int64_t *popped;
   float *block;        /* GEMM scratch of a refresh */
@@ -120,11 +129,22 @@ typedef struct {
  * ||c||^2) (a difference of float sums, one rounding each; doubled for the
  * float sum refreshed + tolerance).  The dot's error: the path's allowance
  * (alq/gemm.h) with ||x|| ||c|| <= sqrt(||x||^2 cmax) and ||x|| + ||c|| <=
- * sqrt(||x||^2) + sqrt(cmax), rounded up by 1e-6. */
-static float bound_tolerance(const kstate *s, const alq_bound_gemm *g, int64_t i) {
-  double xn = s->xnorm[i], cm = s->cmax, up = 1.0 + 1e-6;
-  double dot = alq_bound_gemm_allowance(g, sqrt(xn * cm) * up, (sqrt(xn) + sqrt(cm)) * up);
-  return (float)(2.0 * dot + 4.0 * FLT_EPSILON * (xn + cm));
+ * sqrt(||x||^2) + sqrt(cmax), rounded up by 1e-6.  Lowers the bounds of rows
+ * list[0, m) to refreshed + that tolerance, the allowance expanded by its
+ * terms (alq_bound_gemm_allowance_terms) so that the loop vectorises: with
+ * r = sqrt(||x||^2), tolerance = c0 + c1 r + c2 ||x||^2 (sqrt(||x||^2 cmax)
+ * = r sqrt(cmax) up to double rounding, which the 1e-6 covers). */
+static void lower_bounds(kstate *s, const alq_bound_gemm *g, const int64_t *list, int64_t m) {
+  double a[3], cm = s->cmax, rc = sqrt(cm), up = 1.0 + 1e-6;
+  alq_bound_gemm_allowance_terms(g, a);
+  const double c0 = 2.0 * (a[0] + a[2] * rc * up) + 4.0 * FLT_EPSILON * cm;
+  const double c1 = 2.0 * up * (a[1] * rc + a[2]), c2 = 4.0 * FLT_EPSILON;
+  for (int64_t k = 0; k < m; k++) {
+    int64_t i = list[k];
+    double xn = s->xnorm[i];
+    float b = s->refreshed[i] + (float)((c0 + c1 * sqrt(xn) + c2 * xn) * up);
+    s->bound[i] = b < s->bound[i] ? b : s->bound[i];
+  }
 }
 
 static float distance(const kstate *s, int64_t i, int64_t j) {
@@ -192,7 +212,10 @@ static void heap_build(kstate *s) {
     heap_down(s, k);
 }
 
-static void make_dormant(kstate *s, int64_t i) { s->heap[s->n - ++s->dormant_n] = i; }
+static void make_dormant(kstate *s, int64_t i) {
+  s->heap[s->n - ++s->dormant_n] = i;
+  s->dormant_top = s->bound[i] > s->dormant_top ? s->bound[i] : s->dormant_top;
+}
 
 /* Keeps in heap[0, heap_n) the unselected candidates with bound >= tau; the
  * others with a bound below tau become dormant (collected in popped[] first:
@@ -234,16 +257,17 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
     ALQ_CHECK(alq_malloc(&s->popped, sizeof(int64_t) * n1, "k-center evaluated list"));
     ALQ_CHECK(alq_malloc_aligned(&s->block, sizeof(float) * BLOCK_ROWS * BLOCK_CENTERS, "k-center GEMM block"));
     ALQ_CHECK(alq_malloc_aligned(&s->rows, sizeof(float) * BLOCK_ROWS * (s->d ? s->d : 1), "k-center GEMM rows"));
-    if (s->n > 0 && s->d > 0 && alq_bound_gemm_bf16_available()) {
+    if (s->n > 0 && s->d > 0 && alq_bound_gemm_bf16_available())
       ALQ_CHECK(alq_malloc_aligned(&s->x16, sizeof(uint16_t) * s->n * s->d, "k-center bf16 rows"));
-      alq_bf16_round(s->x, s->n * s->d, s->x16);
-    }
     s->tau = -INFINITY;
+    s->dormant_top = -1;
     s->level = -1;
   }
   for (int64_t i = 0; i < s->n; i++) {
     const float *xi = s->x + i * s->d;
     s->xnorm[i] = alq_dot(xi, xi, s->d);
+    if (s->x16) /* in the same pass over the rows */
+      alq_bf16_round(xi, s->d, s->x16 + i * s->d);
     s->exact[i] = INFINITY;
     s->seen[i] = 0;
     if (lazy) {
@@ -332,14 +356,28 @@ static void gemm_rows(kstate *s, alq_bound_gemm *g, const int64_t *list, int64_t
 }
 
 /* Lowers the bounds of rows list[0, m) with centers [j0, j1) through the
- * bound GEMM.  Cannot fail: a failure on one rank between two collectives
+ * bound GEMM, or with their exact values when they lack few centers.  Cannot fail: a failure on one rank between two collectives
  * would leave the others waiting, so a bound GEMM that cannot be built
  * leaves those centers out (the bounds stay bounds: fewer candidates
  * pruned, the same batch). */
-static void fold_centers(kstate *s, const int64_t *list, int64_t m, int64_t j0, int64_t j1) {
+static void fold_centers(kstate *s, int64_t *list, int64_t m, int64_t j0, int64_t j1) {
   if (m == 0 || j1 <= j0)
     return;
   double t0 = MPI_Wtime();
+  /* The rows a few exact distances settle, their bound their value (list
+   * reordered: the others first). */
+  int64_t w = 0;
+  for (int64_t k = 0; k < m; k++) {
+    int64_t i = list[k];
+    if (s->nc - s->seen[i] <= EXACT_FOLD) {
+      float v = evaluate(s, i);
+      s->bound[i] = v < s->bound[i] ? v : s->bound[i];
+    } else { /* swapped, not overwritten: the caller keeps every row of list */
+      list[k] = list[w];
+      list[w++] = i;
+    }
+  }
+  m = w;
   alq_bound_gemm *g = NULL, *ran = NULL; /* ran: the last block's, for its allowance */
   for (int64_t c0 = j0; c0 < j1; c0 += BLOCK_CENTERS) {
     int64_t bn = j1 - c0 < BLOCK_CENTERS ? j1 - c0 : BLOCK_CENTERS;
@@ -357,12 +395,8 @@ static void fold_centers(kstate *s, const int64_t *list, int64_t m, int64_t j0, 
     }
   }
   /* Every block ran on the same path (chosen per process), or was left out. */
-  for (int64_t k = 0; ran && k < m; k++) {
-    int64_t i = list[k];
-    float b = s->refreshed[i] + bound_tolerance(s, ran, i);
-    if (b < s->bound[i])
-      s->bound[i] = b;
-  }
+  if (ran)
+    lower_bounds(s, ran, list, m);
   alq_bound_gemm_free(ran);
   s->gemm_seconds += MPI_Wtime() - t0;
   s->gemm_flops += 2.0 * (double)m * (double)(j1 - j0) * (double)s->d;
@@ -393,24 +427,29 @@ static void refresh_bounds(kstate *s, int64_t upto) {
 }
 
 /* Lowers tau to new_tau and wakes the dormant candidates with a bound at or
- * above it, refreshed against every applied center first (their bounds lack
- * the centers applied while they slept); those still below new_tau go back to
- * sleep, the others join the heap.  list: scratch for the woken. */
+ * above it, refreshed against every center first (their bounds lack the
+ * centers applied while they slept, and the waiting ones); those still below
+ * new_tau go back to sleep, the others join the heap.  list: scratch for the
+ * woken. */
 static void wake(kstate *s, float new_tau, int64_t *list) {
   int64_t m = 0, w = s->n, lo = s->n - s->dormant_n;
+  float top = -1;
   for (int64_t k = s->n - 1; k >= lo; k--) {
     int64_t i = s->heap[k];
     if (s->exact[i] < 0)
       continue;
-    if (s->bound[i] >= new_tau)
+    if (s->bound[i] >= new_tau) {
       list[m++] = i;
-    else
+    } else {
       s->heap[--w] = i;
+      top = s->bound[i] > top ? s->bound[i] : top;
+    }
   }
   s->dormant_n = s->n - w;
+  s->dormant_top = top;
   s->tau = new_tau;
   s->wakes++;
-  fold_centers(s, list, m, 0, s->applied);
+  fold_centers(s, list, m, 0, s->nc);
   for (int64_t k = 0; k < m; k++) {
     if (s->bound[list[k]] < s->tau)
       make_dormant(s, list[k]);
@@ -418,17 +457,6 @@ static void wake(kstate *s, float new_tau, int64_t *list) {
       s->heap[s->heap_n++] = list[k];
   }
   heap_build(s);
-}
-
-/* The largest bound among the dormant candidates (-1 if none is left). */
-static float dormant_max(const kstate *s) {
-  float m = -1;
-  for (int64_t k = s->n - s->dormant_n; k < s->n; k++) {
-    int64_t i = s->heap[k];
-    if (s->exact[i] >= 0 && s->bound[i] > m)
-      m = s->bound[i];
-  }
-  return m;
 }
 
 /* A refresh is due when PEND new centers wait, or, before PEND have been
@@ -455,6 +483,16 @@ static proposal farthest_lazy(kstate *s, int rank) {
       proposal could = {s->bound[top], s->ids[top], rank, top};
       if (best.at >= 0 && !proposal_before(&could, &best))
         break; /* no remaining bound can beat the best exact value */
+      if (n_popped >= STEP_EVALUATIONS && s->applied < s->nc) {
+        /* Start the step over on refreshed bounds (the popped ones are
+         * exact: they come first and cost nothing more). */
+        for (int64_t k = 0; k < n_popped; k++)
+          s->heap[s->heap_n++] = s->popped[k];
+        n_popped = 0;
+        refresh_bounds(s, s->nc);
+        best = (proposal){-1.0, INT64_MAX, rank, -1};
+        continue;
+      }
       heap_pop(s);
       if (s->exact[top] < 0)
         continue; /* selected: leaves the heap */
@@ -463,13 +501,16 @@ static proposal farthest_lazy(kstate *s, int rank) {
       s->popped[n_popped++] = top;
       consider(&best, v, s, top, rank);
     }
-    /* A dormant candidate's value is below tau: done when best is not. */
-    if (s->dormant_n == 0 || (best.at >= 0 && best.value >= s->tau))
+    /* A dormant candidate's value is below tau and at most dormant_top:
+     * done when best is not. */
+    if (s->dormant_n == 0 ||
+        (best.at >= 0 && (best.value >= s->tau || best.value > s->dormant_top)))
       break;
-    float top = best.at >= 0 ? (float)best.value : dormant_max(s);
+    /* tau steps down by the margin: best may come from a candidate whose
+     * bound lacked the waiting centers, far below the next pick, and a wide
+     * band of stale bounds woken at once costs more than a few narrow ones. */
+    float top = s->tau < s->dormant_top ? s->tau : s->dormant_top;
     float new_tau = top > 0 ? (float)((1.0 - DORMANT_MARGIN) * top) : -INFINITY;
-    if (best.at >= 0 && new_tau >= (float)best.value) /* float rounding of a tiny value */
-      new_tau = -INFINITY;
     wake(s, new_tau, s->popped + n_popped);
   }
   for (int64_t k = 0; k < n_popped; k++)

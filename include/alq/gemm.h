@@ -83,6 +83,11 @@ int alq_bound_gemm_run_bf16(alq_bound_gemm *g, const uint16_t *x16, int64_t rows
  * ||x_i|| ||c_j|| <= norm_product and ||x_i|| + ||c_j|| <= norm_sum. */
 float alq_bound_gemm_allowance(const alq_bound_gemm *g, double norm_product, double norm_sum);
 
+/* alq_bound_gemm_allowance(g, p, s) is affine in p and s (both paths'
+ * bounds above are): terms = {a0, a1, a2} with a0 + a1 p + a2 s >= it for
+ * every p, s >= 0, for callers that evaluate it per row. */
+void alq_bound_gemm_allowance_terms(const alq_bound_gemm *g, double terms[3]);
+
 /* "onednn-bf16" or "openblas-f32". */
 const char *alq_bound_gemm_path(const alq_bound_gemm *g);
 

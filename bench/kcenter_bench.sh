@@ -23,6 +23,9 @@
 #                          their published kcenter_greedy (bench/kcenter_google.py,
 #                          needs python3-sklearn) on the same pool, compared with
 #                          alq's pruned batch; unset: no google column
+#   ALQ_BENCH_GOOGLE_TIMEOUT [0]  seconds after which their run is stopped
+#                          (0: never); a stopped run is recorded as taking at
+#                          least that long, with no batch to compare
 #   ALQ_BENCH_SMOKE [0]    1: no triad, no timing claims; exit 1 unless every
 #                          batch equals numpy's (or differs by an explained
 #                          float near-tie); exit 77 (skip) without numpy/h5py
@@ -173,9 +176,18 @@ run_google() { # nlab
   [ "$nl" = 0 ] && lab=(--labeled "$EMPTY") &&
     first=(--first "$("$PY" -c 'import h5py,sys; print(h5py.File(sys.argv[1],"r")["selected/ids"][0])' "$alq_out")")
   load=$(load1)
-  say "google kcenter_greedy, $nl labeled (load $load)"
-  "$PY" "$HERE/kcenter_google.py" --pool "$POOL" "${lab[@]}" "${first[@]}" --budget "$B" --google "$GOOGLE_AL" \
-    --out "$out" || { say "google kcenter_greedy failed"; return 0; }
+  local limit=${ALQ_BENCH_GOOGLE_TIMEOUT:-0} rc=0
+  say "google kcenter_greedy, $nl labeled (load $load${limit:+, stopped after $limit s})"
+  rm -f "$out"
+  timeout "$limit" "$PY" "$HERE/kcenter_google.py" --pool "$POOL" "${lab[@]}" "${first[@]}" --budget "$B" \
+    --google "$GOOGLE_AL" --out "$out" || rc=$?
+  if [ "$rc" = 124 ]; then
+    say "  google stopped after $limit s (at least that long)"
+    printf '{"type": "google", "labeled": %s, "budget": %s, "seconds": %s, "timed_out": true, "load1": %s}\n' \
+      "$nl" "$B" "$limit" "$load" >> "$RESULTS"
+    return 0
+  fi
+  [ "$rc" = 0 ] || { say "google kcenter_greedy failed"; return 0; }
   "$PY" - "$RESULTS" "$out" "$alq_out" "$nl" "$load" <<'EOF'
 import json, sys
 import h5py, numpy as np

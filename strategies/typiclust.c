@@ -25,6 +25,7 @@
  * so the values are the all-exact pass's), and memory bounded by the rank's
  * own candidates plus one block, whatever the size of the cluster. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -94,6 +95,8 @@ typedef struct {
   tc_block unpacked;
   tc_tile tile;
   tc_knn knn;
+  int64_t exact; /* pairs evaluated with alq_dot, this rank (--log-view) */
+  int64_t m;     /* members of the last pick's cluster */
 } tc_scratch;
 
 static int key_cmp(const void *pa, const void *pb) {
@@ -285,7 +288,8 @@ static float float_threshold(double lim, float xn, double yn_max, double allow, 
  * scanned without a double per pair; it rejects only what the double test
  * would. */
 static void fold_member(const tc_block *b, const float *dots, const float *x, int64_t self_id, float xn,
-                        int64_t k, double allow, double yn_max, int64_t d, float *best, int64_t *len) {
+                        int64_t k, double allow, double yn_max, int64_t d, float *best, int64_t *len,
+                        int64_t *exact) {
   double lim = *len == k ? best[k - 1] : INFINITY;
   if (*len < k) {
     double cap = block_cap(b, dots, self_id, xn, k, allow);
@@ -301,6 +305,7 @@ static void fold_member(const tc_block *b, const float *dots, const float *x, in
       continue;
     float d2 = xn + b->yn[r] - 2.0f * alq_dot(x, b->y + r * d, d);
     keep_smallest(best, len, k, d2 > 0 ? d2 : 0);
+    (*exact)++;
   }
 }
 
@@ -308,7 +313,7 @@ static void fold_member(const tc_block *b, const float *dots, const float *x, in
  * members, TILE members at a time (fold_member says which pairs are
  * evaluated exactly). */
 static void fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, const tc_block *b, int64_t k,
-                       tc_tile *t, tc_knn *knn) {
+                       tc_tile *t, tc_knn *knn, int64_t *exact) {
   const int64_t d = s->d;
   float ymax = 0, yn_max = 0;
   for (int64_t r = 0; r < b->n; r++) {
@@ -327,7 +332,7 @@ static void fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, c
       /* one allowance for the whole block: it grows with the norm product */
       double allow = alq_gemm_allowance(d, (double)t->xlen[a] * ymax * (1.0 + 1e-6));
       fold_member(b, t->dots + a * b->n, t->x + a * d, s->ids[mine[at]], knn->xn[at], k, allow, yn_max, d,
-                  knn->best + at * K_NN, &knn->len[at]);
+                  knn->best + at * K_NN, &knn->len[at], exact);
     }
   }
 }
@@ -351,7 +356,7 @@ static alq_err stream_members(const tc_state *s, const int64_t *mine, int64_t n_
       }
       ALQ_CHECK(alq_bcast(sc->block, nb * rec, r, comm));
       unpack_block(sc->block, nb, s->d, &sc->unpacked);
-      fold_block(s, mine, n_mine, &sc->unpacked, k, &sc->tile, &sc->knn);
+      fold_block(s, mine, n_mine, &sc->unpacked, k, &sc->tile, &sc->knn, &sc->exact);
     }
   return ALQ_OK;
 }
@@ -364,6 +369,7 @@ static alq_err pick_in(tc_state *s, int64_t j, MPI_Comm comm, tc_scratch *sc, in
   for (int r = 0; r < sc->ranks; r++)
     m += sc->counts[r];
   int64_t k = m / 2 < K_NN ? m / 2 : K_NN;
+  sc->m = m;
   for (int64_t a = 0; a < n_mine; a++) {
     const float *x = s->x + sc->mine[a] * s->d;
     sc->knn.xn[a] = alq_dot(x, x, s->d);
@@ -456,6 +462,70 @@ static void state_free(tc_state *s) {
   free(s->order);
 }
 
+/* --log-view: where a selection's time went (rank 0's clock; every step is
+ * collective), the pairs the picks compared and how many of them alq_dot
+ * evaluated (all ranks). */
+typedef struct {
+  double kmeans_s, picks_s, slowest_s;
+  int64_t iterations, picks, pairs, slowest_m, largest_m;
+} tc_stats;
+
+static void note_pick(tc_stats *st, int64_t m, double seconds) {
+  st->picks++;
+  st->pairs += m * (m - 1);
+  st->largest_m = m > st->largest_m ? m : st->largest_m;
+  if (seconds > st->slowest_s) {
+    st->slowest_s = seconds;
+    st->slowest_m = m;
+  }
+}
+
+/* --log-view, as soon as the clusters are known (a long run shows its
+ * k-means before its picks): their count and time, the largest, and the pairs
+ * the first visit of the first `budget` clusters in visiting order will
+ * compare (m (m - 1) for m unlabeled members). */
+static void report_kmeans(MPI_Comm comm, const tc_state *s, const alq_kmeans *m, const tc_stats *st, int64_t budget) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  int64_t largest = 0, pairs = 0;
+  for (int64_t j = 0; j < m->k; j++)
+    largest = m->size[j] > largest ? m->size[j] : largest;
+  for (int64_t r = 0; r < s->n_order && r < budget; r++)
+    pairs += s->left[s->order[r]] * (s->left[s->order[r]] - 1);
+  if (rank == 0) {
+    fprintf(stderr, "typiclust: k-means clusters=%lld iterations=%lld seconds=%.2f largest_cluster=%lld "
+                    "first_visit_pairs=%lld\n",
+            (long long)m->k, (long long)st->iterations, st->kmeans_s, (long long)largest, (long long)pairs);
+    fflush(stderr);
+  }
+}
+
+/* --log-view: a pick of a second or more, as it ends. */
+static void report_pick(MPI_Comm comm, int64_t t, int64_t members, double seconds) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0 && seconds >= 1.0) {
+    fprintf(stderr, "typiclust: pick %lld members=%lld seconds=%.2f\n", (long long)t, (long long)members, seconds);
+    fflush(stderr);
+  }
+}
+
+static alq_err report(MPI_Comm comm, int64_t k, const tc_stats *st, int64_t exact) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  int64_t total = 0;
+  ALQ_CHECK(alq_reduce(&exact, &total, 1, MPI_INT64_T, MPI_SUM, 0, comm));
+  if (rank == 0)
+    fprintf(stderr,
+            "typiclust: clusters=%lld lloyd_iterations=%lld kmeans_seconds=%.2f picks=%lld picks_seconds=%.2f "
+            "pairs=%lld exact_distances=%lld largest_cluster_picked=%lld slowest_pick_members=%lld "
+            "slowest_pick_seconds=%.3f\n",
+            (long long)k, (long long)st->iterations, st->kmeans_s, (long long)st->picks, st->picks_s,
+            (long long)st->pairs, (long long)total, (long long)st->largest_m, (long long)st->slowest_m,
+            st->slowest_s);
+  return ALQ_OK;
+}
+
 static alq_err typiclust_select_ordered(const alq_select_ctx *ctx, const alq_candidates *cand, const alq_centers *labeled,
                                 alq_batch *batch) {
   memset(batch, 0, sizeof *batch);
@@ -476,21 +546,34 @@ static alq_err typiclust_select_ordered(const alq_select_ctx *ctx, const alq_can
   err = alq_agree(ctx->comm, err);
   alq_points pts = {ctx->comm, cand->dim, cand->n, cand->ids, cand->embeddings, labeled->n, labeled->ids,
                     labeled->embeddings};
+  tc_stats st = {0};
+  double t0 = MPI_Wtime();
   if (!err)
     err = alq_kmeans_fit(&pts, k, MAX_ITER, ctx->seed, &m, s.label, shared_label);
+  st.kmeans_s = MPI_Wtime() - t0;
+  st.iterations = m.iterations;
   if (!err) {
     s.k = m.k;
     group_members(&s);
     err = alq_agree(ctx->comm, order_clusters(&s, &m, shared_label, labeled->n));
   }
+  if (!err && ctx->log_view)
+    report_kmeans(ctx->comm, &s, &m, &st, ctx->budget);
   int64_t t = 0, pos = 0;
   for (; !err && t < ctx->budget; t++) {
     int64_t j = next_cluster(&s, &pos);
     if (j < 0)
       break; /* no unlabeled item left */
+    double t1 = MPI_Wtime();
     err = pick_in(&s, j, ctx->comm, &sc, &batch->ids[t], &batch->scores[t]);
+    note_pick(&st, sc.m, MPI_Wtime() - t1);
+    if (!err && ctx->log_view)
+      report_pick(ctx->comm, t, sc.m, MPI_Wtime() - t1);
   }
   batch->n = t;
+  st.picks_s = MPI_Wtime() - t0 - st.kmeans_s;
+  if (!err && ctx->log_view)
+    err = report(ctx->comm, m.k, &st, sc.exact);
   scratch_free(&sc);
   alq_kmeans_free(&m);
   free(shared_label);

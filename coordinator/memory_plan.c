@@ -178,7 +178,8 @@ static int64_t labeled_bytes(const inputs *in, int with_embeddings) {
 static int64_t anchor_heap_bytes(const inputs *in) {
   int64_t A = in->n_heaps, K = in->k, d = in->d;
   int64_t heaps = A * (KEEPER_SLACK * K * (KEEPER_REC + in->row_payload) + KEEPER_STRUCT);
-  int64_t per_anchor = A * (2 * 4 * d + GEMM_ROWS * 4 + 4);     /* anchors twice, similarities, floor */
+  int64_t per_anchor = A * (2 * 4 * d + GEMM_ROWS * 4 + 4 * 4); /* anchors twice, similarities, floor, threshold,
+                                                                   shared floor, passing index */
   int64_t scratch = GEMM_ROWS * 4 + in->row_payload;            /* inverse norms, one packed row */
   int64_t choose = in->L * (8 + 8 + 8 + 8 + 16);                /* chosen, members, norms, dist2, keys */
   return heaps + per_anchor + scratch + choose;

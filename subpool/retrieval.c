@@ -43,8 +43,9 @@ typedef struct {
   keeper *heaps;      /* per anchor: its best k so far (subpool/keeper.h) */
   float *sim;         /* BLOCK_ROWS x n_anchors */
   float *inv_norm;    /* BLOCK_ROWS */
-  float *floor;       /* per heap: its keeper's floor (-inf until the first compaction) */
+  float *floor;       /* per heap: the highest keeper floor of any rank (-inf until the first compaction) */
   float *threshold;   /* floor - tol: a GEMM value below it cannot enter the heap */
+  float *floor_mine;  /* per heap: the floors sent to the other ranks (share_floors) */
   int32_t *passing;   /* n_anchors: a row's anchors whose threshold its GEMM value reaches */
   pending *pend, *pend_sorted; /* PENDING_CAP each */
   int64_t n_pend;
@@ -134,6 +135,25 @@ static void offer_row(retrieval *r, const alq_rows *rows, int64_t row, const flo
   int64_t n = alq_bound_filter(approx, inv, r->threshold, A, r->passing);
   for (int64_t k = 0; k < n; k++)
     offer_exact(r, rows, row, r->passing[k], inv);
+}
+
+/* After every chunk, every rank takes the highest floor any rank has per
+ * anchor.  A rank's floor is the K-th best exact similarity among K items it
+ * holds, so no item below it can be among the global best K: the other ranks
+ * may drop such items too (ties still go to their keepers, which break them
+ * by id).  Each rank then admits about K ln(N / K) / P items instead of
+ * K ln(N / (P K)); the lists do not change, only the work. */
+static alq_err share_floors(void *ctx, MPI_Comm comm) {
+  retrieval *r = ctx;
+  int size;
+  MPI_Comm_size(comm, &size);
+  if (size == 1)
+    return ALQ_OK;
+  memcpy(r->floor_mine, r->floor, sizeof(float) * r->n_heaps);
+  ALQ_CHECK(alq_allreduce(r->floor_mine, r->floor, r->n_heaps, MPI_FLOAT, MPI_MAX, comm));
+  for (int64_t a = 0; a < r->n_heaps; a++)
+    r->threshold[a] = r->floor[a] - r->tol;
+  return ALQ_OK;
 }
 
 static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
@@ -373,6 +393,7 @@ static void retrieval_free(retrieval *r) {
   free(r->inv_norm);
   free(r->floor);
   free(r->threshold);
+  free(r->floor_mine);
   free(r->passing);
   free(r->pend);
   free(r->pend_sorted);
@@ -423,6 +444,7 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
   ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
   ALQ_CHECK(alq_malloc(&r->floor, sizeof(float) * r->n_heaps, "heap floors"));
   ALQ_CHECK(alq_malloc(&r->threshold, sizeof(float) * r->n_heaps, "heap thresholds"));
+  ALQ_CHECK(alq_malloc(&r->floor_mine, sizeof(float) * r->n_heaps, "heap floors"));
   ALQ_CHECK(alq_malloc(&r->passing, sizeof(int32_t) * r->n_heaps, "passing anchors"));
   ALQ_CHECK(alq_malloc(&r->pend, sizeof *r->pend * PENDING_CAP, "pending similarities"));
   ALQ_CHECK(alq_malloc(&r->pend_sorted, sizeof *r->pend_sorted * PENDING_CAP, "pending similarities"));
@@ -443,7 +465,7 @@ static alq_err retrieval_pass(const alq_stream_request *stream, retrieval *r, co
     sr.fields |= (r->with_probs ? ALQ_FIELD_PROBS : 0) | (m->has_labels ? ALQ_FIELD_LABELS : 0) |
                  (r->with_entropy ? ALQ_FIELD_EXPECTED_ENTROPY : 0);
   alq_stream_result res = {0};
-  alq_err err = alq_worker_stream(&sr, retrieve_chunk, r, &res);
+  alq_err err = alq_worker_stream_synced(&sr, retrieve_chunk, share_floors, r, &res);
   *ids_checksum = res.ids_checksum;
   for (int64_t j = 0; !err && j < labeled->n; j++)
     if (!res.labeled_found[j])

@@ -166,6 +166,11 @@ static alq_err reduce_found(const alq_stream_request *req, alq_stream_result *re
 
 alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer consume, void *ctx,
                           alq_stream_result *res) {
+  return alq_worker_stream_synced(req, consume, NULL, ctx, res);
+}
+
+alq_err alq_worker_stream_synced(const alq_stream_request *req, alq_chunk_consumer consume, alq_chunk_sync sync,
+                                 void *ctx, alq_stream_result *res) {
   memset(res, 0, sizeof *res);
   unsigned fields = req->fields | ALQ_FIELD_IDS;
   int64_t shard_rows = req->shard.hi - req->shard.lo;
@@ -200,6 +205,10 @@ alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer cons
       local = process_chunk(req, res, &b, lo, count, &order, consume, ctx);
       alq_phase_end(ALQ_PHASE_SCORE);
       res->rows_read += count;
+    }
+    if (sync) {
+      alq_err e2 = sync(ctx, req->comm);
+      local = local ? local : e2;
     }
     alq_progress_update(&progress, (double)(c + 1) / (double)n_chunks);
   }

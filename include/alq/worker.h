@@ -52,6 +52,15 @@ typedef struct {
 alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer consume, void *ctx,
                           alq_stream_result *res);
 
+/* Collective, called on every rank after every read step of a stream: the
+ * same number of times everywhere, whatever a rank read or whether it failed. */
+typedef alq_err (*alq_chunk_sync)(void *ctx, MPI_Comm comm);
+
+/* alq_worker_stream, with `sync` (ctx is the consumer's) after every read
+ * step: the retrieval shares its floors between ranks this way. */
+alq_err alq_worker_stream_synced(const alq_stream_request *req, alq_chunk_consumer consume, alq_chunk_sync sync,
+                                 void *ctx, alq_stream_result *res);
+
 /* The score-and-keep pass: scores unlabeled items with the strategy and keeps
  * this rank's best `keep` (< 0: all) as candidates, with their embeddings when
  * keep_embeddings. */

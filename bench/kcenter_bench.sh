@@ -23,6 +23,9 @@
 #                          their published kcenter_greedy (bench/kcenter_google.py,
 #                          needs python3-sklearn) on the same pool, compared with
 #                          alq's pruned batch; unset: no google column
+#   ALQ_BENCH_GOOGLE_LABELED ["0 $ALQ_BENCH_L"]  the labeled counts to run theirs
+#                          from (from L labeled their first call holds an
+#                          N x L float32 matrix: 4 GB at 10^6 x 1000)
 #   ALQ_BENCH_GOOGLE_TIMEOUT [0]  seconds after which their run is stopped
 #                          (0: never); a stopped run is recorded as taking at
 #                          least that long, with no batch to compare
@@ -171,6 +174,7 @@ run_numpy() { # strategy nlab
 run_google() { # nlab
   local nl=$1 out=$DIR/google_kcenter_L$1.json alq_out=$DIR/alq_kcenter_L$1_p1_r1.h5
   [ -n "${GOOGLE_AL:-}" ] && [ "$SMOKE" != 1 ] || return 0
+  case " ${ALQ_BENCH_GOOGLE_LABELED:-0 $L} " in *" $nl "*) ;; *) return 0 ;; esac
   [ -f "$alq_out" ] || { say "google: no alq batch $alq_out to compare with"; return 0; }
   local lab=() first=() load
   [ "$nl" = 0 ] && lab=(--labeled "$EMPTY") &&

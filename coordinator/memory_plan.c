@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alq/gemm.h"
 #include "alq/strategy.h"
 #include "alq/worker.h"
 
@@ -250,11 +249,10 @@ static int64_t hier_children(const inputs *in) {
 }
 
 /* strategies/kcenter.c state_init for n candidates: norms, distances, seen
- * counts, and with pruning bounds, refreshed bounds, heap, evaluated list,
- * and the bf16 copy of the rows when the bound GEMM is bf16. */
+ * counts, and with pruning bounds, refreshed bounds, heap (awake and dormant
+ * candidates), evaluated list. */
 static int64_t kcenter_bytes(const inputs *in, int64_t n) {
-  int64_t lazy = in->req->prune ? 4 + 4 + 8 + 8 + (alq_bound_gemm_bf16_available() ? 2 * in->d : 0) : 0;
-  return at_least_1(n) * (4 + 4 + 4 + lazy);
+  return at_least_1(n) * (4 + 4 + 4 + (in->req->prune ? 4 + 4 + 8 + 8 : 0));
 }
 
 /* kcenter.c: centers (labeled, then the batch: a second copy of the labeled

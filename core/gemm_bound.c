@@ -132,42 +132,7 @@ static int dnnl_run(alq_bound_gemm *g, const float *x, int64_t rows, float *out)
   return dnnl_execute(g, out);
 }
 
-/* Full blocks run on the caller's rows in place; a short one is copied and
- * padded. */
-static int dnnl_run_bf16(alq_bound_gemm *g, const uint16_t *x16, int64_t rows, float *out) {
-  if (rows < g->max_rows) {
-    memcpy(g->src_bf16, x16, sizeof *x16 * rows * g->d);
-    dnnl_pad(g, rows);
-    return dnnl_execute(g, out);
-  }
-  if (dnnl_memory_set_data_handle(g->src, (void *)x16) != dnnl_success)
-    return 0;
-  int ok = dnnl_execute(g, out);
-  return dnnl_memory_set_data_handle(g->src, g->src_bf16) == dnnl_success && ok;
-}
 #endif
-
-int alq_bound_gemm_bf16_available(void) {
-#ifdef ALQ_HAVE_DNNL
-  const char *f = forced_path();
-  return (!f || !strcmp(f, "onednn-bf16")) &&
-         (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
-#else
-  return 0;
-#endif
-}
-
-int alq_bound_gemm_run_bf16(alq_bound_gemm *g, const uint16_t *x16, int64_t rows, float *out) {
-  if (rows == 0 || g->nc == 0)
-    return 1;
-#ifdef ALQ_HAVE_DNNL
-  if (g->matmul && rows <= g->max_rows)
-    return dnnl_run_bf16(g, x16, rows, out);
-#else
-  (void)x16, (void)out;
-#endif
-  return 0;
-}
 
 alq_err alq_bound_gemm_create(alq_bound_gemm **out, const float *c, int64_t nc, int64_t d, int64_t max_rows) {
   alq_bound_gemm *g = NULL;

@@ -18,9 +18,9 @@
  * its distance to the nearest center; candidates sit in a max-heap by bound,
  * and a step evaluates exactly (with the centers it has not seen yet) only the
  * candidates whose bound could still beat the best exact value found.  Bounds
- * are refreshed with the bound GEMM (bf16 on CPUs with AVX512-BF16, on a bf16
- * copy of the rows made once, else SGEMM; alq/gemm.h) against the new
- * centers, instead of one streamed pass per center: after 1, 2, 4, ... 64
+ * are refreshed with the bound GEMM (bf16 on CPUs with AVX512-BF16, else
+ * SGEMM; alq/gemm.h) against the new centers, instead of one streamed pass
+ * per center: after 1, 2, 4, ... 64
  * centers (bounds from the first steps), then every PEND.  The GEMM rounds
  * differently from alq_dot (bf16: by up to ~2^-7 relative), so a bound from
  * it carries the path's proven allowance (lower_bounds).
@@ -33,7 +33,10 @@
  * value is below tau wakes the dormant candidates above a lowered tau,
  * refreshing them against all applied centers first.  So the labeled-center
  * pass runs over every candidate for the first PREFIX labeled centers only,
- * and each refresh over the few candidates near the top.
+ * and each refresh over the few candidates near the top.  (So the rows the
+ * GEMM sees are gathered and rounded to bf16 block by block: a bf16 copy of
+ * every row made once cost more, in page faults and writes, than the few
+ * rows it would have spared a conversion; measured in docs/benchmarks.md.)
  *
  * Bounds only decide which candidates get evaluated, never a value, so the
  * batch is exactly the one an eager pass over every candidate gives
@@ -99,7 +102,6 @@ static void proposal_max(void *in, void *inout, int *len, MPI_Datatype *type) {
 typedef struct {
   int64_t n, d;
   const float *x;      /* n x d candidate rows */
-  uint16_t *x16;       /* their bf16 rounding, when the bound GEMM is bf16 */
   const int64_t *ids;
   float *xnorm;        /* ||x||^2 */
   float *exact;        /* min distance over centers [0, seen[i]); < 0 once selected */
@@ -114,7 +116,7 @@ typedef struct {
   double level;        /* the last pick's value; < 0: none yet */
   int64_t *popped;
   float *block;        /* GEMM scratch of a refresh */
-  void *rows;          /* gathered rows of a GEMM block (bf16 or float) */
+  float *rows;         /* gathered rows of a GEMM block */
   /* centers, identical on every rank: labeled first, then the batch so far */
   int64_t nc, cap;
   float *c, *cnorm, cmax;
@@ -257,8 +259,6 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
     ALQ_CHECK(alq_malloc(&s->popped, sizeof(int64_t) * n1, "k-center evaluated list"));
     ALQ_CHECK(alq_malloc_aligned(&s->block, sizeof(float) * BLOCK_ROWS * BLOCK_CENTERS, "k-center GEMM block"));
     ALQ_CHECK(alq_malloc_aligned(&s->rows, sizeof(float) * BLOCK_ROWS * (s->d ? s->d : 1), "k-center GEMM rows"));
-    if (s->n > 0 && s->d > 0 && alq_bound_gemm_bf16_available())
-      ALQ_CHECK(alq_malloc_aligned(&s->x16, sizeof(uint16_t) * s->n * s->d, "k-center bf16 rows"));
     s->tau = -INFINITY;
     s->dormant_top = -1;
     s->level = -1;
@@ -266,8 +266,6 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
   for (int64_t i = 0; i < s->n; i++) {
     const float *xi = s->x + i * s->d;
     s->xnorm[i] = alq_dot(xi, xi, s->d);
-    if (s->x16) /* in the same pass over the rows */
-      alq_bf16_round(xi, s->d, s->x16 + i * s->d);
     s->exact[i] = INFINITY;
     s->seen[i] = 0;
     if (lazy) {
@@ -289,7 +287,6 @@ static void state_free(kstate *s) {
   free(s->popped);
   free(s->block);
   free(s->rows);
-  free(s->x16);
   free(s->c);
   free(s->cnorm);
 }
@@ -334,23 +331,11 @@ static void gemm_rows(kstate *s, alq_bound_gemm *g, const int64_t *list, int64_t
   int consecutive = list[bm - 1] - i0 == bm - 1;
   for (int64_t k = 1; consecutive && k < bm; k++)
     consecutive = list[k] == i0 + k;
-  if (s->x16) {
-    const uint16_t *x16 = s->x16 + i0 * d;
-    if (!consecutive) {
-      uint16_t *r = s->rows;
-      for (int64_t k = 0; k < bm; k++)
-        memcpy(r + k * d, s->x16 + list[k] * d, sizeof *r * d);
-      x16 = r;
-    }
-    if (alq_bound_gemm_run_bf16(g, x16, bm, out))
-      return;
-  }
   const float *x = s->x + i0 * d;
   if (!consecutive) {
-    float *r = s->rows;
     for (int64_t k = 0; k < bm; k++)
-      memcpy(r + k * d, s->x + list[k] * d, sizeof *r * d);
-    x = r;
+      memcpy(s->rows + k * d, s->x + list[k] * d, sizeof *s->rows * d);
+    x = s->rows;
   }
   alq_bound_gemm_run(g, x, bm, out);
 }

@@ -66,19 +66,6 @@ alq_err alq_bound_gemm_create(alq_bound_gemm **g, const float *c, int64_t nc, in
  * allowance still holds). */
 void alq_bound_gemm_run(alq_bound_gemm *g, const float *x, int64_t rows, float *out);
 
-/* Whether alq_bound_gemm_create would take the bf16 path here (built with
- * oneDNN, a CPU with AVX512-BF16, ALQ_BOUND_GEMM not forcing openblas-f32):
- * for callers that keep their rows rounded once (alq_bound_gemm_run_bf16)
- * and for the memory plan, which counts that copy. */
-int alq_bound_gemm_bf16_available(void);
-
-/* As alq_bound_gemm_run, with the rows given already rounded to bf16
- * (alq_bf16_round of x, rows x d, rows <= max_rows): nothing converted per
- * call.  Returns 0, out undefined, when g is not on the bf16 path or the
- * fast path reports an error: the caller then runs alq_bound_gemm_run on
- * the float rows. */
-int alq_bound_gemm_run_bf16(alq_bound_gemm *g, const uint16_t *x16, int64_t rows, float *out);
-
 /* The largest |out[i][j] - alq_dot(x_i, c_j)| can be, given
  * ||x_i|| ||c_j|| <= norm_product and ||x_i|| + ||c_j|| <= norm_sum. */
 float alq_bound_gemm_allowance(const alq_bound_gemm *g, double norm_product, double norm_sum);

@@ -45,6 +45,7 @@
 #define MAX_ITER 100
 #define BLOCK 4096 /* member rows per broadcast of a pick */
 #define TILE 256   /* this rank's members per SGEMM tile */
+#define OWN 512    /* this rank's members per tile of its own pairs */
 
 typedef struct {
   int64_t n, d, k;
@@ -94,6 +95,8 @@ typedef struct {
   unsigned char *block; /* the broadcast records (id, row) */
   tc_block unpacked;
   tc_tile tile;
+  tc_block own_a, own_b;   /* two tiles of OWN of this rank's members */
+  float *own_dots, *own_t; /* OWN x OWN: their product and its transpose */
   tc_knn knn;
   int64_t exact; /* pairs evaluated with alq_dot, this rank (--log-view) */
   int64_t m;     /* members of the last pick's cluster */
@@ -337,8 +340,69 @@ static void fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, c
   }
 }
 
+/* Folds rows (a block) into the k nearest of the members held as block
+ * mem, whose lists start at index base: dots is mem->n x rows->n. */
+static void fold_rows(const tc_block *rows, const tc_block *mem, const float *dots, int64_t base, int64_t k,
+                      int64_t d, tc_knn *knn, int64_t *exact) {
+  float ymax = 0, yn_max = 0;
+  for (int64_t r = 0; r < rows->n; r++) {
+    ymax = rows->ylen[r] > ymax ? rows->ylen[r] : ymax;
+    yn_max = rows->yn[r] > yn_max ? rows->yn[r] : yn_max;
+  }
+  for (int64_t a = 0; a < mem->n; a++) {
+    int64_t at = base + a;
+    double allow = alq_gemm_allowance(d, (double)mem->ylen[a] * ymax * (1.0 + 1e-6));
+    fold_member(rows, dots + a * rows->n, mem->y + a * d, mem->ids[a], knn->xn[at], k, allow, yn_max, d,
+                knn->best + at * K_NN, &knn->len[at], exact);
+  }
+}
+
+/* This rank's members from..from + n as a block (norms as pick_in computed them). */
+static void load_own(const tc_state *s, const int64_t *mine, int64_t from, int64_t n, const tc_knn *knn,
+                     tc_block *b) {
+  b->n = n;
+  for (int64_t q = 0; q < n; q++) {
+    b->ids[q] = s->ids[mine[from + q]];
+    memcpy(b->y + q * s->d, s->x + mine[from + q] * s->d, sizeof(float) * s->d);
+    b->yn[q] = knn->xn[from + q];
+    b->ylen[q] = sqrtf(b->yn[q]);
+  }
+}
+
+/* The pairs of this rank's own members, each SGEMM'd once: tile pairs
+ * (A, B) with B at or after A, the product folded into A's members and its
+ * transpose into B's.  alq_dot(x, y) and alq_dot(y, x) are the same bits
+ * (the same products summed in the same order), and a product's entry is
+ * within the allowance of either, so every member meets the values the
+ * one-sided pass gives it, in another order, which the k smallest do not
+ * depend on. */
+static void fold_own(const tc_state *s, const int64_t *mine, int64_t n_mine, int64_t k, tc_scratch *sc) {
+  const int64_t d = s->d;
+  for (int64_t a0 = 0; a0 < n_mine; a0 += OWN) {
+    load_own(s, mine, a0, n_mine - a0 < OWN ? n_mine - a0 : OWN, &sc->knn, &sc->own_a);
+    const tc_block *A = &sc->own_a;
+    for (int64_t b0 = a0; b0 < n_mine; b0 += OWN) {
+      const tc_block *B = A;
+      if (b0 != a0) {
+        load_own(s, mine, b0, n_mine - b0 < OWN ? n_mine - b0 : OWN, &sc->knn, &sc->own_b);
+        B = &sc->own_b;
+      }
+      alq_sgemm_nt(A->y, A->n, d, B->y, B->n, sc->own_dots);
+      fold_rows(B, A, sc->own_dots, a0, k, d, &sc->knn, &sc->exact);
+      if (B == A)
+        continue;
+      for (int64_t i0 = 0; i0 < A->n; i0 += 16) /* 16 x 16 blocks: both sides stay in cache */
+        for (int64_t j0 = 0; j0 < B->n; j0 += 16)
+          for (int64_t i = i0; i < i0 + 16 && i < A->n; i++)
+            for (int64_t j = j0; j < j0 + 16 && j < B->n; j++)
+              sc->own_t[j * A->n + i] = sc->own_dots[i * B->n + j];
+      fold_rows(A, B, sc->own_t, b0, k, d, &sc->knn, &sc->exact);
+    }
+  }
+}
+
 /* Every rank's members stream past every rank, BLOCK at a time in rank
- * order.  The k smallest of a set do not depend on the order they arrive in,
+ * order; a rank's own blocks were folded by fold_own first.  The k smallest of a set do not depend on the order they arrive in,
  * so the typicalities are those of one all-pairs pass, at any rank count. */
 static alq_err stream_members(const tc_state *s, const int64_t *mine, int64_t n_mine, const int64_t *counts,
                               int64_t k, MPI_Comm comm, tc_scratch *sc) {
@@ -347,6 +411,7 @@ static alq_err stream_members(const tc_state *s, const int64_t *mine, int64_t n_
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   const int64_t rec = sizeof(int64_t) + sizeof(float) * s->d;
+  fold_own(s, mine, n_mine, k, sc); /* no communication: every rank at once */
   for (int r = 0; r < size; r++)
     for (int64_t lo = 0; lo < counts[r]; lo += BLOCK) {
       int64_t nb = counts[r] - lo < BLOCK ? counts[r] - lo : BLOCK;
@@ -355,6 +420,8 @@ static alq_err stream_members(const tc_state *s, const int64_t *mine, int64_t n_
         memcpy(block + t * rec + sizeof(int64_t), s->x + mine[lo + t] * s->d, sizeof(float) * s->d);
       }
       ALQ_CHECK(alq_bcast(sc->block, nb * rec, r, comm));
+      if (r == rank)
+        continue;
       unpack_block(sc->block, nb, s->d, &sc->unpacked);
       fold_block(s, mine, n_mine, &sc->unpacked, k, &sc->tile, &sc->knn, &sc->exact);
     }
@@ -432,6 +499,15 @@ static alq_err scratch_alloc(tc_scratch *sc, int64_t n, int64_t d, MPI_Comm comm
   ALQ_CHECK(alq_malloc_aligned(&sc->tile.x, sizeof(float) * TILE * (d ? d : 1), "typiclust tile rows"));
   ALQ_CHECK(alq_malloc(&sc->tile.xlen, sizeof(float) * TILE, "typiclust tile lengths"));
   ALQ_CHECK(alq_malloc_aligned(&sc->tile.dots, sizeof(float) * TILE * BLOCK, "typiclust SGEMM tile"));
+  tc_block *own[2] = {&sc->own_a, &sc->own_b};
+  for (int q = 0; q < 2; q++) {
+    ALQ_CHECK(alq_malloc(&own[q]->ids, sizeof(int64_t) * OWN, "typiclust own tile ids"));
+    ALQ_CHECK(alq_malloc_aligned(&own[q]->y, sizeof(float) * OWN * (d ? d : 1), "typiclust own tile rows"));
+    ALQ_CHECK(alq_malloc(&own[q]->yn, sizeof(float) * OWN, "typiclust own tile norms"));
+    ALQ_CHECK(alq_malloc(&own[q]->ylen, sizeof(float) * OWN, "typiclust own tile lengths"));
+  }
+  ALQ_CHECK(alq_malloc_aligned(&sc->own_dots, sizeof(float) * OWN * OWN, "typiclust own SGEMM tile"));
+  ALQ_CHECK(alq_malloc_aligned(&sc->own_t, sizeof(float) * OWN * OWN, "typiclust own SGEMM tile transpose"));
   ALQ_CHECK(alq_malloc(&sc->knn.best, sizeof(float) * K_NN * n1, "typiclust nearest distances"));
   ALQ_CHECK(alq_malloc(&sc->knn.len, sizeof(int64_t) * n1, "typiclust nearest counts"));
   return alq_malloc(&sc->knn.xn, sizeof(float) * n1, "typiclust member norms");
@@ -448,6 +524,15 @@ static void scratch_free(tc_scratch *sc) {
   free(sc->tile.x);
   free(sc->tile.xlen);
   free(sc->tile.dots);
+  tc_block *own[2] = {&sc->own_a, &sc->own_b};
+  for (int q = 0; q < 2; q++) {
+    free(own[q]->ids);
+    free(own[q]->y);
+    free(own[q]->yn);
+    free(own[q]->ylen);
+  }
+  free(sc->own_dots);
+  free(sc->own_t);
   free(sc->knn.best);
   free(sc->knn.len);
   free(sc->knn.xn);
@@ -600,6 +685,7 @@ static int64_t typiclust_select_bytes(const alq_select_shape *sh) {
   int64_t k = L + sh->budget < MAX_CLUSTERS ? L + sh->budget : MAX_CLUSTERS;
   int64_t state = n1 * (4 + 8 + 1) + (k + 1) * 8 + k * 8 + 2 * k * 8;
   int64_t block = BLOCK * (8 + 4 * sh->dim) * 2 + BLOCK * 8, tile = TILE * (4 * sh->dim + 4) + 4 * TILE * BLOCK;
+  tile += 2 * OWN * (8 + 4 * sh->dim + 8) + 2 * 4 * OWN * OWN; /* fold_own's two tiles, product, transpose */
   int64_t scratch = n1 * (8 + 4 * K_NN + 8 + 4) + 8 * (int64_t)sh->ranks + block + tile;
   return state + scratch + 4 * (L ? L : 1) + 16 * sh->budget + k * (int64_t)sizeof(cluster_key) +
          alq_kmeans_bytes(sh->n, L, k, sh->dim);

@@ -107,7 +107,7 @@ typedef struct {
   float *exact;        /* min distance over centers [0, seen[i]); < 0 once selected */
   int32_t *seen;
   float *bound;        /* >= the item's distance to its nearest center, now and later */
-  float *refreshed;    /* min SGEMM distance over centers [0, applied) */
+  float *refreshed;    /* min GEMM distance over the centers folded into its bound */
   int64_t applied;     /* centers [0, applied) are in every awake candidate's refreshed[] */
   /* lazy: heap[0, heap_n) the awake candidates by (bound desc, id asc);
    * heap[n - dormant_n, n) the dormant ones, every bound < tau */

@@ -79,8 +79,12 @@ double alq_consensus_temperature(const alq_answer_table *t, const float *probs, 
   int multi = 0;
   for (int64_t i = 0; i < t->n_items; i++)
     multi |= t->offsets[i + 1] - t->offsets[i] > 1;
-  if (!multi || K < 2)
-    return 1; /* cleanlab: no temperature for single-annotator data */
+  return multi ? alq_temperature_fit(t, probs, K) : 1; /* cleanlab: none for single-annotator data */
+}
+
+double alq_temperature_fit(const alq_answer_table *t, const float *probs, int64_t K) {
+  if (K < 2 || t->n_items == 0)
+    return 1;
   int at = best_of(t, probs, K, coarse, N_COARSE);
   /* The fine grid (cleanlab's _set_fine_search_range, numpy's linspace):
    * FINE_STEPS points from the coarse neighbour below up to, not including,

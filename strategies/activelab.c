@@ -7,6 +7,41 @@
 #include "alq/comm.h"
 #include "alq/scored.h"
 
+/* Which temperature scales the probabilities before the consensus and the
+ * scan (docs/activelab.md, "Temperature"; measured in "Evidence"):
+ * TEMPERATURE_CONSENSUS fits T by log loss against the consensus labels (the
+ * consensus taken first with the unscaled probabilities), TEMPERATURE_CLEANLAB
+ * against every answer as cleanlab's get_active_learning_scores does
+ * (alq_consensus_temperature; against 30%-noisy answers it is 3.5-4.5 for a
+ * logistic head and activelab ends 5-7 points lower than without scaling),
+ * TEMPERATURE_NONE leaves them.  Both fits give 1 while no item has two answers. */
+enum { TEMPERATURE_NONE, TEMPERATURE_CLEANLAB, TEMPERATURE_CONSENSUS };
+static const int temperature_fit = TEMPERATURE_CONSENSUS;
+
+/* The temperature of the labeled items' answers `t` and probabilities (rank 0). */
+static alq_err fit_temperature(const alq_answer_table *t, const float *probs, int64_t K, double *T) {
+  *T = 1;
+  int multi = 0;
+  for (int64_t i = 0; i < t->n_items; i++)
+    multi |= t->offsets[i + 1] - t->offsets[i] > 1;
+  if (!multi || temperature_fit == TEMPERATURE_NONE)
+    return ALQ_OK;
+  if (temperature_fit == TEMPERATURE_CLEANLAB) {
+    *T = alq_consensus_temperature(t, probs, K);
+    return ALQ_OK;
+  }
+  alq_consensus c = {0};
+  alq_answer_table one = {0};
+  ALQ_CHECK(alq_consensus_compute(t, probs, K, &c));
+  alq_labeled consensus = {t->n_items, t->ids, c.label};
+  alq_err err = alq_answer_table_from_labeled(&consensus, &one);
+  if (!err)
+    *T = alq_temperature_fit(&one, probs, K);
+  alq_answer_table_free(&one);
+  alq_consensus_free(&c);
+  return err;
+}
+
 /* The temperature the scan's scores use: set by alq_activelab_prepare (the
  * same on every rank, broadcast) and back to 1 after the merge.  The score
  * stage sees one chunk and no request, so the temperature cannot travel with
@@ -62,8 +97,10 @@ static alq_err score_labeled(const alq_answer_table *t, float *probs, int64_t K,
     err = alq_malloc(&out->scores, sizeof(double) * (n ? n : 1), "relabel scores");
   alq_consensus c = {.n_classes = K, .model_weight = 1, .mean_annotator_weight = 1};
   /* Nothing labeled: ActiveLab's unlabeled score with unit weights. */
-  out->temperature = !err && n > 0 ? alq_consensus_temperature(t, probs, K) : 1;
-  if (out->temperature != 1)
+  out->temperature = 1;
+  if (!err && n > 0)
+    err = fit_temperature(t, probs, K, &out->temperature);
+  if (!err && out->temperature != 1)
     alq_temperature_scale(probs, n, K, out->temperature, probs);
   if (!err && n > 0)
     err = alq_consensus_compute(t, probs, K, &c);

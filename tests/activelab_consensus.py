@@ -136,8 +136,21 @@ def soft_cross_entropy(items, probs, K, T):
 
 
 def temperature(items, probs, K):
+    """cleanlab's: 1 when no item has two answers, else the grid's."""
     if all(len(a) < 2 for a in items):
         return 1.0
+    return grid_temperature(items, probs, K)
+
+
+def consensus_temperature(items, probs, K, A):
+    """activelab's: the grid's against the consensus labels (one answer each),
+    the consensus taken with the unscaled probabilities; 1 when no item has two answers."""
+    if all(len(a) < 2 for a in items):
+        return 1.0
+    return grid_temperature([[(0, int(l))] for l in crowdlab(items, probs, K, A)["label"]], probs, K)
+
+
+def grid_temperature(items, probs, K):
     best = int(np.argmin([soft_cross_entropy(items, probs, K, T) for T in COARSE]))
     fine = np.array([])
     if best != 0:
@@ -189,6 +202,8 @@ def run_case(exe, K, A, probs, items, scale=False):
             out["annotator"].append(float(f[2]))
         elif f[0] == "unlabeled":
             out["unlabeled"].append(float(f[2]))
+        elif f[0] == "fit":
+            out["fit"] = float(f[1])
         elif f[0] == "scaled":
             out["scaled"].append(float(f[1]))
         else:
@@ -220,7 +235,7 @@ def main():
     rng = np.random.default_rng(20240607)
     kinds = ["multi", "ties", "single"]
     compared = 0
-    temps = []
+    temps, fits = [], []
     for c in range(a.cases):
         kind = kinds[c % 3]
         K, A, probs, items = make_case(rng, kind)
@@ -239,6 +254,10 @@ def main():
             continue
         T = temperature(items, probs, K)
         temps.append(T)
+        # alq_temperature_fit against the consensus labels: run on every case (no early 1)
+        Tc = grid_temperature([[(0, int(l))] for l in crowdlab(items, probs, K, A)["label"]], probs, K)
+        fits.append(Tc)
+        check(np.isclose(got["fit"], Tc, rtol=1e-12), f"{tag}: consensus-label temperature {got['fit']} != {Tc}")
         check(np.isclose(got["temperature"], T, rtol=1e-12), f"{tag}: temperature {got['temperature']} != {T}")
         check(np.allclose(got["scaled"], temp_scale(probs, T).max(axis=1), rtol=1e-9, atol=1e-15),
               f"{tag}: scaled maxima differ")
@@ -253,7 +272,9 @@ def main():
     check(np.max(np.abs(lab - lab2)) > 1e-6, "the reference is insensitive to the model weight")
     # The temperature must be able to fail: the cases reach both sides of 1.
     check(min(temps) < 1 < max(temps), f"temperatures {min(temps)}..{max(temps)} do not straddle 1")
-    print(f"compared {compared} of {a.cases} cases; temperatures {sorted(set(temps))}", flush=True)
+    check(min(fits) < 1 < max(fits), f"consensus-label temperatures {min(fits)}..{max(fits)} do not straddle 1")
+    print(f"compared {compared} of {a.cases} cases; temperatures {sorted(set(temps))}; "
+          f"consensus-label fits {sorted(set(fits))}", flush=True)
     if failures:
         print(f"{len(failures)} failure(s)")
         return 1

@@ -76,9 +76,10 @@ def state_answers(path):
 def expected_batch(probs, labeled_ids, items, budget, known_annotators):
     """known_annotators: an item every annotator answered is no candidate."""
     K, A = probs.shape[1], max(a for v in items for a, _ in v) + 1
-    # ActiveLab scales the probabilities by cleanlab's temperature (1 when no
-    # item has two answers); alq keeps the labeled items' scaled ones as float32.
-    T = ref.temperature(items, probs[labeled_ids], K)
+    # ActiveLab scales the probabilities by a temperature fitted against the
+    # consensus labels (1 when no item has two answers; alq keeps the labeled
+    # items' scaled ones as float32): strategies/activelab.c, temperature_fit.
+    T = ref.consensus_temperature(items, probs[labeled_ids], K, A)
     lprobs = probs[labeled_ids] if T == 1 else ref.temp_scale(probs[labeled_ids], T).astype(np.float32)
     r = ref.crowdlab(items, lprobs, K, A)
     r["temperature"] = T
@@ -149,13 +150,20 @@ def main():
         check([int(x["answers"]) for x in rows] == [len(v) for v in items], "consensus: answer counts differ")
         check(np.mean(r["label"] == truth[order]) > 0.7, "consensus: the reference itself is poor (test data?)")
 
-    # activelab with the state's answers, at 1-4 ranks (each on a copy: select records a round).
-    eids, escores, erel, eref = expected_batch(probs, np.array(order), items, 300, True)
+    # activelab with the state's answers, at 1-4 ranks (each on a copy: select records a round),
+    # on a copy of the pool whose /probs are sharpened (p^3, renormalised): an
+    # over-confident model, so that the fitted temperature is not 1.
+    shutil.copy(os.path.join(w, "pool.h5"), os.path.join(w, "sharp.h5"))
+    with h5py.File(os.path.join(w, "sharp.h5"), "r+") as f:
+        sharp = f["probs"][:].astype(np.float64) ** 3
+        f["probs"][...] = (sharp / sharp.sum(axis=1, keepdims=True)).astype(np.float32)
+        sprobs = f["probs"][:]
+    eids, escores, erel, eref = expected_batch(sprobs, np.array(order), items, 300, True)
     check(eref["temperature"] != 1, "the state's answers give temperature 1: the scaling is not exercised")
     first = None
     for n in (1, 2, 3, 4):
         shutil.copy(os.path.join(w, "state.h5"), os.path.join(w, f"state{n}.h5"))
-        code, _, err = run(mpi(n) + [alq, "select", "--pool", "pool.h5", "--strategy", "activelab", "--budget", 300,
+        code, _, err = run(mpi(n) + [alq, "select", "--pool", "sharp.h5", "--strategy", "activelab", "--budget", 300,
                                      "--out", f"al{n}.h5", "--state", f"state{n}.h5", "--quiet"], w)
         check(code == 0, f"activelab at {n} ranks: {err}")
         if code:

@@ -6,9 +6,11 @@
  * stdout: per item "item label quality agreement n_answers activelab";
  *         "annotator a weight"; "model weight"; "mean weight"; "weighed 0|1";
  *         "unlabeled p score" for p = 0, 0.1, ..., 1.
- * With --temperature (ActiveLab's path, strategies/activelab.c): first
- * "temperature T" and per item "scaled max p_scaled" (its probabilities scaled
- * by T), then the same lines with the consensus over the scaled probabilities. */
+ * With --temperature (ActiveLab's path, strategies/activelab.c): first "fit
+ * T" (alq_temperature_fit against the consensus labels), "temperature T"
+ * (cleanlab's, alq_consensus_temperature) and per item "scaled max p_scaled"
+ * (its probabilities scaled by that T), then the same lines with the
+ * consensus over the scaled probabilities. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,17 @@ int main(int argc, char **argv) {
         return 2;
   }
   if (scale) {
+    /* The activelab strategy's fit: log loss against the consensus labels. */
+    alq_consensus c0;
+    if (alq_consensus_compute(&t, probs, k, &c0))
+      return 3;
+    alq_labeled consensus = {c0.n_items, t.ids, c0.label};
+    alq_answer_table one = {0};
+    if (alq_answer_table_from_labeled(&consensus, &one))
+      return 3;
+    printf("fit %.17g\n", alq_temperature_fit(&one, probs, k));
+    alq_answer_table_free(&one);
+    alq_consensus_free(&c0);
     double T = alq_consensus_temperature(&t, probs, k);
     printf("temperature %.17g\n", T);
     for (long long i = 0; i < n; i++)

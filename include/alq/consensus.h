@@ -78,6 +78,11 @@ alq_err alq_consensus_compute(const alq_answer_table *t, const float *probs, int
  * probs as for alq_consensus_compute; pure and deterministic. */
 double alq_consensus_temperature(const alq_answer_table *t, const float *probs, int64_t n_classes);
 
+/* The same grid search over any table, single answers too (no early 1): with
+ * one answer per item holding its consensus label, the soft cross entropy is
+ * the log loss against the consensus (the activelab strategy's fit). */
+double alq_temperature_fit(const alq_answer_table *t, const float *probs, int64_t n_classes);
+
 /* out = softmax(log p / T) per row of in (n x n_classes), p floored at 1e-30
  * (cleanlab's temp_scale_pred_probs); in == out is allowed. */
 void alq_temperature_scale(const float *in, int64_t n, int64_t n_classes, double T, float *out);

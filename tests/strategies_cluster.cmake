@@ -17,7 +17,7 @@ foreach(part badge typiclust cluster-margin)
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/strategies_cluster.py --part ${part}
                    --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}
                    --workdir ${CMAKE_CURRENT_BINARY_DIR}/strategies_cluster/${part})
-  set_tests_properties(strategy-${part}-reference PROPERTIES TIMEOUT 120 ENVIRONMENT "${ALQ_CLU_ENV}")
+  set_tests_properties(strategy-${part}-reference PROPERTIES TIMEOUT 240 ENVIRONMENT "${ALQ_CLU_ENV}")
 endforeach()
 # BADGE's skipped D^2 updates (norm and center bounds): the same batch and the
 # same D^2 at every step as --no-prune, 1-3 ranks, and a real share skipped.

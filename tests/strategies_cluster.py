@@ -256,6 +256,18 @@ def part_typiclust(R, wd):
     if got is not None:
         ref, _, _ = typiclust_reference(sp, 40, 2)
         check(np.array_equal(got[0], ref), f"typiclust wrap: alq {got[0].tolist()} vs reference {ref.tolist()}")
+    # Clusters of over 512 members (alq computes a rank's own pairs in 512 x 512
+    # tile pairs, the transposed half folded separately): no labeled items,
+    # B = K = 2 clusters of about 1,200 items.
+    big = gen_pool(R, wd, "typiclust-big", 2400, 10, 2, 0, 11)
+    bp = read_pool(big)
+    got = select_all_ranks(R, wd, "typiclust-big", big, ["--strategy", "typiclust", "--budget", 2, "--seed", 3])
+    if got is not None:
+        ref, ref_scores, amb = typiclust_reference(bp, 2, 3)
+        check(amb == 0, f"typiclust big: the fixture has {amb} ambiguous k-means++ draw(s)")
+        check(np.array_equal(got[0], ref), f"typiclust big: alq {got[0].tolist()} vs reference {ref.tolist()}")
+        check(len(got[1]) == len(ref_scores) and np.allclose(got[1], ref_scores, rtol=1e-3),
+              f"typiclust big: typicality {got[1].tolist()} vs reference {ref_scores.tolist()}")
     select_all_ranks(R, wd, "typiclust-anchoral", pool_path,
                      ["--strategy", "typiclust", "--budget", 15, "--subpool", "anchoral", "--subpool-size", 300,
                       "--anchors-per-class", 2, "--neighbors", 60])

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-BEGIN, END = "<!-- activelab:begin -->", "<!-- activelab:end -->"
+HEADS = {"logreg": "logistic regression", "mlp": "an MLP"}
 
 
 def summarise(path):
@@ -33,18 +33,29 @@ def main():
     ap.add_argument("--annotators", type=int, required=True)
     ap.add_argument("--noise", type=float, required=True)
     ap.add_argument("--sets", nargs="+", required=True)
+    ap.add_argument("--model", default="logreg")
+    ap.add_argument("--model-args", default="")
+    ap.add_argument("--load", default="", help="the machine's load during the run, for the record")
+    ap.add_argument("--tag", default="activelab", help="markers <!-- TAG:begin/end --> and plots TAG_SET.svg")
     a = ap.parse_args()
+    marker = a.tag.replace("_", "-")
+    BEGIN, END = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    head = HEADS.get(a.model, a.model) + f" (`--model {a.model}{' ' + a.model_args.strip() if a.model_args.strip() else ''}`)"
+    title = "## ActiveLab: label again, or label a new item (noisy annotators)" + \
+        ("" if a.model == "logreg" else f", {a.model} head")
     sets = [a.sets[i:i + 3] for i in range(0, len(a.sets), 3)] if len(a.sets[0].split()) == 1 else \
         [s.split() for s in a.sets]
     strategies = ["activelab", "margin", "random"]
-    lines = [BEGIN, "## ActiveLab: label again, or label a new item (noisy annotators)", "",
-             f"`bench/activelab_results.sh` ({a.seconds} s on 2 ranks): `alq simulate --annotators {a.annotators} "
+    lines = [BEGIN, title, "",
+             f"`bench/activelab_results.sh` ({a.seconds} s on 2 ranks{', ' + a.load if a.load else ''}): `alq simulate --annotators {a.annotators} "
              f"--annotator-noise {a.noise}` (each answer wrong with probability {a.noise}, uniform over the other "
              f"classes; one answer per request, an item to each annotator at most once), {a.seeds} seeds, "
-             f"{a.rounds} rounds, logistic regression retrained each round on the CROWDLAB consensus of the answers, "
+             f"{a.rounds} rounds, {head} retrained each round on the CROWDLAB consensus of the answers, "
              "test accuracy on a held-out 20% against the true labels.  x = answers spent (every answer counts, "
              "re-labels included).  `margin` never re-labels (its labels are the single noisy answers); "
-             "`activelab` (docs/activelab.md) mixes re-labels into each batch.", "",
+             "`activelab` (docs/activelab.md) mixes re-labels into each batch, scores labeled items (and takes their "
+             "consensus) by 5-fold out-of-sample probabilities and scales the probabilities by a temperature "
+             "fitted against the consensus labels.", "",
              "| set | answers | " + " | ".join(strategies) + " | activelab items | curve mean (activelab / margin / random) |",
              "|---|---|" + "---|" * len(strategies) + "---|---|"]
     verdicts = []
@@ -60,7 +71,7 @@ def main():
         final = [np.mean(by[(s, a.rounds)]) for s in strategies]
         verdicts.append((name, mean[0] > mean[1] and mean[0] > mean[2], final[0] > final[1] and final[0] > final[2]))
     lines += ["", "Plots (mean and +-1 sd over seeds): " + ", ".join(
-        f"[{n}](results/activelab_{n}.svg)" for n, _, _ in sets) + ".", ""]
+        f"[{n}](results/{a.tag}_{n}.svg)" for n, _, _ in sets) + ".", ""]
     wins = [n for n, m, f in verdicts if m and f]
     lines.append(f"activelab above margin and random over the whole curve and at the end: "
                  f"{', '.join(wins) if wins else 'on no set'} ({len(wins)} of {len(verdicts)}).  Goal (issue 15: "

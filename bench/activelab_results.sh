@@ -5,18 +5,23 @@
 # (docs/results/activelab_*.svg).
 #
 #   bench/activelab_results.sh [DATA_DIR]     DATA_DIR defaults to ../shared/data
+#   MODEL=mlp bench/activelab_results.sh      the MLP head (section "activelab-mlp", plots activelab_mlp_*);
+#                                             MODEL_ARGS (e.g. "--hidden 64 --epochs 100") and ROUNDS adjust it
 #
 # Three PMLB sets in full, `alq simulate` on 2 ranks: 5 annotators who answer
 # wrongly with probability 0.3 (uniform over the other classes), 5 seeds,
-# logistic regression retrained each round on the CROWDLAB consensus,
-# accuracy on a held-out split against the true labels.
+# the model (logistic regression, or MODEL) retrained each round on the
+# CROWDLAB consensus, accuracy on a held-out split against the true labels.
+# OUT_MD (default docs/results.md) receives the section.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 data="$(cd "${1:-$repo/../shared/data}" && pwd)"
 alq="${ALQ:-$repo/build/alq}"
-work="${WORK:-$repo/build/activelab-results}"
-out_md="$repo/docs/results.md"
-out_svg="$repo/docs/results"
+model="${MODEL:-logreg}"
+tag=$([ "$model" = logreg ] && echo activelab || echo "activelab_$model")
+work="${WORK:-$repo/build/activelab-results}/$model"
+out_md="${OUT_MD:-$repo/docs/results.md}"
+out_svg="${OUT_SVG:-$repo/docs/results}"
 python=/usr/bin/python3
 source "$repo/scripts/mpi-env.sh"
 [ -x "$alq" ] || { echo "activelab_results: build alq first (cmake --build build), or set ALQ" >&2; exit 1; }
@@ -39,13 +44,14 @@ for entry in "${sets[@]}"; do
   read -r name initial batch <<<"$entry"
   pool="$work/$name.h5"
   "$alq" import --csv "$data/$name.csv.gz" --out "$pool" --standardize
-  mpiexec -n 2 "$alq" simulate --pool "$pool" --strategy "$strategies" --initial "$initial" --batch "$batch" \
-    --rounds "$rounds" --seeds "$seeds" --test-fraction 0.2 --model logreg \
+  mpiexec --oversubscribe -n 2 "$alq" simulate --pool "$pool" --strategy "$strategies" --initial "$initial" \
+    --batch "$batch" --rounds "$rounds" --seeds "$seeds" --test-fraction 0.2 --model "$model" ${MODEL_ARGS:-} \
     --annotators "$annotators" --annotator-noise "$noise" --quiet \
-    --out "$work/$name.csv" --plot "$out_svg/activelab_$name.svg"
+    --out "$work/$name.csv" --plot "$out_svg/${tag}_$name.svg"
 done
 end=$(date +%s)
 
 "$python" "$repo/bench/activelab_report.py" --work "$work" --out "$out_md" --seconds $((end - start)) \
-  --seeds "$seeds" --rounds "$rounds" --annotators "$annotators" --noise "$noise" --sets "${sets[@]}"
-echo "activelab_results: wrote the ActiveLab section of $out_md and $out_svg/activelab_*.svg in $((end - start)) s" >&2
+  --seeds "$seeds" --rounds "$rounds" --annotators "$annotators" --noise "$noise" --model "$model" --model-args="${MODEL_ARGS:-}" --tag "$tag" \
+  --sets "${sets[@]}"
+echo "activelab_results: wrote the ActiveLab ($model) section of $out_md and $out_svg/${tag}_*.svg in $((end - start)) s" >&2

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alq/comm.h"
+#include "alq/sorted_ids.h"
 #include "api_impl.h"
 
 typedef struct {
@@ -148,15 +149,7 @@ alq_err alq_api_to_shards(MPI_Comm comm, const alq_pool_meta *meta, const alq_ap
 
 /* 1 when `id` is in the sorted labeled set. */
 static int is_labeled(const alq_labeled *labeled, int64_t id) {
-  int64_t lo = 0, hi = labeled->n;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (labeled->ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < labeled->n && labeled->ids[lo] == id;
+  return alq_ids_find(labeled->ids, labeled->n, id) >= 0;
 }
 
 /* One labeled row on the wire: its id, embedding and probabilities. */

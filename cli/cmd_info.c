@@ -15,6 +15,7 @@
 #include "alq/pool.h"
 #include "alq/pool_list.h"
 #include "alq/source.h"
+#include "alq/sorted_ids.h"
 #include "args.h"
 #include "commands.h"
 
@@ -41,15 +42,7 @@ typedef struct {
 } scan_state;
 
 static int64_t labeled_position(const alq_labeled *labeled, int64_t id) {
-  int64_t lo = 0, hi = labeled->n;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (labeled->ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < labeled->n && labeled->ids[lo] == id ? lo : -1;
+  return alq_ids_find(labeled->ids, labeled->n, id);
 }
 
 static alq_err check_ids_and_labels(const alq_pool_meta *meta, const alq_labeled *labeled,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alq/consensus.h"
+#include "alq/sorted_ids.h"
 
 void alq_answer_table_free(alq_answer_table *t) {
   free(t->ids);
@@ -129,15 +130,7 @@ alq_err alq_answer_table_from_labeled(const alq_labeled *labeled, alq_answer_tab
 
 /* Position of `id` among the table's items (binary search), or where it goes. */
 static int64_t lower_bound(const alq_answer_table *t, int64_t id) {
-  int64_t lo = 0, hi = t->n_items;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (t->ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
+  return alq_ids_lower_bound(t->ids, t->n_items, id);
 }
 
 static alq_err grow(void **p, size_t bytes, const char *what) {

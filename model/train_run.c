@@ -8,6 +8,7 @@
 #include "alq/model.h"
 #include "alq/partition.h"
 #include "alq/worker.h"
+#include "alq/sorted_ids.h"
 
 /* The labeled rows this rank found in its shard. */
 typedef struct {
@@ -42,15 +43,7 @@ static alq_err rows_append(labeled_rows *r, int64_t id, int32_t label, const flo
 
 /* Index of `id` in the sorted labeled ids, or -1. */
 static int64_t find_id(const alq_labeled *set, int64_t id) {
-  int64_t lo = 0, hi = set->n;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (set->ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < set->n && set->ids[lo] == id ? lo : -1;
+  return alq_ids_find(set->ids, set->n, id);
 }
 
 /* Rank 0 reads the pool's shape and the labeled set; every rank receives them

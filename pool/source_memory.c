@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alq/source.h"
+#include "alq/sorted_ids.h"
 
 typedef struct {
   const alq_pool_data *piece; /* this rank's rows */
@@ -51,15 +52,7 @@ static int64_t find_row(const alq_pool_data *d, int64_t first_row, int sorted, i
         return i;
     return -1;
   }
-  int64_t lo = 0, hi = d->n_items;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (d->ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < d->n_items && d->ids[lo] == id ? lo : -1;
+  return alq_ids_find(d->ids, d->n_items, id);
 }
 
 static alq_err memory_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {

@@ -4,19 +4,13 @@
 #include <string.h>
 
 #include "alq/hash.h"
+#include "alq/sorted_ids.h"
 #include "sim.h"
 
 /* Answers already given to `id`. */
 static int64_t answers_of(const alq_answer_table *t, int64_t id) {
-  int64_t lo = 0, hi = t->n_items;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (t->ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < t->n_items && t->ids[lo] == id ? t->offsets[lo + 1] - t->offsets[lo] : 0;
+  int64_t at = alq_ids_find(t->ids, t->n_items, id);
+  return at >= 0 ? t->offsets[at + 1] - t->offsets[at] : 0;
 }
 
 /* Answer #k to an item of class `truth`: a pure function of (seed, id, k). */

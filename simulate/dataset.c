@@ -5,6 +5,7 @@
 
 #include "alq/comm.h"
 #include "alq/worker.h"
+#include "alq/sorted_ids.h"
 #include "sim.h"
 
 void sim_dataset_free(sim_dataset *d) {
@@ -65,13 +66,5 @@ alq_err sim_dataset_load(MPI_Comm comm, const alq_simulate_options *o, sim_datas
 }
 
 int64_t sim_row_of(const sim_dataset *d, int64_t id) {
-  int64_t lo = 0, hi = d->meta.n_items;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (d->ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < d->meta.n_items && d->ids[lo] == id ? lo : -1;
+  return alq_ids_find(d->ids, d->meta.n_items, id);
 }

@@ -9,6 +9,7 @@
 
 #include "alq/comm.h"
 #include "alq/hash.h"
+#include "alq/sorted_ids.h"
 #include "sim.h"
 
 #define SIM_OOS_FOLDS 5
@@ -112,15 +113,8 @@ alq_err sim_oos_probs(MPI_Comm comm, const alq_simulate_options *o, const sim_da
 const float *sim_oos_row(const sim_oos *o, int64_t id) {
   if (!o)
     return NULL;
-  int64_t lo = 0, hi = o->n;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (o->ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < o->n && o->ids[lo] == id ? o->probs + lo * o->n_classes : NULL;
+  int64_t at = alq_ids_find(o->ids, o->n, id);
+  return at >= 0 ? o->probs + at * o->n_classes : NULL;
 }
 
 /* The source that serves them: the round's source, with the labeled items'

@@ -6,6 +6,7 @@
 #include "alq/activelab.h"
 #include "alq/comm.h"
 #include "alq/scored.h"
+#include "alq/sorted_ids.h"
 
 /* Which temperature scales the probabilities before the consensus and the
  * scan (docs/activelab.md, "Temperature"; measured in "Evidence"):
@@ -200,15 +201,7 @@ alq_err alq_activelab_merge(const alq_relabel *r, int64_t budget, alq_batch *bat
     batch->ids[i] = all[i].id;
     batch->scores[i] = all[i].score;
     /* Labeled ids are a sorted list: a binary search says which are re-labels. */
-    int64_t lo = 0, hi = r->n;
-    while (lo < hi) {
-      int64_t mid = lo + (hi - lo) / 2;
-      if (r->ids[mid] < all[i].id)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    flag_of[i] = lo < r->n && r->ids[lo] == all[i].id;
+    flag_of[i] = alq_ids_find(r->ids, r->n, all[i].id) >= 0;
   }
   free(all);
   if (err) {

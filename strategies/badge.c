@@ -45,6 +45,7 @@
 #include "alq/logview.h"
 #include "alq/strategy.h"
 #include "alq/worker.h"
+#include "alq/sorted_ids.h"
 
 typedef struct {
   int64_t n, c, d;
@@ -69,15 +70,7 @@ typedef struct {
 } badge_state;
 
 static int64_t find_id(const int64_t *ids, int64_t n, int64_t id) {
-  int64_t lo = 0, hi = n;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < n && ids[lo] == id ? lo : -1;
+  return alq_ids_find(ids, n, id);
 }
 
 /* q = onehot(argmax p) - p; argmax ties: the lower class. */

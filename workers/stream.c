@@ -8,6 +8,7 @@
 #include "alq/id_index.h"
 #include "alq/logview.h"
 #include "alq/worker.h"
+#include "alq/sorted_ids.h"
 #include "progress.h"
 
 int64_t alq_default_chunk_rows(const alq_pool_meta *meta) {
@@ -49,16 +50,7 @@ static void chunk_free(chunk_buffers *b) {
 
 /* The position of `id` in the sorted labeled ids, or -1. */
 static int64_t labeled_position(const alq_stream_request *req, int64_t id) {
-  const int64_t *L = req->labeled_ids;
-  int64_t lo = 0, hi = req->n_labeled;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (L[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < req->n_labeled && L[lo] == id ? lo : -1;
+  return alq_ids_find(req->labeled_ids, req->n_labeled, id);
 }
 
 /* Marks the chunk's labeled rows: one binary search per row, since the

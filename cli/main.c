@@ -76,7 +76,10 @@ int alq_cli_parse_on_root(int argc, char **argv, int (*parse)(int, char **, void
 }
 
 int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
+  /* FUNNELED: the stream's compute thread makes no MPI call (workers/stream.c);
+   * below it, passes read and compute in turn. */
+  int provided;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   int code = ALQ_OK;

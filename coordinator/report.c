@@ -34,6 +34,13 @@ static alq_err pack_report(int rank, const alq_rank_facts *f, uint8_t **buf, int
   m.candidates = f->candidates;
   m.n_phases = ALQ_PHASE_COUNT;
   m.phases = pp;
+  const alq_overlap_stats *ov = alq_log_overlap();
+  m.overlapped_passes = ov->overlapped_passes;
+  m.serial_passes = ov->serial_passes;
+  m.overlapped_chunks = ov->overlapped_chunks;
+  m.read_waited = ov->read_waited;
+  m.compute_waited = ov->compute_waited;
+  m.stream_seconds = ov->seconds;
   *len = (int)alq__rank_report__get_packed_size(&m);
   ALQ_CHECK(alq_malloc(buf, *len, "rank report"));
   alq__rank_report__pack(&m, *buf);
@@ -45,7 +52,28 @@ typedef struct {
   int64_t bytes_read, messages, message_bytes, flops;
 } phase_row;
 
-static void print_table(const alq_request *req, int size, phase_row *rows, int64_t items_min, int64_t items_max) {
+/* Streaming passes, max over ranks (the waits), and rank 0's reason for a serial pass. */
+typedef struct {
+  int64_t overlapped_passes, serial_passes, chunks;
+  double read_waited, compute_waited, seconds;
+} overlap_row;
+
+static void print_overlap(const overlap_row *o) {
+  const char *why = alq_log_overlap()->serial_reason;
+  if (o->overlapped_passes > 0)
+    fprintf(stderr, "stream: reads overlapped with compute: %lld pass(es), %lld chunks; read waited %.3f s for "
+            "compute, compute waited %.3f s for reads (max over ranks)", (long long)o->overlapped_passes,
+            (long long)o->chunks, o->read_waited, o->compute_waited);
+  else
+    fprintf(stderr, "stream: reads not overlapped with compute");
+  if (o->serial_passes > 0)
+    fprintf(stderr, "%s%lld pass(es) serial (%s)", o->overlapped_passes > 0 ? "; " : ": ",
+            (long long)o->serial_passes, why ? why : "on another rank");
+  fprintf(stderr, "; passes' wall time %.3f s (max over ranks)\n", o->seconds);
+}
+
+static void print_table(const alq_request *req, int size, phase_row *rows, int64_t items_min, int64_t items_max,
+                        const overlap_row *overlap) {
   fprintf(stderr, "\n---------------------------------- alq log view ----------------------------------\n");
   fprintf(stderr, "select: strategy %s, budget %lld, %d rank(s), pool %lld x %lld, %s\n", req->strategy,
           (long long)req->budget, size, (long long)req->meta.n_items, (long long)req->meta.dim, req->meta.path);
@@ -61,6 +89,7 @@ static void print_table(const alq_request *req, int size, phase_row *rows, int64
       fprintf(stderr, " %lld", (long long)req->ood_rejected_per_rank[r]);
     fprintf(stderr, "\n");
   }
+  print_overlap(overlap);
   fprintf(stderr, "%-8s %11s %11s %6s %13s %9s %13s %9s\n", "phase", "max time(s)", "min time(s)", "ratio",
           "bytes read", "messages", "msg bytes", "GFLOP/s");
   phase_row total = {0};
@@ -107,6 +136,7 @@ alq_err alq_report_gather(MPI_Comm comm, const alq_request *req, const alq_rank_
     for (int p = 0; p < ALQ_PHASE_COUNT; p++)
       rows[p] = (phase_row){0, 1e300, 0, 0, 0, 0};
     int64_t items_min = INT64_MAX, items_max = 0;
+    overlap_row overlap = {0};
     for (int r = 0; r < size && !err; r++) {
       Alq__RankReport *m = alq__rank_report__unpack(NULL, counts[r], all + displs[r]);
       if (!m) {
@@ -125,10 +155,17 @@ alq_err alq_report_gather(MPI_Comm comm, const alq_request *req, const alq_rank_
         rows[p].message_bytes += s->message_bytes;
         rows[p].flops += s->flops;
       }
+      overlap.overlapped_passes = m->overlapped_passes > overlap.overlapped_passes ? m->overlapped_passes
+                                                                                  : overlap.overlapped_passes;
+      overlap.serial_passes = m->serial_passes > overlap.serial_passes ? m->serial_passes : overlap.serial_passes;
+      overlap.chunks = m->overlapped_chunks > overlap.chunks ? m->overlapped_chunks : overlap.chunks;
+      overlap.read_waited = m->read_waited > overlap.read_waited ? m->read_waited : overlap.read_waited;
+      overlap.compute_waited = m->compute_waited > overlap.compute_waited ? m->compute_waited : overlap.compute_waited;
+      overlap.seconds = m->stream_seconds > overlap.seconds ? m->stream_seconds : overlap.seconds;
       alq__rank_report__free_unpacked(m, NULL);
     }
     if (!err)
-      print_table(req, size, rows, items_min, items_max);
+      print_table(req, size, rows, items_min, items_max, &overlap);
   }
   free(all);
   free(counts);

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char error_message[1024];
+/* Per thread: the stream's compute thread (workers/stream.c) records its own
+ * error, which the stream hands to the main thread after the join. */
+static _Thread_local char error_message[1024];
 
 alq_err alq_error_set(alq_err code, const char *fmt, ...) {
   if (error_message[0] == '\0') {

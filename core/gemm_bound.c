@@ -41,6 +41,16 @@ static void one_thread_per_rank(void) {
     omp_set_num_threads(1);
 }
 
+/* OpenMP's thread count is per calling thread: the stream's compute thread
+ * (workers/stream.c) sets its own before its first matmul. */
+static void one_thread_per_rank_here(void) {
+  static _Thread_local int done;
+  if (!done) {
+    one_thread_per_rank();
+    done = 1;
+  }
+}
+
 /* The matmul dst (max_rows x nc, f32) = src (max_rows x d, bf16) x wei
  * (d x nc, bf16, in the layout oneDNN prefers, reordered once from c). */
 static int dnnl_build(alq_bound_gemm *g) {
@@ -127,6 +137,7 @@ static void dnnl_pad(alq_bound_gemm *g, int64_t rows) {
 }
 
 static int dnnl_run(alq_bound_gemm *g, const float *x, int64_t rows, float *out) {
+  one_thread_per_rank_here();
   alq_bf16_round(x, rows * g->d, g->src_bf16);
   dnnl_pad(g, rows);
   return dnnl_execute(g, out);

@@ -1,14 +1,19 @@
-/* workers/stream.c: the one loop that streams a worker's shard. */
+/* workers/stream.c: the one loop that streams a worker's shard, reading the
+ * next chunk while a compute thread consumes the current one (docs/design.md,
+ * "Streaming"). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "alq/bound_filter.h"
 #include "alq/comm.h"
+#include "alq/dot.h"
 #include "alq/fault.h"
 #include "alq/hash.h"
 #include "alq/id_index.h"
 #include "alq/logview.h"
 #include "alq/worker.h"
 #include "alq/sorted_ids.h"
+#include "compute_thread.h"
 #include "progress.h"
 
 int64_t alq_default_chunk_rows(const alq_pool_meta *meta) {
@@ -156,6 +161,195 @@ static alq_err reduce_found(const alq_stream_request *req, alq_stream_result *re
   return ALQ_OK;
 }
 
+/* The rows of chunk c of this rank's shard (0 past its end). */
+static int64_t chunk_count(const alq_stream_request *req, int64_t c, int64_t chunk_rows, int64_t my_chunks) {
+  int64_t lo = req->shard.lo + c * chunk_rows;
+  return c < my_chunks ? (req->shard.hi - lo < chunk_rows ? req->shard.hi - lo : chunk_rows) : 0;
+}
+
+/* What a pass needs besides its request: the consumer, the result, the id order. */
+typedef struct {
+  const alq_stream_request *req;
+  alq_stream_result *res;
+  id_order *order;
+  alq_chunk_consumer consume;
+  alq_chunk_sync sync;
+  void *ctx;
+  unsigned fields;
+  int64_t chunk_rows, my_chunks, n_chunks;
+  /* The chunk being computed. */
+  chunk_buffers *b;
+  int64_t lo, count;
+} pass;
+
+/* Validates, marks and consumes the chunk of p->b (the SCORE phase).  Runs
+ * on the compute thread when reads overlap: no MPI, no HDF5. */
+static alq_err compute_chunk(void *arg) {
+  pass *p = arg;
+  alq_phase_begin(ALQ_PHASE_SCORE);
+  alq_err err = process_chunk(p->req, p->res, p->b, p->lo, p->count, p->order, p->consume, p->ctx);
+  alq_phase_end(ALQ_PHASE_SCORE);
+  return err;
+}
+
+/* The consumer's collective step after every read step (on this thread). */
+static alq_err sync_step(const pass *p, alq_err local) {
+  if (!p->sync)
+    return local;
+  alq_err e = p->sync(p->ctx, p->req->comm);
+  return local ? local : e;
+}
+
+/* Why this rank reads and computes in turn, or NULL when the next chunk's
+ * read can overlap the current chunk's compute: the compute thread makes no
+ * HDF5 and no MPI call, so only the main thread calls MPI (FUNNELED). */
+static const char *serial_reason(const alq_stream_request *req, int64_t n_chunks) {
+  const char *env = getenv("ALQ_OVERLAP");
+  if (env && strcmp(env, "0") == 0)
+    return "ALQ_OVERLAP=0";
+  if (!alq_stream_may_overlap(req->meta->path))
+    return "gen: rows are computed, not read";
+  if (strcmp(req->source->ops->kind, "memory") == 0)
+    return "rows already in memory";
+  if (n_chunks < 2)
+    return "one chunk";
+  int level = MPI_THREAD_SINGLE, is_main = 0;
+  MPI_Query_thread(&level);
+  MPI_Is_thread_main(&is_main);
+  if (level < MPI_THREAD_FUNNELED || !is_main)
+    return "MPI initialised without thread support (MPI_Init_thread with MPI_THREAD_FUNNELED needed)";
+  return NULL;
+}
+
+/* One chunk after the other: read, compute, sync, on this thread. */
+static alq_err stream_serial(pass *p, chunk_buffers *b, alq_progress *progress) {
+  alq_err local = ALQ_OK;
+  for (int64_t c = 0; c < p->n_chunks; c++) {
+    int64_t lo = p->req->shard.lo + c * p->chunk_rows;
+    /* a failed rank keeps joining the collective reads, with nothing to read */
+    int64_t count = local ? 0 : chunk_count(p->req, c, p->chunk_rows, p->my_chunks);
+    alq_err e = alq_source_read(p->req->source, lo, count, p->fields, &b->rows);
+    local = local ? local : e;
+    if (!local && count > 0) {
+      if (p->res->rows_read == 0)
+        p->order->first = b->rows.ids[0];
+      p->b = b, p->lo = lo, p->count = count;
+      local = compute_chunk(p);
+      p->res->rows_read += count;
+    }
+    local = sync_step(p, local);
+    alq_progress_update(progress, (double)(c + 1) / (double)p->n_chunks);
+  }
+  return local;
+}
+
+/* Double-buffered: while the compute thread validates and consumes chunk c
+ * in one buffer, this thread reads chunk c + 1 into the other, then waits
+ * for the compute and makes the consumer's sync of chunk c before chunk
+ * c + 1's compute starts.  Chunks are consumed in the same order and with
+ * the same synced state as by stream_serial, so the consumer's state (and
+ * the batch) is the same.  The collective calls come in another order than
+ * serially (read c + 1 before sync c), the same on every rank.  An error of
+ * chunk c's compute wins over one of chunk c + 1's read, as it would
+ * serially; either way later chunks are not consumed and their collective
+ * reads are made with nothing to read. */
+static alq_err stream_overlapped(pass *p, chunk_buffers b[2], alq_compute_thread *t, alq_progress *progress,
+                                 alq_overlap_stats *ov) {
+  const alq_stream_request *req = p->req;
+  double t0 = alq_log_clock();
+  int64_t count = chunk_count(req, 0, p->chunk_rows, p->my_chunks);
+  alq_err local = alq_source_read(req->source, req->shard.lo, count, p->fields, &b[0].rows);
+  ov->compute_waited += alq_log_clock() - t0; /* nothing to compute before the first chunk */
+  for (int64_t c = 0, cur = 0; c < p->n_chunks; c++, cur = 1 - cur) {
+    int computing = !local && count > 0;
+    if (computing) {
+      if (p->res->rows_read == 0)
+        p->order->first = b[cur].rows.ids[0];
+      p->b = &b[cur], p->lo = req->shard.lo + c * p->chunk_rows, p->count = count;
+      alq_compute_post(t, compute_chunk, p);
+    }
+    int64_t next = 0;
+    alq_err read_err = ALQ_OK;
+    double read_end = alq_log_clock();
+    if (c + 1 < p->n_chunks) {
+      next = local ? 0 : chunk_count(req, c + 1, p->chunk_rows, p->my_chunks);
+      /* next > 0 means this rank has two chunks or more, so b[1] exists; an
+       * empty read writes nothing, so it may name the buffer in use. */
+      alq_rows *into = next > 0 ? &b[1 - cur].rows : &b[cur].rows;
+      read_err = alq_source_read(req->source, req->shard.lo + (c + 1) * p->chunk_rows, next, p->fields, into);
+      read_end = alq_log_clock();
+    }
+    if (computing) {
+      alq_phase_wait_begin();
+      alq_err e = alq_compute_wait(t);
+      alq_phase_wait_end();
+      double now = alq_log_clock();
+      ov->read_waited += now - read_end;
+      ov->compute_waited += read_end > t->done_at ? read_end - t->done_at : 0;
+      ov->overlapped_chunks++;
+      p->res->rows_read += count;
+      if (e && !local) {
+        alq_error_replace(alq_compute_message(t));
+        local = e;
+      }
+    }
+    local = sync_step(p, local);
+    local = local ? local : read_err;
+    count = next;
+    alq_progress_update(progress, (double)(c + 1) / (double)p->n_chunks);
+  }
+  return local;
+}
+
+/* Collective over the pass's chunks: overlapped when every rank can,
+ * otherwise serial everywhere (the two make their collective calls in
+ * different orders, so the ranks must agree). */
+static alq_err stream_chunks(pass *p, chunk_buffers b[2], alq_progress *progress) {
+  alq_overlap_stats ov = {0};
+  double started = alq_log_clock();
+  ov.serial_reason = serial_reason(p->req, p->n_chunks);
+  if (!ov.serial_reason && p->my_chunks > 1) {
+    /* The second buffer (the memory plan counts it, coordinator/memory_plan.c). */
+    int had_message = alq_error_message()[0] != '\0';
+    if (chunk_alloc(&b[1], p->req->meta, p->chunk_rows, p->fields) != ALQ_OK) {
+      ov.serial_reason = "no memory for a second chunk buffer";
+      if (!had_message)
+        alq_error_clear(); /* not an error: the pass runs serially */
+    }
+  }
+  /* Kernels pick their path on first use: pick them here, before the thread. */
+  (void)alq_dot_path();
+  (void)alq_bound_filter_path();
+  alq_compute_thread t;
+  int started_thread = !ov.serial_reason && alq_compute_start(&t);
+  if (!ov.serial_reason && !started_thread)
+    ov.serial_reason = "no compute thread could be started";
+  int mine = ov.serial_reason == NULL, all = 0;
+  alq_err err = alq_allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, p->req->comm);
+  if (!err && !all && !ov.serial_reason)
+    ov.serial_reason = "another rank could not overlap";
+  alq_err local = err;
+  if (!err && ov.serial_reason) {
+    ov.serial_passes = 1;
+    local = stream_serial(p, &b[0], progress);
+  } else if (!err) {
+    ov.overlapped_passes = 1;
+    local = stream_overlapped(p, b, &t, progress, &ov);
+  }
+  if (started_thread)
+    alq_compute_stop(&t);
+  ov.seconds = alq_log_clock() - started;
+  alq_log_overlap_add(&ov);
+  return local;
+}
+
+int alq_stream_may_overlap(const char *pool_path) {
+  const char *env = getenv("ALQ_OVERLAP");
+  if (env && strcmp(env, "0") == 0)
+    return 0;
+  return strncmp(pool_path, "gen:", 4) != 0;
+}
+
 alq_err alq_worker_stream(const alq_stream_request *req, alq_chunk_consumer consume, void *ctx,
                           alq_stream_result *res) {
   return alq_worker_stream_synced(req, consume, NULL, ctx, res);
@@ -167,8 +361,9 @@ alq_err alq_worker_stream_synced(const alq_stream_request *req, alq_chunk_consum
   unsigned fields = req->fields | ALQ_FIELD_IDS;
   int64_t shard_rows = req->shard.hi - req->shard.lo;
   int64_t chunk_rows = req->chunk_rows < shard_rows ? req->chunk_rows : shard_rows;
-  chunk_buffers b;
-  alq_err err = chunk_alloc(&b, req->meta, chunk_rows > 0 ? chunk_rows : 1, fields);
+  chunk_buffers b[2];
+  memset(b, 0, sizeof b);
+  alq_err err = chunk_alloc(&b[0], req->meta, chunk_rows > 0 ? chunk_rows : 1, fields);
   if (!err)
     err = alq_calloc(&res->labeled_found, req->n_labeled ? req->n_labeled : 1, 1, "labeled flags");
   err = alq_agree(req->comm, err);
@@ -183,26 +378,9 @@ alq_err alq_worker_stream_synced(const alq_stream_request *req, alq_chunk_consum
   MPI_Comm_rank(req->comm, &rank);
   alq_progress progress;
   alq_progress_start(&progress, "streamed", req->meta->n_items, rank == 0 && req->progress);
-  for (int64_t c = 0; !err && c < n_chunks; c++) {
-    int64_t lo = req->shard.lo + c * chunk_rows;
-    int64_t count = c < my_chunks ? (req->shard.hi - lo < chunk_rows ? req->shard.hi - lo : chunk_rows) : 0;
-    if (local)
-      count = 0; /* a failed rank keeps joining the collective reads, with nothing to read */
-    alq_err e = alq_source_read(req->source, lo, count, fields, &b.rows);
-    local = local ? local : e;
-    if (!local && count > 0) {
-      alq_phase_begin(ALQ_PHASE_SCORE);
-      if (res->rows_read == 0)
-        order.first = b.rows.ids[0];
-      local = process_chunk(req, res, &b, lo, count, &order, consume, ctx);
-      alq_phase_end(ALQ_PHASE_SCORE);
-      res->rows_read += count;
-    }
-    if (sync) {
-      alq_err e2 = sync(ctx, req->comm);
-      local = local ? local : e2;
-    }
-    alq_progress_update(&progress, (double)(c + 1) / (double)n_chunks);
+  if (!err) {
+    pass p = {req, res, &order, consume, sync, ctx, fields, chunk_rows, my_chunks, n_chunks, NULL, 0, 0};
+    local = stream_chunks(&p, b, &progress);
   }
   alq_progress_finish(&progress);
   local = local ? local : alq_fault_point("stream");
@@ -219,7 +397,8 @@ alq_err alq_worker_stream_synced(const alq_stream_request *req, alq_chunk_consum
     uint64_t mine = res->ids_checksum; /* a sum modulo 2^64: the same in any order */
     err = alq_allreduce(&mine, &res->ids_checksum, 1, MPI_UINT64_T, MPI_SUM, req->comm);
   }
-  chunk_free(&b);
+  chunk_free(&b[0]);
+  chunk_free(&b[1]);
   if (err) {
     free(res->labeled_found);
     res->labeled_found = NULL;

@@ -25,7 +25,8 @@ typedef enum {
 alq_err alq_error_set(alq_err code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The recorded message ("" when none). */
+/* The recorded message ("" when none).  Messages are per thread: a helper
+ * thread's error reaches the caller through alq_error_replace (workers/stream.c). */
 const char *alq_error_message(void);
 
 /* Replaces the recorded message unconditionally (used when an agreed error is

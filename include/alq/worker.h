@@ -6,8 +6,18 @@
  * chunk to a consumer.  Ids may come in any order: when they do not increase,
  * the pass ends with the distributed id index (alq/id_index.h) refusing a
  * repeated id.  Memory: one chunk plus what the
- * consumer keeps.  Consumers: the score-and-keep pass (alq_worker_scan) and
- * AnchorAL's retrieval (subpool/).
+ * consumer keeps (two chunks when reads overlap compute, below).  Consumers:
+ * the score-and-keep pass (alq_worker_scan) and AnchorAL's retrieval
+ * (subpool/), among others.
+ *
+ * Reads overlap compute: while a compute thread validates and consumes chunk
+ * c, the calling thread makes the (collective) read of chunk c + 1.  Chunks
+ * are consumed in order, so results do not change.  A consumer therefore runs
+ * on another thread than the caller: it must make no MPI and no HDF5 call and
+ * touch no state the source's read touches.  Passes over `gen:` or in-memory
+ * rows, passes of one chunk, ALQ_OVERLAP=0 in the environment, and MPI
+ * initialised below MPI_THREAD_FUNNELED run serially; --log-view says which
+ * ran and how long each thread waited for the other (alq/logview.h).
  */
 #ifndef ALQ_WORKER_H
 #define ALQ_WORKER_H
@@ -83,6 +93,11 @@ void alq_scan_result_free(alq_scan_result *res);
 
 /* The fields a strategy's score stage reads. */
 unsigned alq_strategy_fields(const alq_strategy *s);
+
+/* 1 when a pass over the pool at `pool_path` may overlap its reads with
+ * compute (and so hold two chunk buffers): ALQ_OVERLAP is not "0" and the
+ * pool is not `gen:`. */
+int alq_stream_may_overlap(const char *pool_path);
 
 /* The default rows per read: about 8 MiB of embeddings and probabilities,
  * rounded to whole HDF5 chunks. */

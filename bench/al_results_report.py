@@ -37,6 +37,7 @@ def load(path):
         runs[key].append({"round": int(r["round"]), "labeled": int(r["labeled"]),
                           "accuracy": float(r["accuracy"]), "macro_f1": float(r["macro_f1"]),
                           "rare_recall": float(r["rare_recall"]),
+                          "select_seconds": float(r["select_seconds"]),
                           "seconds": float(r["train_seconds"]) + float(r["select_seconds"])})
     for rows in runs.values():
         rows.sort(key=lambda r: r["round"])
@@ -72,6 +73,22 @@ def summarise(name, order, runs, rounds):
                  + "; ".join(f"{s} {rare[s][0]:.3f} ({secs[s]:.1f} s)" for s in order) + ".")
     lines.append("")
     return lines, stats, labels_at
+
+
+def final_auc_table(order, runs, rounds):
+    """The clustering section's table: accuracy and macro-F1 at the last round, both AUCs,
+    and the mean wall seconds of a selection (rounds 0..R-1 select; round R only evaluates)."""
+    seeds = sorted({s for (_, s) in runs})
+    lines = [f"| strategy | accuracy at round {rounds} | macro-F1 at round {rounds} | accuracy AUC "
+             "| macro-F1 AUC | select s / round |", "|---|---|---|---|---|---|"]
+    for s in order:
+        cells = [fmt(*mean_sd([runs[(s, k)][rounds][m] for k in seeds])) for m in ("accuracy", "macro_f1")]
+        for m in ("accuracy", "macro_f1"):
+            cells.append(fmt(*mean_sd([auc([(row["labeled"], row[m]) for row in runs[(s, k)]]) for k in seeds])))
+        sel = [row["select_seconds"] for k in seeds for row in runs[(s, k)] if row["round"] < rounds]
+        cells.append(f"{sum(sel) / len(sel):.3f}")
+        lines.append(f"| `{s}` | " + " | ".join(cells) + " |")
+    return lines + ["", f"({len(seeds)} seeds)", ""]
 
 
 def verdict(name, order, stats):

@@ -20,10 +20,12 @@
  *
  * Per pick, the cluster's remaining members (id and row) stream past every
  * rank in blocks of BLOCK rows, and each rank keeps the k nearest distances of
- * its own members: O(m^2 d / P) time at SGEMM's rate (SGEMM estimates decide
- * which pairs could be among the k nearest; those are computed with alq_dot,
- * so the values are the all-exact pass's), and memory bounded by the rank's
- * own candidates plus one block, whatever the size of the cluster. */
+ * its own members: O(m^2 d / P) time at the bound GEMM's rate (alq/gemm.h:
+ * oneDNN bf16 where the CPU has it, else SGEMM; its estimates, within a
+ * proven allowance of alq_dot's, decide which pairs could be among the k
+ * nearest; those are computed with alq_dot, so the values are the all-exact
+ * pass's whatever the path), and memory bounded by the rank's own candidates
+ * plus one block, whatever the size of the cluster. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +46,7 @@
 #define K_NN 20
 #define MAX_ITER 100
 #define BLOCK 4096 /* member rows per broadcast of a pick */
-#define TILE 256   /* this rank's members per SGEMM tile */
+#define TILE 256   /* this rank's members per GEMM tile */
 #define OWN 512    /* this rank's members per tile of its own pairs */
 
 typedef struct {
@@ -71,7 +73,7 @@ typedef struct {
   float *xn;    /* ||x||^2 */
 } tc_knn;
 
-/* A broadcast block unpacked for SGEMM: ids, rows and their norms. */
+/* A broadcast block unpacked for the GEMM: ids, rows and their norms. */
 typedef struct {
   int64_t n;
   int64_t *ids;
@@ -84,7 +86,7 @@ typedef struct {
 typedef struct {
   float *x;    /* TILE x d */
   float *xlen; /* ||x|| */
-  float *dots; /* TILE x BLOCK, SGEMM's estimates */
+  float *dots; /* TILE x BLOCK, the bound GEMM's estimates */
 } tc_tile;
 
 /* A pick's buffers, allocated once per selection. */
@@ -100,6 +102,8 @@ typedef struct {
   tc_knn knn;
   int64_t exact; /* pairs evaluated with alq_dot, this rank (--log-view) */
   int64_t m;     /* members of the last pick's cluster */
+  const char *gemm_path; /* the bound GEMM's path and library, for --log-view */
+  char gemm_impl[128];
 } tc_scratch;
 
 static int key_cmp(const void *pa, const void *pb) {
@@ -214,8 +218,34 @@ static double pair_estimate(float xn, float yn, float approx, double allow, doub
  * most thr, n if none: 16 rows at a time by a branch-free test (SSE2 where
  * the compiler has it; the same IEEE operations as the row test), row by
  * row only inside a group that has one. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The first group of 16 rows from r on with a row at most thr (its start),
+ * by AVX-512 (the same IEEE operations: 2 dots is exact, one subtraction,
+ * an ordered compare); the caller checks the rows one by one. */
+__attribute__((target("avx512f"))) static int64_t skip_avx512(const float *yn, const float *dots, int64_t r,
+                                                               int64_t n, float thr) {
+  const __m512 t = _mm512_set1_ps(thr), two = _mm512_set1_ps(2.0f);
+  for (; r + 16 <= n; r += 16) {
+    __m512 e = _mm512_sub_ps(_mm512_loadu_ps(yn + r), _mm512_mul_ps(two, _mm512_loadu_ps(dots + r)));
+    if (_mm512_cmp_ps_mask(e, t, _CMP_LE_OQ))
+      break;
+  }
+  return r;
+}
+#define HAVE_SKIP_AVX512 1
+#endif
+
+static int has_avx512 = -1; /* __builtin_cpu_supports, asked once */
+
 static int64_t next_at_most(const float *yn, const float *dots, int64_t from, int64_t n, float thr) {
   int64_t r = from;
+#ifdef HAVE_SKIP_AVX512
+  if (has_avx512 < 0)
+    has_avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
+  if (has_avx512)
+    r = skip_avx512(yn, dots, r, n, thr);
+#endif
 #ifdef __SSE2__
   const __m128 t = _mm_set1_ps(thr), two = _mm_set1_ps(2.0f);
   for (; r + 16 <= n; r += 16) {
@@ -312,38 +342,58 @@ static void fold_member(const tc_block *b, const float *dots, const float *x, in
   }
 }
 
+/* A bound GEMM (alq/gemm.h) against the n rows c, for at most max_rows rows
+ * a call; its path and library name are kept for --log-view. */
+static alq_err bound_gemm_for(tc_scratch *sc, const float *c, int64_t n, int64_t d, int64_t max_rows,
+                              alq_bound_gemm **g) {
+  ALQ_CHECK(alq_bound_gemm_create(g, c, n, d, max_rows));
+  sc->gemm_path = alq_bound_gemm_path(*g);
+  snprintf(sc->gemm_impl, sizeof sc->gemm_impl, "%s", alq_bound_gemm_impl(*g));
+  return ALQ_OK;
+}
+
+/* The largest |GEMM entry - alq_dot| for a member of length xlen against any
+ * row of a block whose longest row is ymax (the bound grows with both). */
+static double member_allowance(const alq_bound_gemm *g, float xlen, float ymax) {
+  return alq_bound_gemm_allowance(g, (double)xlen * ymax * (1.0 + 1e-6), ((double)xlen + ymax) * (1.0 + 1e-6));
+}
+
 /* Folds one block into the k smallest squared distances of this rank's
  * members, TILE members at a time (fold_member says which pairs are
  * evaluated exactly). */
-static void fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, const tc_block *b, int64_t k,
-                       tc_tile *t, tc_knn *knn, int64_t *exact) {
+static alq_err fold_block(const tc_state *s, const int64_t *mine, int64_t n_mine, const tc_block *b, int64_t k,
+                          tc_tile *t, tc_knn *knn, tc_scratch *sc) {
   const int64_t d = s->d;
   float ymax = 0, yn_max = 0;
   for (int64_t r = 0; r < b->n; r++) {
     ymax = b->ylen[r] > ymax ? b->ylen[r] : ymax;
     yn_max = b->yn[r] > yn_max ? b->yn[r] : yn_max;
   }
+  alq_bound_gemm *g = NULL;
+  ALQ_CHECK(bound_gemm_for(sc, b->y, b->n, d, TILE, &g));
   for (int64_t a0 = 0; a0 < n_mine; a0 += TILE) {
     int64_t ta = n_mine - a0 < TILE ? n_mine - a0 : TILE;
     for (int64_t a = 0; a < ta; a++) {
       memcpy(t->x + a * d, s->x + mine[a0 + a] * d, sizeof(float) * d);
       t->xlen[a] = sqrtf(knn->xn[a0 + a]);
     }
-    alq_sgemm_nt(t->x, ta, d, b->y, b->n, t->dots);
+    alq_bound_gemm_run(g, t->x, ta, t->dots);
     for (int64_t a = 0; a < ta; a++) {
       int64_t at = a0 + a;
-      /* one allowance for the whole block: it grows with the norm product */
-      double allow = alq_gemm_allowance(d, (double)t->xlen[a] * ymax * (1.0 + 1e-6));
+      /* one allowance for the whole block: it grows with the norms */
+      double allow = member_allowance(g, t->xlen[a], ymax);
       fold_member(b, t->dots + a * b->n, t->x + a * d, s->ids[mine[at]], knn->xn[at], k, allow, yn_max, d,
-                  knn->best + at * K_NN, &knn->len[at], exact);
+                  knn->best + at * K_NN, &knn->len[at], &sc->exact);
     }
   }
+  alq_bound_gemm_free(g);
+  return ALQ_OK;
 }
 
 /* Folds rows (a block) into the k nearest of the members held as block
  * mem, whose lists start at index base: dots is mem->n x rows->n. */
-static void fold_rows(const tc_block *rows, const tc_block *mem, const float *dots, int64_t base, int64_t k,
-                      int64_t d, tc_knn *knn, int64_t *exact) {
+static void fold_rows(const alq_bound_gemm *g, const tc_block *rows, const tc_block *mem, const float *dots,
+                      int64_t base, int64_t k, int64_t d, tc_knn *knn, int64_t *exact) {
   float ymax = 0, yn_max = 0;
   for (int64_t r = 0; r < rows->n; r++) {
     ymax = rows->ylen[r] > ymax ? rows->ylen[r] : ymax;
@@ -351,7 +401,7 @@ static void fold_rows(const tc_block *rows, const tc_block *mem, const float *do
   }
   for (int64_t a = 0; a < mem->n; a++) {
     int64_t at = base + a;
-    double allow = alq_gemm_allowance(d, (double)mem->ylen[a] * ymax * (1.0 + 1e-6));
+    double allow = member_allowance(g, mem->ylen[a], ymax);
     fold_member(rows, dots + a * rows->n, mem->y + a * d, mem->ids[a], knn->xn[at], k, allow, yn_max, d,
                 knn->best + at * K_NN, &knn->len[at], exact);
   }
@@ -369,36 +419,55 @@ static void load_own(const tc_state *s, const int64_t *mine, int64_t from, int64
   }
 }
 
-/* The pairs of this rank's own members, each SGEMM'd once: tile pairs
- * (A, B) with B at or after A, the product folded into A's members and its
+/* t (cols x rows) = the transpose of a (rows x cols), in 16 x 16 blocks so
+ * that both sides stay in cache; full blocks with constant bounds (the
+ * compiler unrolls them), edges element by element. */
+static void transpose(const float *restrict a, int64_t rows, int64_t cols, float *restrict t) {
+  for (int64_t i0 = 0; i0 < rows; i0 += 16)
+    for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+      if (i0 + 16 <= rows && j0 + 16 <= cols) {
+        for (int64_t j = 0; j < 16; j++)
+          for (int64_t i = 0; i < 16; i++)
+            t[(j0 + j) * rows + i0 + i] = a[(i0 + i) * cols + j0 + j];
+        continue;
+      }
+      for (int64_t i = i0; i < i0 + 16 && i < rows; i++)
+        for (int64_t j = j0; j < j0 + 16 && j < cols; j++)
+          t[j * rows + i] = a[i * cols + j];
+    }
+}
+
+/* The pairs of this rank's own members, each multiplied once: tile pairs
+ * (A, B) with A at or before B, the product folded into A's members and its
  * transpose into B's.  alq_dot(x, y) and alq_dot(y, x) are the same bits
  * (the same products summed in the same order), and a product's entry is
  * within the allowance of either, so every member meets the values the
  * one-sided pass gives it, in another order, which the k smallest do not
- * depend on. */
-static void fold_own(const tc_state *s, const int64_t *mine, int64_t n_mine, int64_t k, tc_scratch *sc) {
+ * depend on.  B is the outer loop: one bound GEMM (B as its columns) per
+ * tile, not per tile pair. */
+static alq_err fold_own(const tc_state *s, const int64_t *mine, int64_t n_mine, int64_t k, tc_scratch *sc) {
   const int64_t d = s->d;
-  for (int64_t a0 = 0; a0 < n_mine; a0 += OWN) {
-    load_own(s, mine, a0, n_mine - a0 < OWN ? n_mine - a0 : OWN, &sc->knn, &sc->own_a);
-    const tc_block *A = &sc->own_a;
-    for (int64_t b0 = a0; b0 < n_mine; b0 += OWN) {
-      const tc_block *B = A;
-      if (b0 != a0) {
-        load_own(s, mine, b0, n_mine - b0 < OWN ? n_mine - b0 : OWN, &sc->knn, &sc->own_b);
-        B = &sc->own_b;
+  for (int64_t b0 = 0; b0 < n_mine; b0 += OWN) {
+    load_own(s, mine, b0, n_mine - b0 < OWN ? n_mine - b0 : OWN, &sc->knn, &sc->own_b);
+    const tc_block *B = &sc->own_b;
+    alq_bound_gemm *g = NULL;
+    ALQ_CHECK(bound_gemm_for(sc, B->y, B->n, d, OWN, &g));
+    for (int64_t a0 = 0; a0 <= b0; a0 += OWN) {
+      const tc_block *A = B;
+      if (a0 != b0) {
+        load_own(s, mine, a0, OWN, &sc->knn, &sc->own_a);
+        A = &sc->own_a;
       }
-      alq_sgemm_nt(A->y, A->n, d, B->y, B->n, sc->own_dots);
-      fold_rows(B, A, sc->own_dots, a0, k, d, &sc->knn, &sc->exact);
+      alq_bound_gemm_run(g, A->y, A->n, sc->own_dots);
+      fold_rows(g, B, A, sc->own_dots, a0, k, d, &sc->knn, &sc->exact);
       if (B == A)
         continue;
-      for (int64_t i0 = 0; i0 < A->n; i0 += 16) /* 16 x 16 blocks: both sides stay in cache */
-        for (int64_t j0 = 0; j0 < B->n; j0 += 16)
-          for (int64_t i = i0; i < i0 + 16 && i < A->n; i++)
-            for (int64_t j = j0; j < j0 + 16 && j < B->n; j++)
-              sc->own_t[j * A->n + i] = sc->own_dots[i * B->n + j];
-      fold_rows(A, B, sc->own_t, b0, k, d, &sc->knn, &sc->exact);
+      transpose(sc->own_dots, A->n, B->n, sc->own_t);
+      fold_rows(g, A, B, sc->own_t, b0, k, d, &sc->knn, &sc->exact);
     }
+    alq_bound_gemm_free(g);
   }
+  return ALQ_OK;
 }
 
 /* Every rank's members stream past every rank, BLOCK at a time in rank
@@ -411,7 +480,7 @@ static alq_err stream_members(const tc_state *s, const int64_t *mine, int64_t n_
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   const int64_t rec = sizeof(int64_t) + sizeof(float) * s->d;
-  fold_own(s, mine, n_mine, k, sc); /* no communication: every rank at once */
+  ALQ_CHECK(fold_own(s, mine, n_mine, k, sc)); /* no communication: every rank at once */
   for (int r = 0; r < size; r++)
     for (int64_t lo = 0; lo < counts[r]; lo += BLOCK) {
       int64_t nb = counts[r] - lo < BLOCK ? counts[r] - lo : BLOCK;
@@ -423,7 +492,7 @@ static alq_err stream_members(const tc_state *s, const int64_t *mine, int64_t n_
       if (r == rank)
         continue;
       unpack_block(sc->block, nb, s->d, &sc->unpacked);
-      fold_block(s, mine, n_mine, &sc->unpacked, k, &sc->tile, &sc->knn, &sc->exact);
+      ALQ_CHECK(fold_block(s, mine, n_mine, &sc->unpacked, k, &sc->tile, &sc->knn, sc));
     }
   return ALQ_OK;
 }
@@ -595,7 +664,8 @@ static void report_pick(MPI_Comm comm, int64_t t, int64_t members, double second
   }
 }
 
-static alq_err report(MPI_Comm comm, int64_t k, const tc_stats *st, int64_t exact) {
+static alq_err report(MPI_Comm comm, int64_t k, const tc_stats *st, const tc_scratch *sc) {
+  int64_t exact = sc->exact;
   int rank;
   MPI_Comm_rank(comm, &rank);
   int64_t total = 0;
@@ -604,10 +674,10 @@ static alq_err report(MPI_Comm comm, int64_t k, const tc_stats *st, int64_t exac
     fprintf(stderr,
             "typiclust: clusters=%lld lloyd_iterations=%lld kmeans_seconds=%.2f picks=%lld picks_seconds=%.2f "
             "pairs=%lld exact_distances=%lld largest_cluster_picked=%lld slowest_pick_members=%lld "
-            "slowest_pick_seconds=%.3f\n",
+            "slowest_pick_seconds=%.3f bound_gemm=%s bound_gemm_impl=%s\n",
             (long long)k, (long long)st->iterations, st->kmeans_s, (long long)st->picks, st->picks_s,
             (long long)st->pairs, (long long)total, (long long)st->largest_m, (long long)st->slowest_m,
-            st->slowest_s);
+            st->slowest_s, sc->gemm_path ? sc->gemm_path : "none", sc->gemm_path ? sc->gemm_impl : "none");
   return ALQ_OK;
 }
 
@@ -658,7 +728,7 @@ static alq_err typiclust_select_ordered(const alq_select_ctx *ctx, const alq_can
   batch->n = t;
   st.picks_s = MPI_Wtime() - t0 - st.kmeans_s;
   if (!err && ctx->log_view)
-    err = report(ctx->comm, m.k, &st, sc.exact);
+    err = report(ctx->comm, m.k, &st, &sc);
   scratch_free(&sc);
   alq_kmeans_free(&m);
   free(shared_label);
@@ -686,6 +756,9 @@ static int64_t typiclust_select_bytes(const alq_select_shape *sh) {
   int64_t state = n1 * (4 + 8 + 1) + (k + 1) * 8 + k * 8 + 2 * k * 8;
   int64_t block = BLOCK * (8 + 4 * sh->dim) * 2 + BLOCK * 8, tile = TILE * (4 * sh->dim + 4) + 4 * TILE * BLOCK;
   tile += 2 * OWN * (8 + 4 * sh->dim + 8) + 2 * 4 * OWN * OWN; /* fold_own's two tiles, product, transpose */
+  /* one bound GEMM at a time: its columns (f32 copy, bf16 and oneDNN's
+   * layout) and its bf16 rows */
+  tile += BLOCK * sh->dim * (4 + 2 + 2) + TILE * sh->dim * 2 + 4096;
   int64_t scratch = n1 * (8 + 4 * K_NN + 8 + 4) + 8 * (int64_t)sh->ranks + block + tile;
   return state + scratch + 4 * (L ? L : 1) + 16 * sh->budget + k * (int64_t)sizeof(cluster_key) +
          alq_kmeans_bytes(sh->n, L, k, sh->dim);

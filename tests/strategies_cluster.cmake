@@ -26,6 +26,14 @@ add_test(NAME strategy-badge-skip
                  --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}
                  --workdir ${CMAKE_CURRENT_BINARY_DIR}/badge_skip)
 set_tests_properties(strategy-badge-skip PROPERTIES TIMEOUT 180 ENVIRONMENT "${ALQ_CLU_ENV}")
+# TypiClust's neighbour search on both bound-GEMM paths (ALQ_BOUND_GEMM forced
+# to openblas-f32 and to onednn-bf16): the same batch, bits and all, at 1-3
+# ranks, and the numpy brute force's ids.
+add_test(NAME strategy-typiclust-bound-paths
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/typiclust_bound_paths.py
+                 --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/typiclust_bound_paths)
+set_tests_properties(strategy-typiclust-bound-paths PROPERTIES TIMEOUT 240 ENVIRONMENT "${ALQ_CLU_ENV}")
 # Ids in any order: the strategies that visit items in id order re-deal their
 # candidates (cluster/id_order.c); the shuffled pool's batch is the sorted one's.
 add_test(NAME strategy-id-order

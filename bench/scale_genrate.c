@@ -4,7 +4,8 @@
  *
  * Usage: alq_scale_genrate [--items 1000000] [--dim 32] [--classes 10] [--block 8192]
  * Output: key=value lines: gen_rows_per_s (embeddings + probs + labels, what
- * AnchorAL's pass reads) and gen_emb_rows_per_s (embeddings only).
+ * a file's AnchorAL pass reads) and gen_emb_rows_per_s (embeddings only, what
+ * AnchorAL's pass computes over a gen: source, docs/design.md "Streaming").
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>

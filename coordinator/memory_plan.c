@@ -56,7 +56,8 @@ typedef struct {
   int anchoral;
   unsigned scan_fields;  /* fields of the score-and-keep pass (workers/scan.c) */
   int64_t n_heaps, k;    /* AnchorAL heaps and their size */
-  int64_t row_payload;   /* AnchorAL: an item's row in a heap (embedding, probs, label) */
+  int rows_fetched;      /* AnchorAL: the subpool's rows are fetched by id after the pass (alq/source.h) */
+  int64_t row_payload;   /* AnchorAL: an item's row in a heap (embedding, probs, label), 0 when fetched */
   int64_t sub_share;     /* AnchorAL: bound on this rank's subpool rows */
   int64_t keep;          /* candidates this rank keeps */
   int keep_shard_bound;  /* keep is set by the shard (or the subpool share), not by B or M */
@@ -87,7 +88,11 @@ static void derive(const alq_request *req, int ranks, int rank, int64_t shard_ro
     in->n_heaps = at_least_1(in->C > 0 ? min64(in->L, req->anchors_per_class * in->C) : in->L);
     in->k = req->neighbors;
     int entropy = (in->scan_fields & ALQ_FIELD_EXPECTED_ENTROPY) != 0; /* with the mean probabilities */
-    in->row_payload = 4 * (in->d + (m->has_probs || entropy ? in->C : 0) + (m->has_labels ? 1 : 0) + entropy);
+    /* retrieval.c: the pass reads the pool itself (no model or projection wraps it). */
+    in->rows_fetched = alq_spec_fetch_is_cheap(m->path) && !req->model[0] && !req->project[0] && !req->projection[0];
+    in->row_payload = in->rows_fetched ? 0
+                                       : 4 * (in->d + (m->has_probs || entropy ? in->C : 0) +
+                                              (m->has_labels ? 1 : 0) + entropy);
     /* A rank's share of the global top M holds only items its heaps kept. */
     in->sub_share = min64(min64(req->subpool_size, in->n_heaps * in->k), in->S);
   }
@@ -115,12 +120,14 @@ static int64_t chunk_row_bytes(const inputs *in, unsigned fields) {
 /* The rows per read of the pass over the pool (stream.c: at most the shard). */
 static int64_t pool_chunk(const inputs *in) { return at_least_1(min64(in->req->chunk_rows, in->S)); }
 
-/* pool/gen.c alq_gen_rows: class means and one row, doubles, per read. */
+/* pool/gen.c alq_gen_model_create, kept by the gen: source: class shares
+ * (doubles), the means twice (the second padded to 16 classes), their norms
+ * and one row's scratch. */
 static int64_t gen_scratch(const inputs *in, const alq_memory_model *model) {
   if (strncmp(in->req->meta.path, "gen:", 4) != 0)
     return 0;
-  int64_t d = in->req->model[0] ? model->dim : in->d;
-  return 8 * (2 * in->C + in->C * d + d);
+  int64_t d = in->req->model[0] ? model->dim : in->d, cpad = (in->C + 15) / 16 * 16;
+  return 8 * in->C + 4 * in->C * d + 4 * d * cpad + 4 * cpad + 4 * (d + 3 * cpad + max64(d, cpad) + 2);
 }
 
 /* pool/source_hdf5.c read_mc: one pass's rows, the probability sums and the
@@ -135,8 +142,9 @@ static int64_t mc_scratch(const inputs *in) {
 static int64_t retrieve_chunk_bytes(const inputs *in) {
   const alq_pool_meta *m = &in->req->meta;
   unsigned entropy = in->scan_fields & ALQ_FIELD_EXPECTED_ENTROPY;
-  unsigned f = ALQ_FIELD_EMBEDDINGS | (m->has_probs || entropy ? ALQ_FIELD_PROBS : 0) |
-               (m->has_labels ? ALQ_FIELD_LABELS : 0) | entropy;
+  unsigned f = ALQ_FIELD_EMBEDDINGS;
+  if (!in->rows_fetched)
+    f |= (m->has_probs || entropy ? ALQ_FIELD_PROBS : 0) | (m->has_labels ? ALQ_FIELD_LABELS : 0) | entropy;
   return pool_chunk(in) * chunk_row_bytes(in, f) + mc_scratch(in);
 }
 

@@ -17,6 +17,8 @@ alq_err alq_source_describe(const char *spec, alq_pool_meta *meta) {
   return alq_pool_inspect(spec, meta);
 }
 
+int alq_spec_fetch_is_cheap(const char *spec) { return is_gen(spec); }
+
 alq_err alq_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **out) {
   if (is_gen(meta->path))
     return alq_gen_source_open(meta, out);

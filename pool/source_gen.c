@@ -1,6 +1,7 @@
 /* pool/source_gen.c: the `gen:` source: a synthetic pool computed row by row
  * (alq/gen.h), so any rank produces any row range and a pool of 10^9 items
- * needs no disk.  Rows equal those `alq gen` writes for the same parameters. */
+ * needs no disk.  Rows equal those `alq gen` writes for the same parameters.
+ * The source keeps one alq_gen_model, so a single-row fetch costs one row. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,12 +68,12 @@ alq_err alq_gen_source_describe(const char *spec, alq_pool_meta *meta) {
 }
 
 static alq_err gen_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst) {
-  const alq_gen_params *p = s->impl;
+  alq_gen_model *model = s->impl;
   for (int64_t i = 0; i < count && (fields & ALQ_FIELD_IDS); i++)
     dst->ids[i] = lo + i;
   if (count == 0)
     return ALQ_OK;
-  return alq_gen_rows(p, lo, count, (fields & ALQ_FIELD_EMBEDDINGS) ? dst->embeddings : NULL,
+  return alq_gen_model_rows(model, lo, count, (fields & ALQ_FIELD_EMBEDDINGS) ? dst->embeddings : NULL,
                       (fields & ALQ_FIELD_PROBS) ? dst->probs : NULL, (fields & ALQ_FIELD_LABELS) ? dst->labels : NULL);
 }
 
@@ -90,27 +91,28 @@ static alq_err gen_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned 
 }
 
 static void gen_close(alq_source *s) {
-  free(s->impl);
+  alq_gen_model_free(s->impl);
   free(s);
 }
 
-static const alq_source_ops gen_ops = {"gen", gen_read, gen_fetch, gen_close};
+static const alq_source_ops gen_ops = {
+    .kind = "gen", .read = gen_read, .fetch = gen_fetch, .close = gen_close, .fetch_is_cheap = 1};
 
 alq_err alq_gen_source_open(const alq_pool_meta *meta, alq_source **out) {
   alq_source *s = NULL;
-  alq_gen_params *p = NULL;
+  alq_gen_params p;
+  ALQ_CHECK(parse_spec(meta->path, &p));
   ALQ_CHECK(alq_calloc(&s, 1, sizeof *s, "gen source"));
-  alq_err err = alq_malloc(&p, sizeof *p, "gen parameters");
-  if (!err)
-    err = parse_spec(meta->path, p);
+  /* One model for the source's life: the class means once, not per read. */
+  alq_gen_model *model = NULL;
+  alq_err err = alq_gen_model_create(&p, &model);
   if (err) {
     free(s);
-    free(p);
     return err;
   }
   s->ops = &gen_ops;
   s->meta = *meta;
-  s->impl = p;
+  s->impl = model;
   *out = s;
   return ALQ_OK;
 }

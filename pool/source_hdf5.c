@@ -401,7 +401,7 @@ static void hdf5_close(alq_source *s) {
   free(s);
 }
 
-static const alq_source_ops hdf5_ops = {"hdf5", hdf5_read, hdf5_fetch, hdf5_close};
+static const alq_source_ops hdf5_ops = {.kind = "hdf5", .read = hdf5_read, .fetch = hdf5_fetch, .close = hdf5_close};
 
 alq_err alq_hdf5_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **out) {
   alq_source *s = NULL;

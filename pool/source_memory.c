@@ -80,7 +80,8 @@ static void memory_close(alq_source *s) {
   free(s);
 }
 
-static const alq_source_ops memory_ops = {"memory", memory_read, memory_fetch, memory_close};
+static const alq_source_ops memory_ops = {
+    .kind = "memory", .read = memory_read, .fetch = memory_fetch, .close = memory_close};
 
 alq_err alq_source_memory_piece(const alq_pool_meta *meta, const alq_pool_data *piece, int64_t first_row,
                                 const alq_pool_data *extra, alq_source **out) {

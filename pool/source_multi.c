@@ -398,7 +398,8 @@ static void multi_close(alq_source *s) {
   free(s);
 }
 
-static const alq_source_ops multi_ops = {"list", multi_read, multi_fetch, multi_close};
+static const alq_source_ops multi_ops = {
+    .kind = "list", .read = multi_read, .fetch = multi_fetch, .close = multi_close};
 
 /* Every rank parses the list; rank 0 checks the shards again (they may have
  * changed since the describe) and gives every rank their row counts. */

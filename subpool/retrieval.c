@@ -34,6 +34,12 @@ typedef struct {
   int64_t row; /* in the chunk */
 } pending;
 
+/* Where the subpool's rows come from: nowhere (the retrieval alone), the
+ * keepers (each admitted item's row copied in during the pass), or a fetch by
+ * id after the merge (sources whose fetch is cheap: the pass then reads only
+ * ids and embeddings, alq/source.h). */
+typedef enum { ROWS_NONE, ROWS_IN_KEEPERS, ROWS_FETCHED } row_keeping;
+
 typedef struct {
   const alq_anchoral_options *opt;
   const alq_pool_meta *m;
@@ -52,7 +58,9 @@ typedef struct {
   int64_t *pend_count; /* n_anchors + 1: counting sort by anchor */
   alq_bound_gemm *gemm; /* against the anchors: alq/gemm.h */
   float tol;          /* |bound GEMM similarity - exact similarity| <= tol */
-  int64_t payload_bytes; /* one item's row in a keeper: embedding, probs, label, expected entropy */
+  row_keeping rows;
+  alq_source *source;    /* read by ROWS_FETCHED */
+  int64_t payload_bytes; /* one item's row in a keeper (ROWS_IN_KEEPERS): embedding, probs, label, expected entropy */
   int with_probs, with_entropy; /* the payload carries probabilities / BALD's expected entropy */
   double sgemm_seconds;
   int64_t flops, exact_evaluations;
@@ -278,9 +286,10 @@ static int cmp_held(const void *pa, const void *pb) {
   return (a->id > b->id) - (a->id < b->id);
 }
 
-/* This rank's subpool rows, from the payloads its heaps kept. */
-static alq_err take_local_rows(const retrieval *r, const int64_t *sub, int64_t n_sub, alq_pool_data *out) {
-  const alq_pool_meta *m = r->m;
+/* The subpool ids this rank's heaps hold, each once, ascending, with the
+ * payload of one of its copies (NULL without payloads). */
+static alq_err held_subpool_rows(const retrieval *r, const int64_t *sub, int64_t n_sub, held_row **out,
+                                 int64_t *n_out) {
   int64_t total = 0;
   for (int64_t a = 0; a < r->n_heaps; a++)
     total += r->heaps[a].n;
@@ -290,29 +299,48 @@ static alq_err take_local_rows(const retrieval *r, const int64_t *sub, int64_t n
   for (int64_t a = 0; a < r->n_heaps; a++)
     for (int64_t j = 0; j < r->heaps[a].n; j++) {
       const keeper_rec *k = &r->heaps[a].rec[j];
+      const unsigned char *payload =
+          r->payload_bytes ? r->heaps[a].payload + (int64_t)k->slot * r->payload_bytes : NULL;
       if (bsearch(&k->id, sub, n_sub, sizeof *sub, cmp_id))
-        held[n++] = (held_row){k->id, r->heaps[a].payload + (int64_t)k->slot * r->payload_bytes};
+        held[n++] = (held_row){k->id, payload};
     }
   qsort(held, n, sizeof *held, cmp_held);
   int64_t u = 0;
   for (int64_t i = 0; i < n; i++)
     if (u == 0 || held[i].id != held[u - 1].id)
       held[u++] = held[i];
+  *out = held;
+  *n_out = u;
+  return ALQ_OK;
+}
+
+/* The subpool fields: embeddings, and what the payload carries besides. */
+static unsigned subpool_fields(const retrieval *r) {
+  return ALQ_FIELD_EMBEDDINGS | (r->with_probs ? ALQ_FIELD_PROBS : 0) | (r->m->has_labels ? ALQ_FIELD_LABELS : 0) |
+         (r->with_entropy ? ALQ_FIELD_EXPECTED_ENTROPY : 0);
+}
+
+static alq_err subpool_alloc(const retrieval *r, int64_t u, alq_pool_data *out) {
+  const alq_pool_meta *m = r->m;
   memset(out, 0, sizeof *out);
   out->n_items = u;
   out->dim = m->dim;
   out->n_classes = m->n_classes;
   int64_t u1 = u ? u : 1;
-  alq_err err = alq_malloc(&out->ids, sizeof(int64_t) * u1, "subpool ids");
-  if (!err)
-    err = alq_malloc_aligned(&out->embeddings, sizeof(float) * u1 * m->dim, "subpool embeddings");
-  if (!err && r->with_probs)
-    err = alq_malloc(&out->probs, sizeof(float) * u1 * m->n_classes, "subpool probabilities");
-  if (!err && m->has_labels)
-    err = alq_malloc(&out->labels, sizeof(int32_t) * u1, "subpool labels");
-  if (!err && r->with_entropy)
-    err = alq_malloc(&out->expected_entropy, sizeof(float) * u1, "subpool expected entropies");
-  for (int64_t i = 0; !err && i < u; i++) {
+  ALQ_CHECK(alq_malloc(&out->ids, sizeof(int64_t) * u1, "subpool ids"));
+  ALQ_CHECK(alq_malloc_aligned(&out->embeddings, sizeof(float) * u1 * m->dim, "subpool embeddings"));
+  if (r->with_probs)
+    ALQ_CHECK(alq_malloc(&out->probs, sizeof(float) * u1 * m->n_classes, "subpool probabilities"));
+  if (m->has_labels)
+    ALQ_CHECK(alq_malloc(&out->labels, sizeof(int32_t) * u1, "subpool labels"));
+  if (r->with_entropy)
+    ALQ_CHECK(alq_malloc(&out->expected_entropy, sizeof(float) * u1, "subpool expected entropies"));
+  return ALQ_OK;
+}
+
+static void unpack_rows(const retrieval *r, const held_row *held, int64_t u, alq_pool_data *out) {
+  const alq_pool_meta *m = r->m;
+  for (int64_t i = 0; i < u; i++) {
     const unsigned char *p = held[i].payload;
     out->ids[i] = held[i].id;
     memcpy(out->embeddings + i * m->dim, p, 4 * m->dim);
@@ -328,6 +356,37 @@ static alq_err take_local_rows(const retrieval *r, const int64_t *sub, int64_t n
     if (r->with_entropy)
       memcpy(out->expected_entropy + i, p, 4);
   }
+}
+
+/* ROWS_FETCHED: the rows by id, checked as a pass checks them (a row's index
+ * is its id for these sources, alq/source.h). */
+static alq_err fetch_rows(const retrieval *r, const held_row *held, int64_t u, alq_pool_data *out) {
+  for (int64_t i = 0; i < u; i++)
+    out->ids[i] = held[i].id;
+  unsigned fields = subpool_fields(r);
+  alq_rows rows = {NULL, out->embeddings, out->probs, out->labels, out->expected_entropy};
+  ALQ_CHECK(alq_source_fetch(r->source, out->ids, u, fields, &rows));
+  const int64_t d = r->m->dim, C = r->m->n_classes;
+  for (int64_t i = 0; i < u; i++) {
+    alq_rows one = {out->ids + i, out->embeddings + i * d, out->probs ? out->probs + i * C : NULL, NULL, NULL};
+    ALQ_CHECK(alq_rows_validate(r->m, &one, out->ids[i], 1, fields));
+  }
+  return ALQ_OK;
+}
+
+/* This rank's subpool rows: those its heaps hold, from their payloads or
+ * fetched by id. */
+static alq_err take_local_rows(const retrieval *r, const int64_t *sub, int64_t n_sub, alq_pool_data *out) {
+  held_row *held = NULL;
+  int64_t u = 0;
+  memset(out, 0, sizeof *out);
+  alq_err err = held_subpool_rows(r, sub, n_sub, &held, &u);
+  if (!err)
+    err = subpool_alloc(r, u, out);
+  if (!err && r->rows == ROWS_IN_KEEPERS)
+    unpack_rows(r, held, u, out);
+  else if (!err)
+    err = fetch_rows(r, held, u, out);
   free(held);
   return err;
 }
@@ -401,10 +460,11 @@ static void retrieval_free(retrieval *r) {
 }
 
 /* `anchors` (n_anchors >= 1 rows of d) are copied and L2-normalised; one
- * keeper of `k` per anchor.  keep_rows: keepers carry each item's row. */
+ * keeper of `k` per anchor; `rows` says where the subpool's rows come from. */
 static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, const alq_pool_meta *m,
-                              const float *anchors, int64_t n_anchors, int64_t k, int keep_rows) {
+                              const float *anchors, int64_t n_anchors, int64_t k, row_keeping rows) {
   memset(r, 0, sizeof *r);
+  r->rows = rows;
   if (n_anchors < 1)
     return alq_error_set(ALQ_ERR_USAGE, "the retrieval needs at least one anchor");
   r->opt = opt;
@@ -433,9 +493,9 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
   r->n_heaps = n_anchors;
   r->k = k;
   /* BALD's expected entropies come with the mean of the same passes as probabilities (alq/pool.h). */
-  r->with_entropy = keep_rows && opt->expected_entropy;
-  r->with_probs = keep_rows && (m->has_probs || r->with_entropy);
-  r->payload_bytes = keep_rows ? 4 * (d + (r->with_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0) +
+  r->with_entropy = rows != ROWS_NONE && opt->expected_entropy;
+  r->with_probs = rows != ROWS_NONE && (m->has_probs || r->with_entropy);
+  r->payload_bytes = rows == ROWS_IN_KEEPERS ? 4 * (d + (r->with_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0) +
                                       r->with_entropy) : 0;
   ALQ_CHECK(alq_calloc(&r->heaps, r->n_heaps, sizeof *r->heaps, "anchor heaps"));
   for (int64_t a = 0; a < r->n_heaps; a++)
@@ -485,7 +545,7 @@ alq_err alq_anchoral_retrieve(const alq_stream_request *stream, const float *anc
   double merge_s = 0;
   uint64_t checksum = 0;
   *lists = NULL;
-  alq_err err = alq_agree(stream->comm, retrieval_init(&r, &opt, stream->meta, anchors, n_anchors, k, 0));
+  alq_err err = alq_agree(stream->comm, retrieval_init(&r, &opt, stream->meta, anchors, n_anchors, k, ROWS_NONE));
   if (!err)
     err = retrieval_pass(stream, &r, &labeled, lists, &merge_s, &checksum);
   if (!err && sgemm_seconds) {
@@ -516,7 +576,9 @@ alq_err alq_anchoral_subpool(const alq_stream_request *stream, const alq_anchora
   retrieval r;
   memset(&r, 0, sizeof r);
   if (!err)
-    err = retrieval_init(&r, opt, m, anchor_rows, n_anchors, opt->neighbors, 1);
+    err = retrieval_init(&r, opt, m, anchor_rows, n_anchors, opt->neighbors,
+                         stream->source->ops->fetch_is_cheap ? ROWS_FETCHED : ROWS_IN_KEEPERS);
+  r.source = stream->source;
   free(anchor_rows);
   err = alq_agree(comm, err);
   alq_scored *lists = NULL;

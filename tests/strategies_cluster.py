@@ -237,7 +237,7 @@ def typiclust_reference(pool, B, seed, cap=500, min_size=5, knn=20):
 def part_typiclust(R, wd):
     pool_path = gen_pool(R, wd, "typiclust", 1200, 10, 6, 30, 8)
     pool = read_pool(pool_path)
-    for seed, B in ((1, 12), (4, 30)):
+    for seed, B in ((2, 12), (4, 30)):
         got = select_all_ranks(R, wd, f"typiclust-s{seed}", pool_path,
                                ["--strategy", "typiclust", "--budget", B, "--seed", seed])
         if got is None:

@@ -1,6 +1,6 @@
 /* tests/test_gen.c: the synthetic pool model (pool/gen.c) is a pure function of
- * (params, id), has the documented class shares, and behaves like an imperfect
- * classifier on clustered data. */
+ * (params, id), draws standard normal numbers, has the documented class
+ * shares, and behaves like an imperfect classifier on clustered data. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +36,11 @@ static void free_rows(gen_rows *r) {
 }
 
 /* Rows [lo, lo+count) equal the same rows of a larger range, byte for byte. */
+static int cmp_float(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
 static void test_range_is_pure(void **state) {
   alq_gen_params p = {5000, 7, 4, 3.0, 42}; /* odd dim: the last Box-Muller pair is split */
   gen_rows all = generate(&p, 0, 5000);
@@ -49,6 +54,10 @@ static void test_range_is_pure(void **state) {
     assert_memory_equal(part.labels, all.labels + lo, sizeof(int32_t) * (size_t)n);
     free_rows(&part);
   }
+  /* Embeddings alone (a pass that scores on them) are the same embeddings. */
+  float emb[100 * 7];
+  assert_int_equal(alq_gen_rows(&p, 2100, 100, emb, NULL, NULL), ALQ_OK);
+  assert_memory_equal(emb, all.emb + 2100 * p.dim, sizeof emb);
   /* Labels alone are the same labels. */
   int32_t labels[100];
   assert_int_equal(alq_gen_rows(&p, 900, 100, NULL, NULL, labels), ALQ_OK);
@@ -130,6 +139,40 @@ static void test_model_is_imperfect(void **state) {
   free_rows(&r);
 }
 
+/* The generator's normal numbers (libm-free Box-Muller, pool/gen.c) against
+ * the standard normal: the Kolmogorov-Smirnov distance to libm's erfc-based
+ * CDF in double, and the first four moments, on 2^20 draws; the radius is
+ * capped by 24-bit uniforms at sqrt(-2 ln 2^-24) = 5.77. */
+static void test_normals_are_standard(void **state) {
+  const int64_t n = 1 << 20;
+  float *z = malloc(sizeof(float) * (size_t)n);
+  assert_non_null(z);
+  assert_int_equal(alq_gen_normals(0x5eed5eedULL, 7, n, z), ALQ_OK);
+  double m1 = 0, m2 = 0, m3 = 0, m4 = 0, biggest = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double x = z[i];
+    m1 += x, m2 += x * x, m3 += x * x * x, m4 += x * x * x * x;
+    biggest = fabs(x) > biggest ? fabs(x) : biggest;
+  }
+  m1 /= n, m2 /= n, m3 /= n, m4 /= n;
+  double se = 1.0 / sqrt((double)n); /* 5 standard errors each: sd of x^k's mean is sqrt(E x^2k - (E x^k)^2) */
+  if (fabs(m1) > 5 * se || fabs(m2 - 1) > 5 * sqrt(2.0) * se || fabs(m3) > 5 * sqrt(15.0) * se ||
+      fabs(m4 - 3) > 5 * sqrt(96.0) * se)
+    fail_msg("moments %.5f %.5f %.5f %.5f, expected 0 1 0 3", m1, m2, m3, m4);
+  if (biggest > 5.78)
+    fail_msg("|z| reached %.4f, above the 24-bit radius cap 5.77", biggest);
+  qsort(z, (size_t)n, sizeof *z, cmp_float);
+  double ks = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double cdf = 0.5 * erfc(-(double)z[i] / sqrt(2.0));
+    double lo = fabs(cdf - (double)i / n), hi = fabs(cdf - (double)(i + 1) / n);
+    ks = fmax(ks, fmax(lo, hi));
+  }
+  if (ks * sqrt((double)n) > 1.95) /* the 0.1% critical value */
+    fail_msg("Kolmogorov-Smirnov distance %.3g (sqrt(n) D = %.3f > 1.95)", ks, ks * sqrt((double)n));
+  free(z);
+}
+
 static void test_params_checked(void **state) {
   alq_gen_params good = {10, 4, 3, 2.0, 1};
   assert_int_equal(alq_gen_params_check(&good), ALQ_OK);
@@ -151,6 +194,7 @@ int main(void) {
       cmocka_unit_test(test_range_is_pure),
       cmocka_unit_test(test_class_shares),
       cmocka_unit_test(test_model_is_imperfect),
+      cmocka_unit_test(test_normals_are_standard),
       cmocka_unit_test(test_params_checked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,10 +24,28 @@ typedef struct {
 /* Checks the parameters; records a usage error naming the bad one. */
 alq_err alq_gen_params_check(const alq_gen_params *p);
 
+/* A pool's fixed part (class shares, class means), computed once, and one
+ * row's scratch: a reader that asks for many ranges keeps one model.  Not
+ * thread-safe (the scratch); one per thread. */
+typedef struct alq_gen_model alq_gen_model;
+
+alq_err alq_gen_model_create(const alq_gen_params *p, alq_gen_model **out);
+void alq_gen_model_free(alq_gen_model *m);
+
 /* Rows [lo, lo+count) of the pool: embeddings (count*dim), model class
  * probabilities (count*C) and ground-truth labels (count); any output may be
- * NULL.  Cost includes C*d Gaussians for the class means per call, so callers
- * should ask for blocks of rows, not one row at a time. */
+ * NULL.  The same bytes on every machine, build and instruction set
+ * (docs/format.md, "Synthetic pools", generator version 2). */
+alq_err alq_gen_model_rows(alq_gen_model *m, int64_t lo, int64_t count, float *emb, float *probs,
+                           int32_t *labels);
+
+/* n normal numbers of the stream `key` from Box-Muller pair `first_pair` on
+ * (pair m gives numbers m and P + m, P = ceil(n/2)), as every Gaussian of a
+ * pool is drawn: exposed for the distribution tests (tests/test_gen.c). */
+alq_err alq_gen_normals(uint64_t key, uint32_t first_pair, int64_t n, float *out);
+
+/* The same with a model made for this call only: callers should ask for
+ * blocks of rows, not one row at a time (the class means cost C*d Gaussians). */
 alq_err alq_gen_rows(const alq_gen_params *p, int64_t lo, int64_t count, float *emb, float *probs,
                      int32_t *labels);
 

@@ -17,8 +17,7 @@ enum {
   ALQ_PURPOSE_GEN_MEAN = 5,     /* synthetic pools: class mean coordinates */
   ALQ_PURPOSE_GEN_NOISE = 6,    /* synthetic pools: an item's embedding noise */
   ALQ_PURPOSE_GEN_BLEND = 7,    /* synthetic pools: how far an item leans to a partner class */
-  ALQ_PURPOSE_GEN_PARTNER = 8,  /* synthetic pools: which class it leans to */
-  ALQ_PURPOSE_GEN_LOGIT = 9,    /* synthetic pools: noise on the model's logits */
+  /* 8, 9: retired (generator version 1's partner class and logit noise); not to be reused */
   ALQ_PURPOSE_ANCHOR = 10,      /* AnchorAL: k-means++ draws (id = class << 32 | step) */
   ALQ_PURPOSE_ANCHOR_RANDOM = 11, /* AnchorAL: random anchors' keys */
   /* 12: retired (AnchorAL's old cold-start subpool keys); not to be reused */

@@ -27,6 +27,12 @@ typedef struct {
    * the distributed id index (alq/id_index.h): no per-id file read. */
   alq_err (*fetch)(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst);
   void (*close)(alq_source *s);
+  /* 1: a row fetched by id costs what it costs in a pass, and a row's index
+   * is its id (`gen:`, whose rows are computed).  A pass over such a source
+   * reads only the fields it scores on and fetches the others for the few
+   * rows it keeps (subpool/retrieval.c); for a file that would be a second,
+   * scattered read, so file sources leave it 0. */
+  int fetch_is_cheap;
 } alq_source_ops;
 
 struct alq_source {
@@ -39,6 +45,10 @@ struct alq_source {
 /* Serial (rank 0): the pool's shape without reading bulk data.  `spec` is a
  * file path, or "gen:items=N,dim=D,classes=C,imbalance=R,seed=S". */
 alq_err alq_source_describe(const char *spec, alq_pool_meta *meta);
+
+/* 1 when alq_source_open(spec) gives a source with fetch_is_cheap (`gen:`):
+ * what the memory plan knows before any source is open. */
+int alq_spec_fetch_is_cheap(const char *spec);
 
 /* Collective: opens the source `meta` describes (meta->path is the spec). */
 alq_err alq_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **out);

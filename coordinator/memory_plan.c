@@ -258,9 +258,10 @@ static int64_t hier_children(const inputs *in) {
 
 /* strategies/kcenter.c state_init for n candidates: norms, distances, seen
  * counts, and with pruning bounds, refreshed bounds, heap (awake and dormant
- * candidates), evaluated list. */
+ * candidates), evaluated list and a bit of wake marks. */
 static int64_t kcenter_bytes(const inputs *in, int64_t n) {
-  return at_least_1(n) * (4 + 4 + 4 + (in->req->prune ? 4 + 4 + 8 + 8 : 0));
+  return at_least_1(n) * (4 + 4 + 4 + (in->req->prune ? 4 + 4 + 8 + 8 : 0)) +
+         (in->req->prune ? (at_least_1(n) + 63) / 64 * 8 : 0);
 }
 
 /* kcenter.c: centers (labeled, then the batch: a second copy of the labeled

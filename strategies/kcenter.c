@@ -115,6 +115,7 @@ typedef struct {
   float tau, dormant_top; /* dormant_top >= every dormant bound; -1: none */
   double level;        /* the last pick's value; < 0: none yet */
   int64_t *popped;
+  uint64_t *marks;     /* n bits: wake's woken rows, listed in index order */
   float *block;        /* GEMM scratch of a refresh */
   float *rows;         /* gathered rows of a GEMM block */
   /* centers, identical on every rank: labeled first, then the batch so far */
@@ -257,6 +258,7 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
     ALQ_CHECK(alq_malloc(&s->refreshed, sizeof(float) * n1, "k-center refreshed bounds"));
     ALQ_CHECK(alq_malloc(&s->heap, sizeof(int64_t) * n1, "k-center heap"));
     ALQ_CHECK(alq_malloc(&s->popped, sizeof(int64_t) * n1, "k-center evaluated list"));
+    ALQ_CHECK(alq_calloc(&s->marks, (size_t)(n1 + 63) / 64, sizeof(uint64_t), "k-center wake marks"));
     ALQ_CHECK(alq_malloc_aligned(&s->block, sizeof(float) * BLOCK_ROWS * BLOCK_CENTERS, "k-center GEMM block"));
     ALQ_CHECK(alq_malloc_aligned(&s->rows, sizeof(float) * BLOCK_ROWS * (s->d ? s->d : 1), "k-center GEMM rows"));
     s->tau = -INFINITY;
@@ -285,6 +287,7 @@ static void state_free(kstate *s) {
   free(s->refreshed);
   free(s->heap);
   free(s->popped);
+  free(s->marks);
   free(s->block);
   free(s->rows);
   free(s->c);
@@ -411,6 +414,22 @@ static void refresh_bounds(kstate *s, int64_t upto) {
   heap_build(s);
 }
 
+/* The m marked rows into list, in index order, clearing the marks: a wake
+ * can take most of the candidates (at 10^6 x 128 from 0 labeled, 0.7 M rows
+ * in nine wakes), and the GEMM then gathers their rows nearly in sequence
+ * instead of in the dormant region's order, which is random. */
+static void list_marked(kstate *s, int64_t *list, int64_t m) {
+  int64_t k = 0;
+  for (int64_t word = 0; k < m; word++) {
+    uint64_t bits = s->marks[word];
+    s->marks[word] = 0;
+    while (bits) {
+      list[k++] = word * 64 + __builtin_ctzll(bits);
+      bits &= bits - 1;
+    }
+  }
+}
+
 /* Lowers tau to new_tau and wakes the dormant candidates with a bound at or
  * above it, refreshed against every center first (their bounds lack the
  * centers applied while they slept, and the waiting ones); those still below
@@ -424,12 +443,15 @@ static void wake(kstate *s, float new_tau, int64_t *list) {
     if (s->exact[i] < 0)
       continue;
     if (s->bound[i] >= new_tau) {
-      list[m++] = i;
+      uint64_t bit = 1ull << (i & 63);
+      m += (s->marks[i >> 6] & bit) == 0; /* counted once, as list_marked lists it */
+      s->marks[i >> 6] |= bit;
     } else {
       s->heap[--w] = i;
       top = s->bound[i] > top ? s->bound[i] : top;
     }
   }
+  list_marked(s, list, m);
   s->dormant_n = s->n - w;
   s->dormant_top = top;
   s->tau = new_tau;

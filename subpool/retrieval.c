@@ -522,8 +522,7 @@ static alq_err retrieval_pass(const alq_stream_request *stream, retrieval *r, co
   alq_stream_request sr = *stream;
   sr.fields = ALQ_FIELD_IDS | ALQ_FIELD_EMBEDDINGS;
   if (r->payload_bytes)
-    sr.fields |= (r->with_probs ? ALQ_FIELD_PROBS : 0) | (m->has_labels ? ALQ_FIELD_LABELS : 0) |
-                 (r->with_entropy ? ALQ_FIELD_EXPECTED_ENTROPY : 0);
+    sr.fields |= subpool_fields(r);
   alq_stream_result res = {0};
   alq_err err = alq_worker_stream_synced(&sr, retrieve_chunk, share_floors, r, &res);
   *ids_checksum = res.ids_checksum;

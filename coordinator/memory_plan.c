@@ -214,8 +214,11 @@ static int64_t subpool_bytes(const inputs *in) {
 }
 
 /* workers/scan.c and core/scored.c alq_topk: per kept candidate a record (16)
- * and slot (8), with its row when a k-center stage follows. */
-static int64_t candidate_row(const inputs *in) { return in->diverse ? 4 * in->d : 0; }
+ * and slot (8), with its row when a k-center stage follows (binary16 from a
+ * float16 pool: alq_request_half_candidates). */
+static int64_t candidate_row(const inputs *in) {
+  return !in->diverse ? 0 : (alq_request_half_candidates(in->req, in->anchoral) ? 2 : 4) * in->d;
+}
 static int64_t keeper_bytes(const inputs *in) { return at_least_1(in->keep) * (REC + 8 + candidate_row(in)); }
 /* alq_topk_sort: a (record, slot) pair, qsort's merge buffer of as many
  * pairs, and a second copy of the rows. */
@@ -266,11 +269,11 @@ static int64_t kcenter_bytes(const inputs *in, int64_t n) {
 
 /* kcenter.c: centers (labeled, then the batch: a second copy of the labeled
  * rows) with their norms, the refresh blocks (products and gathered rows),
- * the new center, the batch. */
+ * the new center and a widened row, the batch. */
 static int64_t center_bytes(const inputs *in) {
   int64_t cap = at_least_1(in->L + in->B), d = in->d;
   int64_t scratch = in->req->prune ? GEMM_ROWS * BLOCK_CENTERS * 4 + GEMM_ROWS * 4 * at_least_1(d) : 0;
-  return cap * (4 * d + 4) + scratch + 4 * d + in->B * 16;
+  return cap * (4 * d + 4) + scratch + 2 * 4 * d + in->B * 16;
 }
 
 /* kcenter_hier.c: an item travels as id and row. */

@@ -138,3 +138,8 @@ alq_err alq_request_broadcast(MPI_Comm comm, alq_request *req) {
   free(buf);
   return alq_agree(comm, err);
 }
+
+int alq_request_half_candidates(const alq_request *req, int anchoral) {
+  return req->meta.embeddings_width == 2 && req->diversity == ALQ_DIVERSITY_EXACT && !anchoral && !req->model[0] &&
+         !req->project[0] && !req->projection[0];
+}

@@ -278,7 +278,8 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   alq_scan_result scan;
   memset(&scan, 0, sizeof scan);
   if (!err) {
-    alq_scan_request scan_req = {stream, s, req->seed, diverse ? req->candidates : req->budget, diverse};
+    alq_scan_request scan_req = {stream, s, req->seed, diverse ? req->candidates : req->budget, diverse,
+                                 diverse && alq_request_half_candidates(req, anchoral)};
     err = alq_worker_scan(&scan_req, &scan);
   }
   if (!err && !anchoral)

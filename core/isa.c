@@ -12,6 +12,8 @@ int alq_isa_supported(const char *name) {
     return __builtin_cpu_supports("avx2");
   if (!strcmp(name, "avx"))
     return __builtin_cpu_supports("avx");
+  if (!strcmp(name, "f16c"))
+    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
 #endif
   (void)name;
   return 1;

@@ -6,6 +6,9 @@
 
 /* "float32", "int64", ... for messages. */
 const char *alq_h5_type_name(hid_t type);
+/* 1 when `type` is little-endian IEEE binary16 (numpy's float16 as h5py
+ * writes it), which alq widens itself (alq/half.h). */
+int alq_h5_is_ieee_half(hid_t type);
 /* Opens read-only with `fapl`, with an error naming the path and the reason. */
 alq_err alq_h5_open_readonly(const char *path, hid_t fapl, hid_t *file);
 /* 1 when every link along `name` exists. */

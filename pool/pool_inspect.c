@@ -11,6 +11,15 @@
 #include "alq/pool_list.h"
 #include "pool_hdf5.h"
 
+/* binary16 as h5py writes numpy's float16: sign bit 15, 5 exponent bits at
+ * 10 biased by 15, 10 fraction bits with the leading 1 implied. */
+int alq_h5_is_ieee_half(hid_t type) {
+  size_t spos, epos, esize, mpos, msize;
+  return H5Tget_class(type) == H5T_FLOAT && H5Tget_size(type) == 2 && H5Tget_order(type) == H5T_ORDER_LE &&
+         H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize) >= 0 && spos == 15 && epos == 10 &&
+         esize == 5 && mpos == 0 && msize == 10 && H5Tget_ebias(type) == 15 && H5Tget_norm(type) == H5T_NORM_IMPLIED;
+}
+
 const char *alq_h5_type_name(hid_t type) {
   size_t size = H5Tget_size(type);
   switch (H5Tget_class(type)) {

@@ -4,8 +4,9 @@
  * Stored types other than the ones alq computes with (float16/float64 rows,
  * int32 ids, int64 labels) are read as stored, so that the transfer stays
  * collective (HDF5 1.10 turns a converting read into independent I/O), and
- * converted per chunk in memory with H5Tconvert (which knows h5py's IEEE half
- * floats).  Fetching rows by id uses the distributed id index (alq/id_index.h),
+ * converted per chunk in memory: IEEE half rows (numpy's float16) by
+ * alq_half_to_float (alq/half.h; HDF5's own conversion of halves is a
+ * software loop several times slower than the read), the rest by H5Tconvert.  Fetching rows by id uses the distributed id index (alq/id_index.h),
  * built on the first fetch. */
 #include <hdf5.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "alq/comm.h"
+#include "alq/half.h"
 #include "alq/id_index.h"
 #include "alq/partition.h"
 #include "alq/source.h"
@@ -23,6 +25,7 @@
 /* One row dataset and its stored type. */
 typedef struct {
   hid_t ds, type; /* -1 when absent */
+  int ieee_half;  /* stored as little-endian IEEE binary16 */
   const char *name;
 } stored_set;
 
@@ -48,6 +51,7 @@ static void open_set(hdf5_reader *r, int present, unsigned field, stored_set *se
   set->name = alq_layout_name(&r->meta.layout, field);
   set->ds = present ? H5Dopen2(r->file, set->name, H5P_DEFAULT) : -1;
   set->type = set->ds >= 0 ? H5Dget_type(set->ds) : -1;
+  set->ieee_half = set->type >= 0 && alq_h5_is_ieee_half(set->type);
 }
 
 static alq_err reader_open(MPI_Comm comm, const alq_pool_meta *meta, hdf5_reader **out) {
@@ -122,7 +126,9 @@ static alq_err read_selected(hdf5_reader *r, hid_t dxpl, const stored_set *set, 
     buf = r->stage;
   }
   *failed = H5Dread(set->ds, set->type, mspace, fspace, dxpl, n_elems ? buf : (void *)dummy) < 0;
-  if (!*failed && n_elems)
+  if (!*failed && n_elems && set->ieee_half)
+    alq_half_to_float(buf, buf, (int64_t)n_elems); /* in place, as H5Tconvert */
+  else if (!*failed && n_elems)
     *failed = H5Tconvert(set->type, mem, n_elems, buf, NULL, H5P_DEFAULT) < 0;
   if (!*failed && buf != dst)
     memcpy(dst, buf, wanted * n_elems);

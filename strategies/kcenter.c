@@ -41,6 +41,11 @@
  * Bounds only decide which candidates get evaluated, never a value, so the
  * batch is exactly the one an eager pass over every candidate gives
  * (--no-prune; tested).
+ *
+ * Rows from a float16 pool stay binary16 (alq_candidates.half): each pass
+ * over them moves half the bytes, and a row is widened (exactly, alq/half.h)
+ * into a scratch row as it is read, so every value is the one its float32
+ * copy gives.
  */
 #include <float.h>
 #include <math.h>
@@ -52,6 +57,7 @@
 #include "alq/dot.h"
 #include "alq/fault.h"
 #include "alq/gemm.h"
+#include "alq/half.h"
 #include "alq/hash.h"
 #include "alq/logview.h"
 #include "alq/strategy.h"
@@ -101,7 +107,9 @@ static void proposal_max(void *in, void *inout, int *len, MPI_Datatype *type) {
 
 typedef struct {
   int64_t n, d;
-  const float *x;      /* n x d candidate rows */
+  const float *x;      /* n x d candidate rows, or NULL and: */
+  const uint16_t *xh;  /* the same as IEEE binary16 */
+  float *xrow;         /* d: one row of xh widened */
   const int64_t *ids;
   float *xnorm;        /* ||x||^2 */
   float *exact;        /* min distance over centers [0, seen[i]); < 0 once selected */
@@ -150,8 +158,19 @@ static void lower_bounds(kstate *s, const alq_bound_gemm *g, const int64_t *list
   }
 }
 
-static float distance(const kstate *s, int64_t i, int64_t j) {
-  float d2 = s->xnorm[i] + s->cnorm[j] - 2.0f * alq_dot(s->x + i * s->d, s->c + j * s->d, s->d);
+/* Row i as float: in place, or widened into `buf` (d floats). */
+static const float *row(const kstate *s, int64_t i, float *buf) {
+  if (s->x)
+    return s->x + i * s->d;
+  alq_half_to_float(s->xh + i * s->d, buf, s->d);
+  return buf;
+}
+
+/* The bytes a pass reads per row. */
+static int64_t row_bytes(const kstate *s) { return s->d * (s->x ? (int64_t)sizeof(float) : (int64_t)sizeof(uint16_t)); }
+
+static float distance(const kstate *s, int64_t i, const float *xi, int64_t j) {
+  float d2 = s->xnorm[i] + s->cnorm[j] - 2.0f * alq_dot(xi, s->c + j * s->d, s->d);
   return d2 > 0 ? d2 : 0;
 }
 
@@ -159,8 +178,9 @@ static float distance(const kstate *s, int64_t i, int64_t j) {
  * not seen yet. */
 static float evaluate(kstate *s, int64_t i) {
   float m = s->exact[i];
+  const float *xi = s->seen[i] < s->nc ? row(s, i, s->xrow) : NULL;
   for (int64_t j = s->seen[i]; j < s->nc; j++) {
-    float d2 = distance(s, i, j);
+    float d2 = distance(s, i, xi, j);
     m = d2 < m ? d2 : m;
   }
   s->distances += s->nc - s->seen[i];
@@ -245,6 +265,7 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
   s->n = cand->n;
   s->d = cand->dim;
   s->x = cand->embeddings;
+  s->xh = cand->embeddings ? NULL : cand->half;
   s->ids = cand->ids;
   s->cap = labeled->n + budget;
   int64_t n1 = s->n ? s->n : 1;
@@ -253,6 +274,7 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
   ALQ_CHECK(alq_malloc(&s->seen, sizeof(int32_t) * n1, "k-center seen counts"));
   ALQ_CHECK(alq_malloc_aligned(&s->c, sizeof(float) * s->d * (s->cap ? s->cap : 1), "k-center centers"));
   ALQ_CHECK(alq_malloc(&s->cnorm, sizeof(float) * (s->cap ? s->cap : 1), "k-center center norms"));
+  ALQ_CHECK(alq_malloc_aligned(&s->xrow, sizeof(float) * (s->d ? s->d : 1), "k-center widened row"));
   if (lazy) {
     ALQ_CHECK(alq_malloc(&s->bound, sizeof(float) * n1, "k-center bounds"));
     ALQ_CHECK(alq_malloc(&s->refreshed, sizeof(float) * n1, "k-center refreshed bounds"));
@@ -266,7 +288,7 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
     s->level = -1;
   }
   for (int64_t i = 0; i < s->n; i++) {
-    const float *xi = s->x + i * s->d;
+    const float *xi = row(s, i, s->xrow);
     s->xnorm[i] = alq_dot(xi, xi, s->d);
     s->exact[i] = INFINITY;
     s->seen[i] = 0;
@@ -290,6 +312,7 @@ static void state_free(kstate *s) {
   free(s->marks);
   free(s->block);
   free(s->rows);
+  free(s->xrow);
   free(s->c);
   free(s->cnorm);
 }
@@ -327,19 +350,24 @@ static void fold_row(kstate *s, int64_t i, const float *gi, int64_t j0, int64_t 
   s->refreshed[i] = m > 0 ? m : 0;
 }
 
-/* Runs g on rows list[0, bm) into out: in place when they are consecutive,
- * else gathered into s->rows. */
+/* Runs g on rows list[0, bm) into out: in place when they are consecutive
+ * floats, else gathered (and widened) into s->rows. */
 static void gemm_rows(kstate *s, alq_bound_gemm *g, const int64_t *list, int64_t bm, float *out) {
   const int64_t d = s->d, i0 = list[0];
   int consecutive = list[bm - 1] - i0 == bm - 1;
   for (int64_t k = 1; consecutive && k < bm; k++)
     consecutive = list[k] == i0 + k;
-  const float *x = s->x + i0 * d;
-  if (!consecutive) {
+  const float *x = s->rows;
+  if (consecutive && s->x)
+    x = s->x + i0 * d;
+  else if (consecutive)
+    alq_half_to_float(s->xh + i0 * d, s->rows, bm * d);
+  else if (s->x)
     for (int64_t k = 0; k < bm; k++)
       memcpy(s->rows + k * d, s->x + list[k] * d, sizeof *s->rows * d);
-    x = s->rows;
-  }
+  else
+    for (int64_t k = 0; k < bm; k++)
+      alq_half_to_float(s->xh + list[k] * d, s->rows + k * d, d);
   alq_bound_gemm_run(g, x, bm, out);
 }
 
@@ -548,7 +576,7 @@ static proposal first_draw(const kstate *s, uint64_t seed, int rank) {
 
 static alq_err record_winner(kstate *s, const proposal *win, int rank, MPI_Comm comm, float *center) {
   if (win->owner == rank) {
-    memcpy(center, s->x + win->at * s->d, sizeof(float) * s->d);
+    memcpy(center, row(s, win->at, s->xrow), sizeof(float) * s->d);
     s->exact[win->at] = -1.0f; /* selected: never proposed again */
   }
   ALQ_CHECK(alq_bcast(center, sizeof(float) * s->d, (int)win->owner, comm));
@@ -579,7 +607,7 @@ static alq_err print_stats(const kstats *st, const kstate *s, MPI_Comm comm) {
           "unpruned_steps_seconds=%.6f unpruned_bytes=%lld pruned_fraction=%.4f evaluations=%lld distances=%lld "
           "refreshes=%lld wakes=%lld gemm_rows=%lld gemm_seconds=%.4f gemm_gflops=%.1f gemm_path=%s gemm_impl=%s\n",
           (long long)st->steps, (long long)sum[3], (long long)s->d, tmax[0],
-          (long long)(sum[0] * s->d * (int64_t)sizeof(float)), tmax[1], (long long)sum[2],
+          (long long)(sum[0] * row_bytes(s)), tmax[1], (long long)sum[2],
           visits > 0 ? 1.0 - (double)sum[0] / visits : 0.0, (long long)sum[0], (long long)sum[1],
           (long long)s->refreshes, (long long)s->wakes, (long long)s->gemm_rows, s->gemm_seconds, s->gemm_seconds > 0 ? s->gemm_flops / s->gemm_seconds / 1e9 : 0.0,
           s->gemm_path[0] ? s->gemm_path : "none", s->gemm_impl[0] ? s->gemm_impl : "none");
@@ -601,7 +629,7 @@ alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand
   int rank;
   MPI_Comm_rank(ctx->comm, &rank);
   memset(batch, 0, sizeof *batch);
-  if (cand->n > 0 && !cand->embeddings)
+  if (cand->n > 0 && !cand->embeddings && !cand->half)
     return alq_error_set(ALQ_ERR_INTERNAL, "k-center was given candidates without embeddings");
   const int lazy = ctx->prune;
   kstate s;
@@ -666,7 +694,7 @@ alq_err alq_kcenter_select(const alq_select_ctx *ctx, const alq_candidates *cand
      * bandwidth figure (bench/kcenter_bench.sh). */
     if (!lazy && s.distances - distances_before <= s.n) {
       st.eager_seconds += dt;
-      st.eager_bytes += (s.distances - distances_before) * s.d * (int64_t)sizeof(float);
+      st.eager_bytes += (s.distances - distances_before) * row_bytes(&s);
     }
     if (!lazy)
       alq_log_flops(2 * (s.distances - distances_before) * s.d);

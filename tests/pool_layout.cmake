@@ -9,3 +9,14 @@ add_test(NAME pool-layout
 set_tests_properties(pool-layout PROPERTIES TIMEOUT 300 LABELS pool-layout
                      ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
 # --- end pools in the user's layout ---
+# --- float16 pools (tests/pool_half.py, alq/half.h) ---
+# A float16 pool and a pool list of float16 shards give their float32 copy's
+# batch (ids and score bits) for kcenter, --no-prune, margin-kcenter and hier
+# at 1-3 ranks; picks checked against numpy; the steps read half the bytes.
+add_test(NAME pool-half
+         COMMAND ${ALQ_STREAM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/pool_half.py
+                 --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/pool_half)
+set_tests_properties(pool-half PROPERTIES TIMEOUT 300 LABELS pool-layout
+                     ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+# --- end float16 pools ---

@@ -4,6 +4,7 @@
 
 #include "alq/comm.h"
 #include "alq/fault.h"
+#include "alq/half.h"
 #include "alq/scored.h"
 #include "alq/worker.h"
 
@@ -22,6 +23,7 @@ typedef struct {
   const alq_scan_request *req;
   alq_topk kept;
   double *scores; /* one chunk */
+  uint16_t *half; /* one row, narrowed (keep_half) */
 } scan_state;
 
 static alq_err score_and_keep(void *ctx, const alq_chunk_view *v) {
@@ -37,14 +39,21 @@ static alq_err score_and_keep(void *ctx, const alq_chunk_view *v) {
     memset(st->scores, 0, sizeof(double) * v->count);
   }
   const float *emb = req->keep_embeddings ? r->embeddings : NULL;
-  for (int64_t i = 0; i < v->count; i++)
-    if (!v->is_labeled[i])
-      alq_topk_push(&st->kept, (alq_scored){st->scores[i], r->ids[i]}, emb ? emb + i * m->dim : NULL);
+  for (int64_t i = 0; i < v->count; i++) {
+    if (v->is_labeled[i])
+      continue;
+    const void *row = emb ? emb + i * m->dim : NULL;
+    if (row && st->half) { /* exact: the row came from binary16 */
+      alq_float_to_half(row, st->half, m->dim);
+      row = st->half;
+    }
+    alq_topk_push(&st->kept, (alq_scored){st->scores[i], r->ids[i]}, row);
+  }
   return ALQ_OK;
 }
 
 /* Moves the sorted keeper into the candidate arrays. */
-static alq_err take_candidates(alq_topk *kept, int64_t dim, alq_candidates *c) {
+static alq_err take_candidates(alq_topk *kept, int64_t dim, int half, alq_candidates *c) {
   ALQ_CHECK(alq_fault_point("score"));
   ALQ_CHECK(alq_topk_sort(kept));
   c->n = kept->n;
@@ -55,7 +64,10 @@ static alq_err take_candidates(alq_topk *kept, int64_t dim, alq_candidates *c) {
     c->ids[i] = kept->heap[i].id;
     c->scores[i] = kept->heap[i].score;
   }
-  c->embeddings = (float *)kept->payload;
+  if (half)
+    c->half = (uint16_t *)kept->payload;
+  else
+    c->embeddings = (float *)kept->payload;
   kept->payload = NULL;
   return ALQ_OK;
 }
@@ -70,17 +82,22 @@ alq_err alq_worker_scan(const alq_scan_request *req, alq_scan_result *res) {
   int64_t shard_rows = sr.shard.hi - sr.shard.lo;
   int64_t keep = req->keep < 0 || req->keep > shard_rows ? shard_rows : req->keep;
   int64_t chunk = sr.chunk_rows < shard_rows ? sr.chunk_rows : shard_rows;
-  scan_state st = {req, {0}, NULL};
-  alq_err err = alq_topk_init(&st.kept, keep, req->keep_embeddings ? (int64_t)sizeof(float) * m->dim : 0);
+  scan_state st = {req, {0}, NULL, NULL};
+  const int half = req->keep_embeddings && req->keep_half;
+  int64_t row_bytes = !req->keep_embeddings ? 0 : (half ? 2 : 4) * m->dim;
+  alq_err err = alq_topk_init(&st.kept, keep, row_bytes);
   if (!err)
     err = alq_malloc(&st.scores, sizeof(double) * (chunk > 0 ? chunk : 1), "chunk scores");
+  if (!err && half)
+    err = alq_malloc(&st.half, sizeof(uint16_t) * (m->dim ? m->dim : 1), "candidate half row");
   err = alq_agree(sr.comm, err);
   if (!err)
     err = alq_worker_stream(&sr, score_and_keep, &st, &res->stream);
   if (!err)
-    err = alq_agree(sr.comm, take_candidates(&st.kept, m->dim, &res->candidates));
+    err = alq_agree(sr.comm, take_candidates(&st.kept, m->dim, half, &res->candidates));
   alq_topk_free(&st.kept);
   free(st.scores);
+  free(st.half);
   if (err)
     alq_scan_result_free(res);
   return err;
@@ -90,6 +107,7 @@ void alq_scan_result_free(alq_scan_result *res) {
   free(res->candidates.ids);
   free(res->candidates.scores);
   free(res->candidates.embeddings);
+  free(res->candidates.half);
   free(res->stream.labeled_found);
   memset(res, 0, sizeof *res);
 }

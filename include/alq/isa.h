@@ -2,7 +2,7 @@
  *
  * Kernels with several implementations (alq/dot.h, alq/bound_filter.h) keep a
  * table of paths, fastest first, each a struct whose first member is the
- * path's name ("avx512f", "avx2", "avx", or a portable name such as "sse2",
+ * path's name ("avx512f", "avx2", "avx", "f16c", or a portable name such as "sse2",
  * "scalar", "generic" that every CPU of the build's architecture runs).
  * These helpers choose from such a table by what this CPU supports. */
 #ifndef ALQ_ISA_H

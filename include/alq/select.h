@@ -95,6 +95,14 @@ typedef struct {
   const int64_t *ood_rejected_per_rank; /* one per rank */
 } alq_request;
 
+/* 1 when the candidates of the select stage are kept as IEEE binary16 rows
+ * (alq_candidates.half): the pool stores /embeddings as float16 and the rows
+ * reach the exact k-center stage unchanged (no AnchorAL subpool, projection
+ * or model in between; `anchoral`: the subpool runs).  Half the candidates'
+ * memory and half the bytes of every k-center pass over them, the same batch:
+ * widening a half is exact (alq/half.h). */
+int alq_request_half_candidates(const alq_request *req, int anchoral);
+
 /* What one rank did, for its report. */
 typedef struct {
   int64_t row_lo, row_hi, unlabeled, candidates;

@@ -50,7 +50,11 @@ typedef struct {
   int64_t dim;
   int64_t *ids;
   double *scores;     /* the score stage's value (0 without one) */
-  float *embeddings;  /* n * dim, 64-byte aligned; NULL if not needed */
+  float *embeddings;  /* n * dim, 64-byte aligned; NULL if not needed or kept as half */
+  /* n * dim IEEE binary16 rows instead of embeddings (alq/half.h), when the
+   * pool stores them so and the stage is the exact k-center (the only one
+   * that reads them: alq_request_half_candidates); NULL otherwise. */
+  uint16_t *half;
 } alq_candidates;
 
 /* The labeled items' embeddings, identical on every rank, sorted by id. */

@@ -73,13 +73,15 @@ alq_err alq_worker_stream_synced(const alq_stream_request *req, alq_chunk_consum
 
 /* The score-and-keep pass: scores unlabeled items with the strategy and keeps
  * this rank's best `keep` (< 0: all) as candidates, with their embeddings when
- * keep_embeddings. */
+ * keep_embeddings, as IEEE binary16 (candidates.half) when keep_half too:
+ * exact only for rows that came from binary16 (a float16 pool). */
 typedef struct {
   alq_stream_request stream;
   const alq_strategy *strategy;
   uint64_t seed;
   int64_t keep;
   int keep_embeddings;
+  int keep_half;
 } alq_scan_request;
 
 typedef struct {

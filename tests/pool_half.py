@@ -1,0 +1,129 @@
+"""float16 pools: half the bytes, the same batch (issue 16 goal 3; docs/format.md).
+
+A pool whose /embeddings are IEEE half (numpy float16, written by h5py; with
+subnormal halves, negative zeros and a few far rows) is read
+by alq's own widening (alq/half.h), and the exact k-center keeps its
+candidates as halves.  Its float32 copy (the same values) must give the same
+batch, ids and score bits, for kcenter (lazy and --no-prune), margin-kcenter
+and --diversity hier, at 1-3 ranks, and so must a pool list of float16
+shards.  Independent of alq's float32 path, each pick's score is checked
+against numpy's float64 distance to its nearest center (labeled items, then
+the earlier picks), and each pick against numpy's farthest unselected item.
+--log-view's unpruned bytes prove the halves were what the steps read.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+p = argparse.ArgumentParser()
+p.add_argument("--alq", required=True)
+p.add_argument("--mpiexec", required=True)
+p.add_argument("--workdir", required=True)
+args = p.parse_args()
+shutil.rmtree(args.workdir, ignore_errors=True)
+os.makedirs(args.workdir)
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def path(name):
+    return os.path.join(args.workdir, name)
+
+
+N, D, C, B, L = 4000, 40, 5, 40, 30  # D = 40: every vector path has a tail
+rng = np.random.default_rng(16)
+emb = rng.normal(size=(N, D)).astype(np.float16)
+emb[:, 3] = (rng.normal(size=N) * 1e-6).astype(np.float16)  # subnormal halves (below 2^-14)
+emb[::7, 5] = np.float16(-0.0)
+emb[::97, 7] = np.float16(100.0)  # a few far rows (exponent 6)
+probs = rng.dirichlet(np.ones(C), size=N).astype(np.float32)
+labeled = np.sort(rng.choice(N, L, replace=False)).astype(np.int64)
+check(((emb[:, 3].view(np.uint16) & 0x7C00) == 0).sum() > N // 2, "the pool holds subnormal halves")
+
+
+def write_pool(name, rows, lo=0, hi=N):
+    with h5py.File(path(name), "w") as f:
+        f["embeddings"], f["probs"] = rows[lo:hi], probs[lo:hi]
+        f["ids"] = np.arange(lo, hi, dtype=np.int64)
+
+
+write_pool("f16.h5", emb)
+write_pool("f32.h5", emb.astype(np.float32))
+write_pool("part0.h5", emb, 0, 1500)
+write_pool("part1.h5", emb, 1500, N)
+with open(path("f16.alqlist"), "w") as f:
+    f.write("# alq pool list 1\npart0.h5\npart1.h5\n")
+with h5py.File(path("labeled.h5"), "w") as f:
+    f["labeled/ids"], f["labeled/labels"] = labeled, rng.integers(0, C, L).astype(np.int32)
+
+
+def select(pool, ranks, *opts):
+    tag = re.sub(r"[^a-z0-9]+", "-", f"{pool}-{ranks}-{'-'.join(opts)}")
+    out = path(f"b-{tag}.h5")
+    cmd = [args.mpiexec, "-n", str(ranks), args.alq, "select", "--pool", path(pool), "--labeled",
+           path("labeled.h5"), "--budget", str(B), "--seed", "4", "--out", out, "--quiet", "--log-view", *opts]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, f"{' '.join(cmd[2:])}: exit {r.returncode}: {r.stderr.strip()}")
+    if r.returncode:
+        return None, None, r.stderr
+    with h5py.File(out, "r") as f:
+        return f["selected/ids"][:], f["selected/scores"][:], r.stderr
+
+
+def unpruned_bytes(log):
+    m = re.search(r"^kcenter: .*unpruned_bytes=(\d+)", log, re.M)
+    return int(m.group(1)) if m else None
+
+
+runs = {
+    "kcenter": ["--strategy", "kcenter"],
+    "kcenter --no-prune": ["--strategy", "kcenter", "--no-prune"],
+    "margin-kcenter": ["--strategy", "margin-kcenter", "--candidates", "400"],
+    "kcenter hier": ["--strategy", "kcenter", "--diversity", "hier"],
+}
+x64 = emb.astype(np.float64)
+for what, opts in runs.items():
+    ref_ids, ref_scores, ref_log = select("f32.h5", 1, *opts)
+    if ref_ids is None:
+        continue
+    for pool in ("f16.h5", "f16.alqlist"):
+        for ranks in (1, 2, 3):
+            ids, scores, log = select(pool, ranks, *opts)
+            if ids is None:
+                continue
+            check(np.array_equal(ids, ref_ids), f"{what} on {pool} at {ranks} rank(s): another batch than float32's")
+            check(np.array_equal(scores.view(np.uint64), ref_scores.view(np.uint64)),
+                  f"{what} on {pool} at {ranks} rank(s): score bits differ from float32's")
+            if what == "kcenter --no-prune" and ranks == 1:
+                b16, b32 = unpruned_bytes(log), unpruned_bytes(ref_log)
+                check(b16 is not None and b32 is not None and 2 * b16 == b32,
+                      f"--no-prune steps on {pool} read {b16} bytes, float32's {b32}: not half")
+    if what in ("kcenter", "kcenter --no-prune"):
+        # numpy float64 greedy check of every pick (exact k-center only)
+        centers = list(labeled)
+        unsel = np.ones(N, bool)
+        unsel[labeled] = False
+        near = np.min(((x64[:, None, :] - x64[labeled][None, :, :]) ** 2).sum(-1), axis=1)
+        for t, (i, s) in enumerate(zip(ref_ids, ref_scores)):
+            far = near[unsel].max()
+            check(unsel[i] and near[i] >= far * (1 - 1e-4), f"{what}: pick {t} (id {i}) is not the farthest")
+            check(abs(s - np.sqrt(near[i])) <= 1e-4 * np.sqrt(near[i]) + 1e-6,
+                  f"{what}: pick {t} score {s} against numpy's {np.sqrt(near[i])}")
+            unsel[i] = False
+            near = np.minimum(near, ((x64 - x64[i]) ** 2).sum(1))
+
+if failures:
+    print(f"pool-half: {len(failures)} failure(s)", file=sys.stderr)
+    sys.exit(1)
+print("pool-half: all checks passed")

@@ -82,6 +82,8 @@ static void derive(const alq_request *req, int ranks, int rank, int64_t shard_ro
   in->score = s && s->score;
   in->anchoral = req->subpool == ALQ_SUBPOOL_ANCHORAL;
   in->scan_fields = (s ? alq_strategy_fields(s) : ALQ_FIELD_IDS) | (in->diverse ? ALQ_FIELD_EMBEDDINGS : 0);
+  if (in->diverse && alq_request_half_candidates(req, in->anchoral))
+    in->scan_fields |= ALQ_FIELD_HALF_EMBEDDINGS;
   if (in->anchoral) {
     /* Anchors: per class at most A of its labeled items (subpool/anchors.c);
      * AnchorAL runs only with labeled items (select_pool.c anchoral_runs). */
@@ -108,6 +110,8 @@ static int64_t chunk_row_bytes(const inputs *in, unsigned fields) {
   int64_t b = 8 + 1;
   if (fields & ALQ_FIELD_EMBEDDINGS)
     b += 4 * in->d;
+  if ((fields & ALQ_FIELD_EMBEDDINGS) && (fields & ALQ_FIELD_HALF_EMBEDDINGS))
+    b += 2 * in->d; /* the stored halves kept beside the floats */
   if (fields & ALQ_FIELD_PROBS)
     b += 4 * in->C;
   if (fields & ALQ_FIELD_LABELS)

@@ -12,6 +12,7 @@
  * l + w sit at the same position of vectors l / W and (l + w) / W), then
  * halves of the last vector, then its last four lanes one by one. */
 #include "alq/dot.h"
+#include "alq/half.h"
 #include "alq/isa.h"
 
 #include <string.h>
@@ -144,21 +145,97 @@ DOT_PATH(sse2, "sse2", 4, 1)
 DOT_PATH(generic, "", 4, 1)
 #endif
 
+/* x . y with x in binary16 (alq/half.h), widened as it is loaded: the same
+ * lanes and order as dot_avx512f on the widened row (widening is exact), so
+ * the same float; one pass over 2 bytes a value instead of a widened copy.
+ * A vector's missing tail halves are +0 from a zeroed buffer, as the float
+ * path's masked loads give +0. */
+#if defined(__x86_64__)
+DOT_ATTR("avx512f") static inline vec_avx512f half_avx512f(const uint16_t *p, int64_t r) {
+  uint16_t b[16] = {0};
+  if (r < 16)
+    memcpy(b, p, sizeof *p * (size_t)r);
+  __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r < 16 ? b : p)));
+  vec_avx512f out;
+  memcpy(&out, &v, sizeof out);
+  return out;
+}
+
+/* The lanes of x_q . y for the R rows x_q = x + q d at once: y's loads are
+ * shared and the R chains independent, each in the single dot's order. */
+DOT_ATTR("avx512f") __attribute__((always_inline)) static inline void half_lanes_avx512f(
+    const uint16_t *x, const float *y, int64_t d, int R, vec_avx512f acc[][2]) {
+  for (int q = 0; q < R; q++)
+    acc[q][0] = acc[q][1] = (vec_avx512f){0};
+  int64_t k = 0;
+  for (; k + 32 <= d; k += 32)
+    for (int j = 0; j < 2; j++) {
+      vec_avx512f yv = load_avx512f(y + k + 16 * j);
+      for (int q = 0; q < R; q++)
+        acc[q][j] = acc[q][j] + half_avx512f(x + q * d + k + 16 * j, 16) * yv;
+    }
+  for (int j = 0; j < 2 && k + 16 * j < d; j++) {
+    int64_t at = k + 16 * j, r = d - at;
+    vec_avx512f yv = r >= 16 ? load_avx512f(y + at) : (vec_avx512f)partial_avx512f(y + at, r);
+    for (int q = 0; q < R; q++)
+      acc[q][j] = acc[q][j] + half_avx512f(x + q * d + at, r) * yv;
+  }
+}
+
+DOT_ATTR("avx512f") static float dot_half_avx512f(const uint16_t *x, const float *y, int64_t d, float *scratch) {
+  (void)scratch;
+  vec_avx512f acc[1][2];
+  half_lanes_avx512f(x, y, d, 1, acc);
+  return reduce_avx512f(acc[0]);
+}
+
+/* Four rows at a time: a row of 2 bytes a value is too short for one chain
+ * to keep enough loads in flight to stream at the memory's rate. */
+DOT_ATTR("avx512f") static void half_rows_avx512f(const uint16_t *x, const float *y, int64_t n, int64_t d,
+                                                  float *out, float *scratch) {
+  (void)scratch;
+  vec_avx512f acc[4][2];
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    half_lanes_avx512f(x + i * d, y, d, 4, acc);
+    for (int q = 0; q < 4; q++)
+      out[i + q] = reduce_avx512f(acc[q]);
+  }
+  for (; i < n; i++) {
+    half_lanes_avx512f(x + i * d, y, d, 1, acc);
+    out[i] = reduce_avx512f(acc[0]);
+  }
+}
+#endif
+
+/* Elsewhere: the row widened into scratch, then the float path. */
+static float dot_half_widened(const uint16_t *x, const float *y, int64_t d, float *scratch) {
+  alq_half_to_float(x, scratch, d);
+  return alq_dot(scratch, y, d);
+}
+
+static void half_rows_widened(const uint16_t *x, const float *y, int64_t n, int64_t d, float *out, float *scratch) {
+  for (int64_t i = 0; i < n; i++)
+    out[i] = dot_half_widened(x + i * d, y, d, scratch);
+}
+
 typedef struct {
   const char *name;
   float (*dot)(const float *, const float *, int64_t);
   void (*rows)(const float *, const float *, int64_t, int64_t, float *);
+  float (*dot_half)(const uint16_t *, const float *, int64_t, float *);
+  void (*half_rows)(const uint16_t *, const float *, int64_t, int64_t, float *, float *);
 } dot_path;
 
 /* Fastest first. */
 static const dot_path paths[] = {
 #if defined(__x86_64__)
-    {"avx512f", dot_avx512f, rows_avx512f},
-    {"avx2", dot_avx2, rows_avx2},
-    {"avx", dot_avx, rows_avx},
-    {"sse2", dot_sse2, rows_sse2},
+    {"avx512f", dot_avx512f, rows_avx512f, dot_half_avx512f, half_rows_avx512f},
+    {"avx2", dot_avx2, rows_avx2, dot_half_widened, half_rows_widened},
+    {"avx", dot_avx, rows_avx, dot_half_widened, half_rows_widened},
+    {"sse2", dot_sse2, rows_sse2, dot_half_widened, half_rows_widened},
 #else
-    {"generic", dot_generic, rows_generic},
+    {"generic", dot_generic, rows_generic, dot_half_widened, half_rows_widened},
 #endif
 };
 #define N_PATHS (int)(sizeof paths / sizeof paths[0])
@@ -174,6 +251,14 @@ static const dot_path *path(void) {
 float alq_dot(const float *x, const float *y, int64_t d) { return path()->dot(x, y, d); }
 
 void alq_dot_rows(const float *x, const float *c, int64_t nc, int64_t d, float *out) { path()->rows(x, c, nc, d, out); }
+
+float alq_dot_half(const uint16_t *x, const float *y, int64_t d, float *scratch) {
+  return path()->dot_half(x, y, d, scratch);
+}
+
+void alq_dot_half_rows(const uint16_t *x, const float *y, int64_t n, int64_t d, float *out, float *scratch) {
+  path()->half_rows(x, y, n, d, out, scratch);
+}
 
 const char *alq_dot_path(void) { return path()->name; }
 

@@ -65,7 +65,7 @@ static alq_err model_read(alq_source *s, int64_t lo, int64_t count, unsigned fie
   /* A collective inner source must be called even by a rank that failed here. */
   alq_err err = reserve(ms, count > 0 ? count : 1);
   int64_t n = err ? 0 : count;
-  alq_rows in = {ms->ids, ms->features, NULL, dst->labels, NULL};
+  alq_rows in = {ms->ids, ms->features, NULL, dst->labels, NULL, NULL, 0};
   alq_err e = alq_source_read(ms->inner, lo, n, inner_fields(fields), &in);
   err = err ? err : e;
   if (!err && (fields & MODEL_OUTPUTS))
@@ -82,7 +82,7 @@ static alq_err model_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigne
   model_source *ms = s->impl;
   /* The inner fetch is collective: a rank that failed here still joins it. */
   alq_err err = reserve(ms, n > 0 ? n : 1);
-  alq_rows in = {ms->ids, ms->features, NULL, dst->labels, NULL};
+  alq_rows in = {ms->ids, ms->features, NULL, dst->labels, NULL, NULL, 0};
   alq_err e = alq_source_fetch(ms->inner, ids, err ? 0 : n, inner_fields(fields), &in);
   ALQ_CHECK(err ? err : e);
   ALQ_CHECK(compute(ms, n, fields, dst));

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alq/half.h"
 #include "alq/h5_records.h"
 
 #include "alq/pool.h"
@@ -103,21 +104,10 @@ typedef struct {
   int float_bytes; /* 4: float32; 2: float16 */
 } write_job;
 
-/* The binary16 bits of f, rounded to nearest even as numpy's astype does.
- * Not HDF5's conversion: HDF5 1.10 truncates results below 2^-14 (half's
- * subnormals) instead of rounding them.  |f| < 65520 (check_half_range). */
-static uint16_t half_bits(float f) {
-  uint32_t x;
-  memcpy(&x, &f, sizeof x);
-  uint32_t sign = (x >> 16) & 0x8000u, a = x & 0x7fffffffu;
-  if (a < 0x38800000u) /* below 2^-14: a multiple of 2^-24, exactly scaled, rounded by the FPU (nearest even) */
-    return (uint16_t)(sign | (uint32_t)nearbyintf(fabsf(f) * 16777216.0f));
-  uint32_t m = a - 0x38000000u, r = m >> 13, rest = m & 0x1fffu; /* exponent rebiased from 127 to 15 */
-  r += rest > 0x1000u || (rest == 0x1000u && (r & 1u));          /* a carry moves into the exponent */
-  return (uint16_t)(sign | r);
-}
-
-/* One float dataset: float32 as it is, or float16 from half_bits. */
+/* One float dataset: float32 as it is, or float16 rounded by alq_float_to_half
+ * (nearest even, as numpy's astype; not HDF5's conversion, which in 1.10
+ * truncates results below 2^-14, half's subnormals).  |x| < 65520
+ * (check_half_range). */
 static alq_err write_float_dataset(hid_t file, const char *pool, const char *name, int float_bytes,
                                    const hsize_t *dims, const hsize_t *chunk, const float *x) {
   if (float_bytes == 4)
@@ -125,8 +115,7 @@ static alq_err write_float_dataset(hid_t file, const char *pool, const char *nam
   int64_t n = (int64_t)(dims[0] * dims[1]);
   uint16_t *bits = NULL;
   ALQ_CHECK(alq_malloc(&bits, sizeof *bits * (n ? n : 1), "float16 rows"));
-  for (int64_t i = 0; i < n; i++)
-    bits[i] = half_bits(x[i]);
+  alq_float_to_half(x, bits, n);
   hid_t half = half_type();
   alq_err err = half < 0 ? alq_error_set(ALQ_ERR_OUTPUT, "cannot make the float16 type for %s", pool)
                          : write_dataset(file, pool, name, half, half, 2, dims, chunk, bits);

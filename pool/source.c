@@ -43,6 +43,7 @@ static int64_t row_bytes(const alq_pool_meta *m, unsigned fields) {
 
 alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned fields, alq_rows *dst) {
   alq_phase_begin(ALQ_PHASE_READ);
+  dst->half_filled = 0;
   alq_err err = s->ops->read(s, lo, count, fields, dst);
   if (!s->wraps)
     alq_log_bytes_read(count * row_bytes(&s->meta, fields));

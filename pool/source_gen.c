@@ -84,7 +84,7 @@ static alq_err gen_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned 
       return alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s (ids are 0..%lld)", (long long)ids[i],
                            m->path, (long long)m->n_items - 1);
     alq_rows one = {dst->ids ? dst->ids + i : NULL, dst->embeddings ? dst->embeddings + i * m->dim : NULL,
-                    dst->probs ? dst->probs + i * m->n_classes : NULL, dst->labels ? dst->labels + i : NULL, NULL};
+                    dst->probs ? dst->probs + i * m->n_classes : NULL, dst->labels ? dst->labels + i : NULL, NULL, NULL, 0};
     ALQ_CHECK(gen_read(s, ids[i], 1, fields, &one));
   }
   return ALQ_OK;

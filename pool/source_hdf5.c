@@ -103,11 +103,18 @@ static alq_err stage_reserve(hdf5_reader *r, size_t bytes) {
 }
 
 /* Reads the selected `n_elems` elements of `set` (fspace, mspace already
- * selected) into dst as memory_type(set), converting after the transfer. */
+ * selected) into dst as memory_type(set), converting after the transfer; IEEE
+ * halves land in `half` first when it is given (and stay there). */
 static alq_err read_selected(hdf5_reader *r, hid_t dxpl, const stored_set *set, hid_t fspace, hid_t mspace,
-                             size_t n_elems, void *dst, int *failed) {
+                             size_t n_elems, void *dst, uint16_t *half, int *failed) {
   hid_t mem = memory_type(r, set);
   static double dummy[8]; /* HDF5 wants a buffer even for an empty selection */
+  if (half && set->ieee_half) {
+    *failed = H5Dread(set->ds, set->type, mspace, fspace, dxpl, n_elems ? (void *)half : (void *)dummy) < 0;
+    if (!*failed)
+      alq_half_to_float(half, dst, (int64_t)n_elems);
+    return ALQ_OK;
+  }
   if (H5Tequal(set->type, mem) > 0) {
     *failed = H5Dread(set->ds, mem, mspace, fspace, dxpl, n_elems ? dst : (void *)dummy) < 0;
     return ALQ_OK;
@@ -145,9 +152,10 @@ static alq_err check_unsigned_ids(const hdf5_reader *r, const int64_t *ids, cons
   return ALQ_OK;
 }
 
-/* One hyperslab read of rows [lo, lo+count) x cols of `set`; count may be 0. */
+/* One hyperslab read of rows [lo, lo+count) x cols of `set`; count may be 0.
+ * half: where IEEE halves are kept as stored too, or NULL. */
 static alq_err read_rows(hdf5_reader *r, hid_t dxpl, const stored_set *set, int rank, int64_t cols, int64_t lo,
-                         int64_t count, void *dst) {
+                         int64_t count, void *dst, uint16_t *half) {
   hsize_t start[2] = {(hsize_t)lo, 0}, dims[2] = {(hsize_t)count, (hsize_t)cols};
   hsize_t one[2] = {1, (hsize_t)cols};
   hid_t fspace = H5Dget_space(set->ds);
@@ -159,7 +167,7 @@ static alq_err read_rows(hdf5_reader *r, hid_t dxpl, const stored_set *set, int 
     H5Sselect_none(mspace);
   }
   int failed = 0;
-  alq_err err = read_selected(r, dxpl, set, fspace, mspace, (size_t)(count * cols), dst, &failed);
+  alq_err err = read_selected(r, dxpl, set, fspace, mspace, (size_t)(count * cols), dst, half, &failed);
   H5Sclose(mspace);
   H5Sclose(fspace);
   if (!err && failed)
@@ -262,8 +270,10 @@ static alq_err hdf5_read(alq_source *s, int64_t lo, int64_t count, unsigned fiel
   alq_err err = ALQ_OK;
   /* Every rank reaches every H5Dread below (collective), whatever happened before. */
   if (fields & ALQ_FIELD_EMBEDDINGS) {
-    alq_err e = read_rows(r, r->dxpl, &r->embeddings, 2, m->dim, lo, count, dst->embeddings);
+    uint16_t *half = (fields & ALQ_FIELD_HALF_EMBEDDINGS) ? dst->half : NULL;
+    alq_err e = read_rows(r, r->dxpl, &r->embeddings, 2, m->dim, lo, count, dst->embeddings, half);
     err = err ? err : e;
+    dst->half_filled = !e && half && r->embeddings.ieee_half;
   }
   if (fields & ALQ_FIELD_EXPECTED_ENTROPY) {
     if (m->mc_passes < 1)
@@ -271,12 +281,12 @@ static alq_err hdf5_read(alq_source *s, int64_t lo, int64_t count, unsigned fiel
     alq_err e = read_mc(r, lo, count, fields, dst);
     err = err ? err : e;
   } else if ((fields & ALQ_FIELD_PROBS) && m->has_probs) {
-    alq_err e = read_rows(r, r->dxpl, &r->probs, 2, m->n_classes, lo, count, dst->probs);
+    alq_err e = read_rows(r, r->dxpl, &r->probs, 2, m->n_classes, lo, count, dst->probs, NULL);
     err = err ? err : e;
   }
   if (fields & ALQ_FIELD_IDS) {
     if (m->has_ids) {
-      alq_err e = read_rows(r, r->dxpl, &r->ids, 1, 1, lo, count, dst->ids);
+      alq_err e = read_rows(r, r->dxpl, &r->ids, 1, 1, lo, count, dst->ids, NULL);
       err = err ? err : e;
     } else {
       for (int64_t i = 0; i < count; i++)
@@ -284,7 +294,7 @@ static alq_err hdf5_read(alq_source *s, int64_t lo, int64_t count, unsigned fiel
     }
   }
   if ((fields & ALQ_FIELD_LABELS) && m->has_labels) {
-    alq_err e = read_rows(r, r->dxpl, &r->labels, 1, 1, lo, count, dst->labels);
+    alq_err e = read_rows(r, r->dxpl, &r->labels, 1, 1, lo, count, dst->labels, NULL);
     err = err ? err : e;
   }
   return err;
@@ -309,7 +319,7 @@ static alq_err build_index(hdf5_reader *r) {
   for (int64_t done = 0; done < largest; done += INDEX_PIECE) {
     int64_t count = n - done < INDEX_PIECE ? n - done : INDEX_PIECE;
     count = count > 0 && !local ? count : 0;
-    alq_err e = read_rows(r, r->dxpl, &r->ids, 1, 1, mine.lo + done, count, ids + (count ? done : 0));
+    alq_err e = read_rows(r, r->dxpl, &r->ids, 1, 1, mine.lo + done, count, ids + (count ? done : 0), NULL);
     local = local ? local : e;
   }
   err = alq_agree(r->comm, local);
@@ -351,7 +361,7 @@ static alq_err read_row_list(hdf5_reader *r, const stored_set *set, int rank, in
   hsize_t mdims[2] = {(hsize_t)n, (hsize_t)cols};
   hid_t mspace = H5Screate_simple(rank, mdims, NULL);
   int failed = 0;
-  alq_err err = read_selected(r, H5P_DEFAULT, set, fspace, mspace, (size_t)(n * cols), tmp, &failed);
+  alq_err err = read_selected(r, H5P_DEFAULT, set, fspace, mspace, (size_t)(n * cols), tmp, NULL, &failed);
   H5Sclose(mspace);
   H5Sclose(fspace);
   if (!err && failed)

@@ -69,7 +69,7 @@ static alq_err memory_fetch(alq_source *s, const int64_t *ids, int64_t n, unsign
       return alq_error_set(ALQ_ERR_INPUT, "id %lld is not an item of pool %s", (long long)ids[i], s->meta.path);
     alq_rows one = {dst->ids ? dst->ids + i : NULL, dst->embeddings ? dst->embeddings + i * d->dim : NULL,
                     dst->probs ? dst->probs + i * d->n_classes : NULL, dst->labels ? dst->labels + i : NULL,
-                    dst->expected_entropy ? dst->expected_entropy + i : NULL};
+                    dst->expected_entropy ? dst->expected_entropy + i : NULL, NULL, 0};
     copy_rows(d, first_row, row, 1, fields, &one);
   }
   return ALQ_OK;

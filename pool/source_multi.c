@@ -225,9 +225,11 @@ static alq_err shard_set(multi_reader *r, int64_t i, int slot, hid_t *ds) {
   return ALQ_OK;
 }
 
-/* Rows [lo, lo+count) of shard i's field `slot` (cols wide) into dst as `mem`. */
+/* Rows [lo, lo+count) of shard i's field `slot` (cols wide) into dst as
+ * `mem`; IEEE halves land in `half` first when it is given (and stay there),
+ * and *half_read says whether they did. */
 static alq_err read_piece(multi_reader *r, int64_t i, int slot, hid_t mem, int64_t cols, int64_t lo, int64_t count,
-                          void *dst) {
+                          void *dst, uint16_t *half, int *half_read) {
   hid_t ds = -1;
   ALQ_CHECK(shard_set(r, i, slot, &ds));
   int rank = cols > 1 || slot <= ALQ_SHARD_PROBS ? 2 : 1;
@@ -235,11 +237,14 @@ static alq_err read_piece(multi_reader *r, int64_t i, int slot, hid_t mem, int64
   hid_t fspace = H5Dget_space(ds), mspace = H5Screate_simple(rank, dims, NULL);
   herr_t rc = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, dims, NULL);
   hid_t stored = H5Dget_type(ds);
-  int half = H5Tequal(mem, H5T_NATIVE_FLOAT) > 0 && alq_h5_is_ieee_half(stored);
+  int is_half = H5Tequal(mem, H5T_NATIVE_FLOAT) > 0 && alq_h5_is_ieee_half(stored);
+  void *into = is_half && half ? (void *)half : dst;
   if (rc >= 0)
-    rc = H5Dread(ds, half ? stored : mem, mspace, fspace, H5P_DEFAULT, dst);
-  if (rc >= 0 && half) /* widened in place, as the hdf5 source does */
-    alq_half_to_float(dst, dst, count * cols);
+    rc = H5Dread(ds, is_half ? stored : mem, mspace, fspace, H5P_DEFAULT, into);
+  if (rc >= 0 && is_half) /* widened by alq, as the hdf5 source does (in place without `half`) */
+    alq_half_to_float(into, dst, count * cols);
+  if (half_read)
+    *half_read = is_half && half;
   H5Tclose(stored);
   H5Sclose(mspace);
   H5Sclose(fspace);
@@ -251,22 +256,27 @@ static alq_err read_piece(multi_reader *r, int64_t i, int slot, hid_t mem, int64
 }
 
 static alq_err read_shard_rows(multi_reader *r, int64_t i, int64_t lo, int64_t count, unsigned fields,
-                               const alq_rows *dst, int64_t at) {
+                               alq_rows *dst, int64_t at) {
   const alq_pool_meta *m = &r->meta;
-  if (fields & ALQ_FIELD_EMBEDDINGS)
+  if (fields & ALQ_FIELD_EMBEDDINGS) {
+    uint16_t *half = (fields & ALQ_FIELD_HALF_EMBEDDINGS) && dst->half ? dst->half + at * m->dim : NULL;
+    int half_read = 0;
     ALQ_CHECK(read_piece(r, i, ALQ_SHARD_EMBEDDINGS, H5T_NATIVE_FLOAT, m->dim, lo, count,
-                         dst->embeddings + at * m->dim));
+                         dst->embeddings + at * m->dim, half, &half_read));
+    /* every shard stores the same type (pool_list.c refuses others) */
+    dst->half_filled = half_read;
+  }
   if ((fields & ALQ_FIELD_PROBS) && m->has_probs)
     ALQ_CHECK(read_piece(r, i, ALQ_SHARD_PROBS, H5T_NATIVE_FLOAT, m->n_classes, lo, count,
-                         dst->probs + at * m->n_classes));
+                         dst->probs + at * m->n_classes, NULL, NULL));
   if ((fields & ALQ_FIELD_LABELS) && m->has_labels)
-    ALQ_CHECK(read_piece(r, i, ALQ_SHARD_LABELS, H5T_NATIVE_INT32, 1, lo, count, dst->labels + at));
+    ALQ_CHECK(read_piece(r, i, ALQ_SHARD_LABELS, H5T_NATIVE_INT32, 1, lo, count, dst->labels + at, NULL, NULL));
   if ((fields & ALQ_FIELD_IDS) && !m->has_ids)
     for (int64_t k = 0; k < count; k++)
       dst->ids[at + k] = r->first[i] + lo + k;
   if ((fields & ALQ_FIELD_IDS) && m->has_ids) {
     ALQ_CHECK(read_piece(r, i, ALQ_SHARD_IDS, m->ids_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64, 1, lo, count,
-                         dst->ids + at));
+                         dst->ids + at, NULL, NULL));
     for (int64_t k = 0; m->ids_unsigned && k < count; k++)
       if (dst->ids[at + k] < 0)
         return alq_error_set(ALQ_ERR_INPUT, "%s: %s row %lld is %llu, above 2^63 - 1 (alq ids are int64)",
@@ -290,7 +300,7 @@ static int64_t shard_of(const multi_reader *r, int64_t row) {
 }
 
 /* Global rows [lo, lo+count) into dst rows [at, at+count), split at shard boundaries. */
-static alq_err read_global(multi_reader *r, int64_t lo, int64_t count, unsigned fields, const alq_rows *dst,
+static alq_err read_global(multi_reader *r, int64_t lo, int64_t count, unsigned fields, alq_rows *dst,
                            int64_t at) {
   if (fields & ALQ_FIELD_EXPECTED_ENTROPY)
     return alq_error_set(ALQ_ERR_INTERNAL, "%s: expected entropies asked of a pool list", r->meta.path);

@@ -174,12 +174,23 @@ static float distance(const kstate *s, int64_t i, const float *xi, int64_t j) {
   return d2 > 0 ? d2 : 0;
 }
 
+/* The same from a binary16 row read in place (alq_dot_half: the same float). */
+static float distance_half(const kstate *s, int64_t i, int64_t j) {
+  float d2 = s->xnorm[i] + s->cnorm[j] - 2.0f * alq_dot_half(s->xh + i * s->d, s->c + j * s->d, s->d, s->xrow);
+  return d2 > 0 ? d2 : 0;
+}
+
 /* The item's exact distance to its nearest center: folds in the centers it has
- * not seen yet. */
+ * not seen yet.  A binary16 row missing one center (every eager step) is
+ * read once, in place; missing more, it is widened once for all of them. */
 static float evaluate(kstate *s, int64_t i) {
   float m = s->exact[i];
-  const float *xi = s->seen[i] < s->nc ? row(s, i, s->xrow) : NULL;
-  for (int64_t j = s->seen[i]; j < s->nc; j++) {
+  if (s->xh && s->nc - s->seen[i] == 1) {
+    float d2 = distance_half(s, i, s->seen[i]);
+    m = d2 < m ? d2 : m;
+  }
+  const float *xi = s->seen[i] < s->nc - (s->xh != NULL) ? row(s, i, s->xrow) : NULL;
+  for (int64_t j = s->seen[i]; xi && j < s->nc; j++) {
     float d2 = distance(s, i, xi, j);
     m = d2 < m ? d2 : m;
   }
@@ -553,12 +564,42 @@ static proposal farthest_lazy(kstate *s, int rank) {
   return best;
 }
 
+/* Binary16 rows [i0, i0 + bm) that miss only the newest center, against it
+ * in one alq_dot_half_rows call (several rows in flight: a half row alone is
+ * too short to stream at the memory's rate); the values evaluate() gives. */
+static void evaluate_half_block(kstate *s, int64_t i0, int64_t bm, float *dots) {
+  const int64_t j = s->nc - 1;
+  alq_dot_half_rows(s->xh + i0 * s->d, s->c + j * s->d, bm, s->d, dots, s->xrow);
+  int64_t counted = 0;
+  for (int64_t k = 0; k < bm; k++) {
+    int64_t i = i0 + k;
+    if (s->exact[i] < 0)
+      continue; /* selected: stays so */
+    float d2 = s->xnorm[i] + s->cnorm[j] - 2.0f * dots[k];
+    d2 = d2 > 0 ? d2 : 0;
+    s->exact[i] = d2 < s->exact[i] ? d2 : s->exact[i];
+    s->seen[i] = (int32_t)s->nc;
+    counted++;
+  }
+  s->distances += counted;
+  s->evaluations += counted;
+}
+
 /* The same answer, evaluating every unselected candidate (--no-prune). */
 static proposal farthest_eager(kstate *s, int rank) {
+  enum { BLOCK = 256 };
+  float dots[BLOCK];
   proposal best = {-1.0, INT64_MAX, rank, -1};
-  for (int64_t i = 0; i < s->n; i++)
-    if (s->exact[i] >= 0)
-      consider(&best, evaluate(s, i), s, i, rank);
+  for (int64_t i0 = 0; i0 < s->n; i0 += BLOCK) {
+    int64_t bm = s->n - i0 < BLOCK ? s->n - i0 : BLOCK, run = 0;
+    while (s->xh && run < bm && (s->seen[i0 + run] == s->nc - 1 || s->exact[i0 + run] < 0))
+      run++;
+    if (run == bm) /* selected rows ride along: their products are dropped */
+      evaluate_half_block(s, i0, bm, dots);
+    for (int64_t i = i0; i < i0 + bm; i++)
+      if (s->exact[i] >= 0)
+        consider(&best, run == bm ? s->exact[i] : evaluate(s, i), s, i, rank);
+  }
   return best;
 }
 

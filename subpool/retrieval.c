@@ -364,11 +364,11 @@ static alq_err fetch_rows(const retrieval *r, const held_row *held, int64_t u, a
   for (int64_t i = 0; i < u; i++)
     out->ids[i] = held[i].id;
   unsigned fields = subpool_fields(r);
-  alq_rows rows = {NULL, out->embeddings, out->probs, out->labels, out->expected_entropy};
+  alq_rows rows = {NULL, out->embeddings, out->probs, out->labels, out->expected_entropy, NULL, 0};
   ALQ_CHECK(alq_source_fetch(r->source, out->ids, u, fields, &rows));
   const int64_t d = r->m->dim, C = r->m->n_classes;
   for (int64_t i = 0; i < u; i++) {
-    alq_rows one = {out->ids + i, out->embeddings + i * d, out->probs ? out->probs + i * C : NULL, NULL, NULL};
+    alq_rows one = {out->ids + i, out->embeddings + i * d, out->probs ? out->probs + i * C : NULL, NULL, NULL, NULL, 0};
     ALQ_CHECK(alq_rows_validate(r->m, &one, out->ids[i], 1, fields));
   }
   return ALQ_OK;

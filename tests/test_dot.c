@@ -22,6 +22,7 @@
 
 #include "alq/dot.h"
 #include "alq/gemm.h"
+#include "alq/half.h"
 
 char *openblas_get_corename(void);
 
@@ -80,6 +81,52 @@ static void each_path_matches_reference(void **unused) {
   assert_true(paths >= 1);
   alq_dot_use_path(NULL);
   free(shifted);
+}
+
+/* alq_dot_half on binary16 rows (every length to 100, odd starts) and
+ * alq_dot_half_rows equal the reference on the widened rows, on every path. */
+static void half_rows_match_reference(void **unused) {
+  (void)unused;
+  uint32_t st = 11;
+  uint16_t *h = malloc(sizeof(uint16_t) * 104);
+  float *wide = malloc(sizeof(float) * 104), *scratch = malloc(sizeof(float) * 104);
+  for (int k = 0; alq_dot_path_name(k); k++) {
+    if (!alq_dot_use_path(alq_dot_path_name(k)))
+      continue;
+    for (int64_t d = 0; d <= 100; d++)
+      for (int off = 0; off < 3; off++) {
+        float *y = random_vector(d + off, &st);
+        for (int64_t i = 0; i < d + off; i++) /* finite halves of every binade, subnormals too */
+          h[i] = (uint16_t)(next(&st) % 0x7c00u | (next(&st) & 1u) << 15);
+        alq_half_to_float(h + off, wide, d);
+        float got = alq_dot_half(h + off, y + off, d, scratch), want = reference_dot(wide, y + off, d);
+        if (!bits_equal(got, want))
+          fail_msg("path %s d=%lld off=%d: %a != %a", alq_dot_path_name(k), (long long)d, off, (double)got,
+                   (double)want);
+        free(y);
+      }
+    /* the rows kernel: n rows of d against one y, every n to 9 */
+    for (int64_t d = 1; d <= 70; d += 23)
+      for (int64_t n = 0; n <= 9; n++) {
+        uint16_t *rows = malloc(sizeof(uint16_t) * (size_t)(n * d + 1));
+        float *y = random_vector(d, &st), out[9], w[70];
+        for (int64_t i = 0; i < n * d; i++)
+          rows[i] = (uint16_t)(next(&st) % 0x7c00u | (next(&st) & 1u) << 15);
+        alq_dot_half_rows(rows, y, n, d, out, scratch);
+        for (int64_t i = 0; i < n; i++) {
+          alq_half_to_float(rows + i * d, w, d);
+          if (!bits_equal(out[i], reference_dot(w, y, d)))
+            fail_msg("path %s rows n=%lld d=%lld row %lld differs", alq_dot_path_name(k), (long long)n, (long long)d,
+                     (long long)i);
+        }
+        free(rows);
+        free(y);
+      }
+  }
+  alq_dot_use_path(NULL);
+  free(h);
+  free(wide);
+  free(scratch);
 }
 
 static void rows_equal_single_dots(void **unused) {
@@ -219,6 +266,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(each_path_matches_reference),
       cmocka_unit_test(rows_equal_single_dots),
+      cmocka_unit_test(half_rows_match_reference),
       cmocka_unit_test(within_the_error_bound),
       cmocka_unit_test(sgemm_within_allowance),
       cmocka_unit_test(bound_gemm_within_allowance),

@@ -43,7 +43,9 @@ static alq_err score_and_keep(void *ctx, const alq_chunk_view *v) {
     if (v->is_labeled[i])
       continue;
     const void *row = emb ? emb + i * m->dim : NULL;
-    if (row && st->half) { /* exact: the row came from binary16 */
+    if (row && st->half && r->half_filled) {
+      row = r->half + i * m->dim; /* as stored */
+    } else if (row && st->half) { /* exact: the row came from binary16 */
       alq_float_to_half(row, st->half, m->dim);
       row = st->half;
     }
@@ -79,6 +81,8 @@ alq_err alq_worker_scan(const alq_scan_request *req, alq_scan_result *res) {
   sr.fields |= alq_strategy_fields(req->strategy);
   if (req->keep_embeddings)
     sr.fields |= ALQ_FIELD_EMBEDDINGS;
+  if (req->keep_embeddings && req->keep_half)
+    sr.fields |= ALQ_FIELD_HALF_EMBEDDINGS;
   int64_t shard_rows = sr.shard.hi - sr.shard.lo;
   int64_t keep = req->keep < 0 || req->keep > shard_rows ? shard_rows : req->keep;
   int64_t chunk = sr.chunk_rows < shard_rows ? sr.chunk_rows : shard_rows;

@@ -35,6 +35,8 @@ static alq_err chunk_alloc(chunk_buffers *b, const alq_pool_meta *m, int64_t row
   ALQ_CHECK(alq_malloc(&b->is_labeled, rows, "chunk labeled flags"));
   if (fields & ALQ_FIELD_EMBEDDINGS)
     ALQ_CHECK(alq_malloc_aligned(&b->rows.embeddings, sizeof(float) * rows * m->dim, "chunk embeddings"));
+  if ((fields & ALQ_FIELD_EMBEDDINGS) && (fields & ALQ_FIELD_HALF_EMBEDDINGS))
+    ALQ_CHECK(alq_malloc_aligned(&b->rows.half, sizeof(uint16_t) * rows * m->dim, "chunk stored halves"));
   if (fields & ALQ_FIELD_PROBS)
     ALQ_CHECK(alq_malloc(&b->rows.probs, sizeof(float) * rows * m->n_classes, "chunk probabilities"));
   if (fields & ALQ_FIELD_LABELS)
@@ -47,6 +49,7 @@ static alq_err chunk_alloc(chunk_buffers *b, const alq_pool_meta *m, int64_t row
 static void chunk_free(chunk_buffers *b) {
   free(b->rows.ids);
   free(b->rows.embeddings);
+  free(b->rows.half);
   free(b->rows.probs);
   free(b->rows.labels);
   free(b->rows.expected_entropy);

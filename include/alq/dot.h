@@ -30,6 +30,14 @@ float alq_dot(const float *x, const float *y, int64_t d);
 /* out[j] = alq_dot(x, c + j d, d) for j < nc (c is nc x d, row-major). */
 void alq_dot_rows(const float *x, const float *c, int64_t nc, int64_t d, float *out);
 
+/* alq_dot(widened x, y, d) for x in IEEE binary16 (alq/half.h), bit for
+ * bit; the AVX-512 path widens as it loads, the others widen x into
+ * scratch (d floats) first. */
+float alq_dot_half(const uint16_t *x, const float *y, int64_t d, float *scratch);
+
+/* out[i] = alq_dot_half(x + i d, y, d, scratch) for i < n (x is n x d). */
+void alq_dot_half_rows(const uint16_t *x, const float *y, int64_t n, int64_t d, float *out, float *scratch);
+
 /* The instruction-set path in use ("avx512f", "avx2", "avx", "sse2"): the
  * fastest the CPU supports, for --log-view. */
 const char *alq_dot_path(void);

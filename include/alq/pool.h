@@ -98,6 +98,9 @@ enum {
    * (BALD's second term).  A source that serves it serves PROBS as the mean
    * of the same passes: from /mc_probs, or a model's MC dropout. */
   ALQ_FIELD_EXPECTED_ENTROPY = 1u << 4,
+  /* With EMBEDDINGS: the rows as stored binary16 too (alq_rows.half), which
+   * a source of IEEE half rows (hdf5, list) fills; others leave it. */
+  ALQ_FIELD_HALF_EMBEDDINGS = 1u << 5,
 };
 
 /* Destination rows of a read; a field's buffer must hold count rows. */
@@ -107,6 +110,11 @@ typedef struct {
   float *probs;      /* count * C */
   int32_t *labels;   /* count */
   float *expected_entropy; /* count */
+  /* count * d (ALQ_FIELD_HALF_EMBEDDINGS), or NULL: the embeddings as the
+   * pool stores them, binary16; half_filled is 1 when the source filled it
+   * (it read IEEE halves), 0 when only the floats are there. */
+  uint16_t *half;
+  int half_filled;
 } alq_rows;
 
 /* Checks rows read from the pool: finite embeddings; probabilities finite,

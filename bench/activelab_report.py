@@ -37,17 +37,22 @@ def main():
     ap.add_argument("--model-args", default="")
     ap.add_argument("--load", default="", help="the machine's load during the run, for the record")
     ap.add_argument("--tag", default="activelab", help="markers <!-- TAG:begin/end --> and plots TAG_SET.svg")
+    ap.add_argument("--pool-rows", type=int, default=0, help="sets cut to this many rows (0: in full)")
     a = ap.parse_args()
     marker = a.tag.replace("_", "-")
     BEGIN, END = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     head = HEADS.get(a.model, a.model) + f" (`--model {a.model}{' ' + a.model_args.strip() if a.model_args.strip() else ''}`)"
     title = "## ActiveLab: label again, or label a new item (noisy annotators)" + \
-        ("" if a.model == "logreg" else f", {a.model} head")
+        ("" if a.model == "logreg" else f", {a.model} head") + \
+        (f", small pools ({a.pool_rows} rows)" if a.pool_rows else "")
+    pools = (f"Each set cut to {a.pool_rows} rows, stratified (bench/stratified_subsample.py, seed 1; a set of "
+             f"fewer rows in full), so that new items run short as in the ActiveLab paper's experiments.  "
+             if a.pool_rows else "")
     sets = [a.sets[i:i + 3] for i in range(0, len(a.sets), 3)] if len(a.sets[0].split()) == 1 else \
         [s.split() for s in a.sets]
     strategies = ["activelab", "margin", "random"]
     lines = [BEGIN, title, "",
-             f"`bench/activelab_results.sh` ({a.seconds} s on 2 ranks{', ' + a.load if a.load else ''}): `alq simulate --annotators {a.annotators} "
+             pools + f"`bench/activelab_results.sh` ({a.seconds} s on 2 ranks{', ' + a.load if a.load else ''}): `alq simulate --annotators {a.annotators} "
              f"--annotator-noise {a.noise}` (each answer wrong with probability {a.noise}, uniform over the other "
              f"classes; one answer per request, an item to each annotator at most once), {a.seeds} seeds, "
              f"{a.rounds} rounds, {head} retrained each round on the CROWDLAB consensus of the answers, "
@@ -73,7 +78,9 @@ def main():
     lines += ["", "Plots (mean and +-1 sd over seeds): " + ", ".join(
         f"[{n}](results/{a.tag}_{n}.svg)" for n, _, _ in sets) + ".", ""]
     wins = [n for n, m, f in verdicts if m and f]
-    lines.append(f"activelab above margin and random over the whole curve and at the end: "
+    ends = [n for n, m, f in verdicts if f]
+    lines.append(f"activelab above margin and random at the end: {', '.join(ends) if ends else 'on no set'} "
+                 f"({len(ends)} of {len(verdicts)}); over the whole curve and at the end: "
                  f"{', '.join(wins) if wins else 'on no set'} ({len(wins)} of {len(verdicts)}).  Goal (issue 15: "
                  f"higher test accuracy per answer than margin and random on 3 sets): "
                  f"{'reached' if len(wins) >= 3 else 'not reached'} (why: docs/activelab.md, \"Evidence\").")

@@ -7,6 +7,11 @@
 #   bench/activelab_results.sh [DATA_DIR]     DATA_DIR defaults to ../shared/data
 #   MODEL=mlp bench/activelab_results.sh      the MLP head (section "activelab-mlp", plots activelab_mlp_*);
 #                                             MODEL_ARGS (e.g. "--hidden 64 --epochs 100") and ROUNDS adjust it
+#   POOL_ROWS=2000 INITIAL=400 SETS="pmlb_pendigits pmlb_optdigits digits" bench/activelab_results.sh
+#                                             small pools, a fifth labeled at the start (the ActiveLab
+#                                             paper's regime: section "activelab-small", plots
+#                                             activelab_small_*); each set is cut to POOL_ROWS rows by
+#                                             bench/stratified_subsample.py (seed 1) when larger
 #
 # Three PMLB sets in full, `alq simulate` on 2 ranks: 5 annotators who answer
 # wrongly with probability 0.3 (uniform over the other classes), 5 seeds,
@@ -19,6 +24,8 @@ data="$(cd "${1:-$repo/../shared/data}" && pwd)"
 alq="${ALQ:-$repo/build/alq}"
 model="${MODEL:-logreg}"
 tag=$([ "$model" = logreg ] && echo activelab || echo "activelab_$model")
+pool_rows=${POOL_ROWS:-0}
+[ "$pool_rows" -gt 0 ] && tag="${tag}_small"
 work="${WORK:-$repo/build/activelab-results}/$model"
 out_md="${OUT_MD:-$repo/docs/results.md}"
 out_svg="${OUT_SVG:-$repo/docs/results}"
@@ -33,17 +40,20 @@ rounds=${ROUNDS:-20}
 annotators=5
 noise=0.3
 # name  initial  batch
-sets=(
-  "pmlb_pendigits 50 50"
-  "pmlb_optdigits 50 50"
-  "pmlb_page_blocks 50 50"
-)
+sets=()
+for name in ${SETS:-pmlb_pendigits pmlb_optdigits pmlb_page_blocks}; do
+  sets+=("$name ${INITIAL:-50} ${BATCH:-50}")
+done
 
 start=$(date +%s)
 for entry in "${sets[@]}"; do
   read -r name initial batch <<<"$entry"
-  pool="$work/$name.h5"
-  "$alq" import --csv "$data/$name.csv.gz" --out "$pool" --standardize
+  pool="$work/$name.h5" csv="$data/$name.csv.gz"
+  if [ "$pool_rows" -gt 0 ]; then
+    "$python" "$repo/bench/stratified_subsample.py" "$csv" "$work/$name.csv.gz" "$pool_rows" --seed 1
+    csv="$work/$name.csv.gz"
+  fi
+  "$alq" import --csv "$csv" --out "$pool" --standardize
   mpiexec --oversubscribe -n 2 "$alq" simulate --pool "$pool" --strategy "$strategies" --initial "$initial" \
     --batch "$batch" --rounds "$rounds" --seeds "$seeds" --test-fraction 0.2 --model "$model" ${MODEL_ARGS:-} \
     --annotators "$annotators" --annotator-noise "$noise" --quiet \
@@ -53,5 +63,6 @@ end=$(date +%s)
 
 "$python" "$repo/bench/activelab_report.py" --work "$work" --out "$out_md" --seconds $((end - start)) \
   --seeds "$seeds" --rounds "$rounds" --annotators "$annotators" --noise "$noise" --model "$model" --model-args="${MODEL_ARGS:-}" --tag "$tag" \
+  --pool-rows "$pool_rows" --load "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end" \
   --sets "${sets[@]}"
 echo "activelab_results: wrote the ActiveLab ($model) section of $out_md and $out_svg/${tag}_*.svg in $((end - start)) s" >&2

@@ -82,11 +82,8 @@ static void print_table(const alq_request *req, int size, phase_row *rows, int64
   /* Which fast paths ran: alq_dot decides every value, BLAS only bounds. */
   fprintf(stderr, "arithmetic: alq_dot path %s (decides values), OpenBLAS %s kernel (bounds only)\n",
           alq_dot_path(), openblas_get_corename());
-  if (req->meta.embeddings_width == 2)
-    fprintf(stderr, "float16 rows: widened by alq_half_to_float path %s (exact)%s\n", alq_half_path(),
-            alq_request_half_candidates(req, req->subpool == ALQ_SUBPOOL_ANCHORAL)
-                ? ", k-center candidates kept as halves"
-                : "");
+  if (req->meta.embeddings_width == 2) /* kcenter's own line says whether its rows stayed halves */
+    fprintf(stderr, "float16 rows: widened by alq_half_to_float path %s (exact)\n", alq_half_path());
   if (req->ood.kind != ALQ_OOD_NONE) {
     fprintf(stderr, "ood: %s rejected %lld unlabeled item(s) above threshold %.6g (calibrated on %lld labeled, q = %g); "
             "per rank:", alq_ood_kind_name(req->ood.kind), (long long)req->ood_rejected, req->ood_threshold,

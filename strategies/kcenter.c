@@ -644,10 +644,10 @@ static alq_err print_stats(const kstats *st, const kstate *s, MPI_Comm comm) {
   for (int64_t k = 0; k < st->steps; k++)
     visits += (double)(sum[3] - k - 1);
   fprintf(stderr,
-          "kcenter: steps=%lld candidates=%lld dim=%lld seconds=%.6f streamed_bytes=%lld "
+          "kcenter: steps=%lld candidates=%lld dim=%lld rows=%s seconds=%.6f streamed_bytes=%lld "
           "unpruned_steps_seconds=%.6f unpruned_bytes=%lld pruned_fraction=%.4f evaluations=%lld distances=%lld "
           "refreshes=%lld wakes=%lld gemm_rows=%lld gemm_seconds=%.4f gemm_gflops=%.1f gemm_path=%s gemm_impl=%s\n",
-          (long long)st->steps, (long long)sum[3], (long long)s->d, tmax[0],
+          (long long)st->steps, (long long)sum[3], (long long)s->d, s->x || !s->xh ? "float32" : "float16", tmax[0],
           (long long)(sum[0] * row_bytes(s)), tmax[1], (long long)sum[2],
           visits > 0 ? 1.0 - (double)sum[0] / visits : 0.0, (long long)sum[0], (long long)sum[1],
           (long long)s->refreshes, (long long)s->wakes, (long long)s->gemm_rows, s->gemm_seconds, s->gemm_seconds > 0 ? s->gemm_flops / s->gemm_seconds / 1e9 : 0.0,

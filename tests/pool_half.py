@@ -9,7 +9,8 @@ and --diversity hier, at 1-3 ranks, and so must a pool list of float16
 shards.  Independent of alq's float32 path, each pick's score is checked
 against numpy's float64 distance to its nearest center (labeled items, then
 the earlier picks), and each pick against numpy's farthest unselected item.
---log-view's unpruned bytes prove the halves were what the steps read.
+--log-view's kcenter line says the rows stayed halves, and its unpruned
+bytes that the steps read half as much.
 """
 import argparse
 import os
@@ -105,6 +106,9 @@ for what, opts in runs.items():
             check(np.array_equal(ids, ref_ids), f"{what} on {pool} at {ranks} rank(s): another batch than float32's")
             check(np.array_equal(scores.view(np.uint64), ref_scores.view(np.uint64)),
                   f"{what} on {pool} at {ranks} rank(s): score bits differ from float32's")
+            rows = re.search(r"^kcenter: .* rows=(\w+)", log, re.M)
+            check(what == "kcenter hier" or (rows is not None and rows.group(1) == "float16"),
+                  f"{what} on {pool} at {ranks} rank(s): k-center rows {rows.group(1) if rows else None}, not float16")
             if what == "kcenter --no-prune" and ranks == 1:
                 b16, b32 = unpruned_bytes(log), unpruned_bytes(ref_log)
                 check(b16 is not None and b32 is not None and 2 * b16 == b32,

@@ -66,15 +66,10 @@ static const filter_path paths[] = {
 #endif
     {"scalar", filter_scalar},
 };
-#define N_PATHS (int)(sizeof paths / sizeof paths[0])
 
-static const filter_path *current;
+static alq_isa_paths choice = ALQ_ISA_PATHS(paths);
 
-static const filter_path *path(void) {
-  if (!current)
-    current = &paths[alq_isa_fastest(paths, sizeof *paths, N_PATHS)];
-  return current;
-}
+static const filter_path *path(void) { return &paths[alq_isa_current(&choice)]; }
 
 int64_t alq_bound_filter(const float *approx, float scale, const float *threshold, int64_t n, int32_t *out) {
   return path()->run(approx, scale, threshold, n, out);
@@ -82,15 +77,6 @@ int64_t alq_bound_filter(const float *approx, float scale, const float *threshol
 
 const char *alq_bound_filter_path(void) { return path()->name; }
 
-const char *alq_bound_filter_path_name(int k) { return k >= 0 && k < N_PATHS ? paths[k].name : NULL; }
+const char *alq_bound_filter_path_name(int k) { return alq_isa_path_name(&choice, k); }
 
-int alq_bound_filter_use_path(const char *name) {
-  if (!name) {
-    current = NULL;
-    return 1;
-  }
-  int k = alq_isa_named(paths, sizeof *paths, N_PATHS, name);
-  if (k >= 0)
-    current = &paths[k];
-  return k >= 0;
-}
+int alq_bound_filter_use_path(const char *name) { return alq_isa_use(&choice, name); }

@@ -238,15 +238,9 @@ static const dot_path paths[] = {
     {"generic", dot_generic, rows_generic, dot_half_widened, half_rows_widened},
 #endif
 };
-#define N_PATHS (int)(sizeof paths / sizeof paths[0])
+static alq_isa_paths choice = ALQ_ISA_PATHS(paths);
 
-static const dot_path *current;
-
-static const dot_path *path(void) {
-  if (!current)
-    current = &paths[alq_isa_fastest(paths, sizeof *paths, N_PATHS)];
-  return current;
-}
+static const dot_path *path(void) { return &paths[alq_isa_current(&choice)]; }
 
 float alq_dot(const float *x, const float *y, int64_t d) { return path()->dot(x, y, d); }
 
@@ -262,18 +256,9 @@ void alq_dot_half_rows(const uint16_t *x, const float *y, int64_t n, int64_t d, 
 
 const char *alq_dot_path(void) { return path()->name; }
 
-int alq_dot_use_path(const char *name) {
-  if (!name) {
-    current = NULL; /* the fastest again, chosen on next use */
-    return 1;
-  }
-  int k = alq_isa_named(paths, sizeof *paths, N_PATHS, name);
-  if (k >= 0)
-    current = &paths[k];
-  return k >= 0;
-}
+int alq_dot_use_path(const char *name) { return alq_isa_use(&choice, name); }
 
-const char *alq_dot_path_name(int k) { return k >= 0 && k < N_PATHS ? paths[k].name : NULL; }
+const char *alq_dot_path_name(int k) { return alq_isa_path_name(&choice, k); }
 
 double alq_dot_error_bound(int64_t d) {
   const double u = 0x1p-24, n = (double)(d + 1);

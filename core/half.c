@@ -118,15 +118,9 @@ static const half_path paths[] = {
 #endif
     {"scalar", to_float_scalar, to_half_scalar},
 };
-#define N_PATHS (int)(sizeof paths / sizeof paths[0])
+static alq_isa_paths choice = ALQ_ISA_PATHS(paths);
 
-static const half_path *current;
-
-static const half_path *path(void) {
-  if (!current)
-    current = &paths[alq_isa_fastest(paths, sizeof *paths, N_PATHS)];
-  return current;
-}
+static const half_path *path(void) { return &paths[alq_isa_current(&choice)]; }
 
 void alq_half_to_float(const uint16_t *h, float *f, int64_t n) { path()->to_float(h, f, n); }
 
@@ -134,15 +128,6 @@ void alq_float_to_half(const float *f, uint16_t *h, int64_t n) { path()->to_half
 
 const char *alq_half_path(void) { return path()->name; }
 
-const char *alq_half_path_name(int k) { return k >= 0 && k < N_PATHS ? paths[k].name : NULL; }
+const char *alq_half_path_name(int k) { return alq_isa_path_name(&choice, k); }
 
-int alq_half_use_path(const char *name) {
-  if (!name) {
-    current = NULL;
-    return 1;
-  }
-  int k = alq_isa_named(paths, sizeof *paths, N_PATHS, name);
-  if (k >= 0)
-    current = &paths[k];
-  return k >= 0;
-}
+int alq_half_use_path(const char *name) { return alq_isa_use(&choice, name); }

@@ -12,30 +12,16 @@ the earlier picks), and each pick against numpy's farthest unselected item.
 --log-view's kcenter line says the rows stayed halves, and its unpruned
 bytes that the steps read half as much.
 """
-import argparse
 import os
 import re
-import shutil
 import subprocess
-import sys
 
 import h5py
 import numpy as np
 
-p = argparse.ArgumentParser()
-p.add_argument("--alq", required=True)
-p.add_argument("--mpiexec", required=True)
-p.add_argument("--workdir", required=True)
-args = p.parse_args()
-shutil.rmtree(args.workdir, ignore_errors=True)
-os.makedirs(args.workdir)
-failures = []
+from pool_cli_util import check, finish, parse_args
 
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+args = parse_args(extra=("--mpiexec",))
 
 
 def path(name):
@@ -127,7 +113,4 @@ for what, opts in runs.items():
             unsel[i] = False
             near = np.minimum(near, ((x64 - x64[i]) ** 2).sum(1))
 
-if failures:
-    print(f"pool-half: {len(failures)} failure(s)", file=sys.stderr)
-    sys.exit(1)
-print("pool-half: all checks passed")
+finish("pool-half")

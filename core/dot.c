@@ -190,13 +190,18 @@ DOT_ATTR("avx512f") static float dot_half_avx512f(const uint16_t *x, const float
 }
 
 /* Four rows at a time: a row of 2 bytes a value is too short for one chain
- * to keep enough loads in flight to stream at the memory's rate. */
+ * to keep enough loads in flight to stream at the memory's rate; and the
+ * rows PREFETCH_ROWS ahead are asked for while these are summed. */
+#define PREFETCH_ROWS 16
 DOT_ATTR("avx512f") static void half_rows_avx512f(const uint16_t *x, const float *y, int64_t n, int64_t d,
                                                   float *out, float *scratch) {
   (void)scratch;
   vec_avx512f acc[4][2];
   int64_t i = 0;
   for (; i + 4 <= n; i += 4) {
+    const char *ahead = (const char *)(x + (i + PREFETCH_ROWS) * d), *end = (const char *)(x + n * d);
+    for (int64_t b = 0; b < 4 * d * 2 && ahead + b < end; b += 64)
+      _mm_prefetch(ahead + b, _MM_HINT_T0);
     half_lanes_avx512f(x + i * d, y, d, 4, acc);
     for (int q = 0; q < 4; q++)
       out[i + q] = reduce_avx512f(acc[q]);

@@ -9,7 +9,7 @@
 set(ALQ_SANITIZE_TESTS
   # unit tests: one process each, cheap under ASan
   unit-partition unit-scored mpi-scored-global-topk-n3 mpi-large-count-topk unit-strategies
-  pool-gen-unit pool-labeled-draw-unit pool-write-unit unit-dot model-unit-n2
+  pool-gen-unit pool-labeled-draw-unit pool-write-unit unit-dot unit-half model-unit-n2
   anchoral-choose-unit stream-progress-unit stream-gen-file stream-gen-rows
   # CLI drivers: every command and the coordinator, on small pools
   cli-help pool-info-cli state-workflow anchoral-retrieve stream-hier model-cli simulate-cli)

@@ -188,8 +188,9 @@ static int64_t anchor_heap_bytes(const inputs *in) {
                   KEEPER_SLACK * K * 4; /* and their shared compaction keys */
   /* anchors three times (the retrieval's, the bound GEMM's, its packed
    * copy: avx512-f32, 48 columns a panel), similarities, floor, threshold,
-   * shared floor, spare; the filter bits, 48 anchors a word per block row */
-  int64_t per_anchor = A * (3 * 4 * d + GEMM_ROWS * 4 + 4 * 4) + 48 * 4 * d + ((A + 47) / 48) * GEMM_ROWS * 8;
+   * the shared floors' four, spare; the filter bits, 48 anchors a word per
+   * block row */
+  int64_t per_anchor = A * (3 * 4 * d + GEMM_ROWS * 4 + 4 * 7) + 48 * 4 * d + ((A + 47) / 48) * GEMM_ROWS * 8;
   int64_t scratch = GEMM_ROWS * 4 + in->row_payload;            /* inverse norms, one packed row */
   int64_t choose = in->L * (8 + 8 + 8 + 8 + 16);                /* chosen, members, norms, dist2, keys */
   return heaps + per_anchor + scratch + choose;

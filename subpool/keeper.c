@@ -74,6 +74,7 @@ alq_err keeper_init(keeper *kp, int64_t k, int64_t payload_bytes, uint32_t *keys
   kp->payload_bytes = payload_bytes;
   kp->floor = -INFINITY;
   kp->floor_id = INT64_MAX;
+  kp->share_floor = -INFINITY;
   int64_t cap1 = kp->cap ? kp->cap : 1;
   ALQ_CHECK(alq_malloc(&kp->rec, sizeof *kp->rec * cap1, "anchor candidate buffer"));
   for (int64_t i = 0; i < kp->cap; i++)
@@ -97,6 +98,14 @@ static inline uint32_t key_of(float score) {
   memcpy(&b, &score, sizeof b);
   b = b == 0x80000000u ? 0 : b;
   return b & 0x80000000u ? ~b : b | 0x80000000u;
+}
+
+/* The score of a key (key_of's inverse, -0 as +0). */
+static inline float score_of_key(uint32_t key) {
+  uint32_t b = key & 0x80000000u ? key & 0x7fffffffu : ~key;
+  float s;
+  memcpy(&s, &b, sizeof s);
+  return s;
 }
 
 /* The k-th largest of a[0, n) (1 <= k <= n; a is reordered): quickselect
@@ -154,6 +163,12 @@ void keeper_compact(keeper *kp) {
   for (int64_t i = 0; i < n; i++)
     kp->keys[i] = key_of(r[i].score);
   const uint32_t t = kth_largest_key(kp->keys, n, k);
+  /* keys[0, k) are now the best k keys (quickselect leaves them in front) */
+  if (kp->k_share > 0 && kp->k_share < k) {
+    float q = score_of_key(kth_largest_key(kp->keys, k, kp->k_share));
+    kp->share_floor = q > kp->share_floor ? q : kp->share_floor;
+  } else if (kp->k_share >= k)
+    kp->share_floor = score_of_key(t);
   int64_t m = 0, f = 0, last = 0, last_id = INT64_MIN; /* the record at T with the largest id (when m == k) */
   for (int64_t i = 0; i < n; i++) {
     keeper_rec x = r[i];

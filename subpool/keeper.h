@@ -40,6 +40,8 @@ typedef struct {
   float floor;            /* the k-th best score at the last compaction (-inf before) */
   int64_t floor_id;       /* and its id: a record not before (floor, floor_id) cannot be kept */
   uint32_t *keys;         /* cap entries of scratch (keeper_init) */
+  int64_t k_share;        /* 0, or the rank of share_floor: ceil(k / P) with P ranks */
+  float share_floor;      /* the k_share-th best score at the last compaction (-inf before) */
 } keeper;
 
 /* keys: scratch of KEEPER_SLACK x k entries for the compactions, which
@@ -47,7 +49,11 @@ typedef struct {
 alq_err keeper_init(keeper *kp, int64_t k, int64_t payload_bytes, uint32_t *keys);
 void keeper_free(keeper *kp);
 
-/* Keeps the best k in [0, k) and raises the floor (the buffer is full). */
+/* Keeps the best k in [0, k) and raises the floor (the buffer is full); with
+ * k_share set (by the caller, after keeper_init), also share_floor: this
+ * rank has seen at least k_share records at or above it, so if every one of
+ * P ranks has, with P k_share >= k, no score below the lowest of their
+ * share_floors is among the best k of all of them. */
 void keeper_compact(keeper *kp);
 
 /* 1 when (score, id) could still be among the best k. */

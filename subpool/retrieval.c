@@ -41,7 +41,7 @@ typedef struct {
   float *inv_norm;    /* BLOCK_ROWS */
   float *floor;       /* per heap: the highest keeper floor of any rank (-inf until the first compaction) */
   float *threshold;   /* floor - tol: a GEMM value below it cannot enter the heap */
-  float *floor_mine;  /* per heap: the floors sent to the other ranks (share_floors) */
+  float *floor_mine;  /* 4 per heap: share_floors' send (floor, -share floor) and receive buffers */
   alq_bound_gemm *gemm; /* against the anchors: alq/gemm.h */
   float tol;          /* |bound GEMM similarity - exact similarity| <= tol */
   row_keeping rows;
@@ -119,22 +119,34 @@ static void offer_block(retrieval *r, const alq_chunk_view *v, int64_t b0, int64
   }
 }
 
-/* After every chunk, every rank takes the highest floor any rank has per
- * anchor.  A rank's floor is the K-th best exact similarity among K items it
- * holds, so no item below it can be among the global best K: the other ranks
- * may drop such items too (ties still go to their keepers, which break them
- * by id).  Each rank then admits about K ln(N / K) / P items instead of
- * K ln(N / (P K)); the lists do not change, only the work. */
+/* After every chunk, every rank takes per anchor the highest of two floors
+ * any rank can prove.  A rank's keeper floor is the K-th best exact
+ * similarity among K items it holds, so no item below it can be among the
+ * global best K: the other ranks may drop such items too (ties still go to
+ * their keepers, which break them by id).  And a rank's share floor is the
+ * ceil(K / P)-th best it has seen (keeper_compact): all P ranks together
+ * hold at least K items at or above the lowest share floor, so that is a
+ * floor too, and it is close to the K-th of all ranks' items where the
+ * highest keeper floor is only the K-th of one rank's.  The lists do not
+ * change, only the work. */
 static alq_err share_floors(void *ctx, MPI_Comm comm) {
   retrieval *r = ctx;
   int size;
   MPI_Comm_size(comm, &size);
   if (size == 1)
     return ALQ_OK;
-  memcpy(r->floor_mine, r->floor, sizeof(float) * r->n_heaps);
-  ALQ_CHECK(alq_allreduce(r->floor_mine, r->floor, r->n_heaps, MPI_FLOAT, MPI_MAX, comm));
-  for (int64_t a = 0; a < r->n_heaps; a++)
-    r->threshold[a] = r->floor[a] - r->tol;
+  const int64_t A = r->n_heaps;
+  float *send = r->floor_mine, *recv = r->floor_mine + 2 * A;
+  for (int64_t a = 0; a < A; a++) {
+    send[a] = r->floor[a];
+    send[A + a] = -r->heaps[a].share_floor; /* MAX of the negated: the lowest */
+  }
+  ALQ_CHECK(alq_allreduce(send, recv, 2 * A, MPI_FLOAT, MPI_MAX, comm));
+  for (int64_t a = 0; a < A; a++) {
+    float lowest_share = -recv[A + a], f = recv[a] > lowest_share ? recv[a] : lowest_share;
+    r->floor[a] = f;
+    r->threshold[a] = f - r->tol;
+  }
   return ALQ_OK;
 }
 
@@ -476,7 +488,7 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
   ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
   ALQ_CHECK(alq_malloc(&r->floor, sizeof(float) * r->n_heaps, "heap floors"));
   ALQ_CHECK(alq_malloc(&r->threshold, sizeof(float) * r->n_heaps, "heap thresholds"));
-  ALQ_CHECK(alq_malloc(&r->floor_mine, sizeof(float) * r->n_heaps, "heap floors"));
+  ALQ_CHECK(alq_malloc(&r->floor_mine, sizeof(float) * 4 * r->n_heaps, "shared floors"));
   int64_t groups = (n_anchors + ALQ_BOUND_GROUP - 1) / ALQ_BOUND_GROUP;
   ALQ_CHECK(alq_malloc(&r->bits, sizeof(uint64_t) * groups * BLOCK_ROWS, "filter bits"));
   for (int64_t a = 0; a < r->n_heaps; a++)
@@ -494,6 +506,10 @@ static alq_err retrieval_pass(const alq_stream_request *stream, retrieval *r, co
   if (r->payload_bytes)
     sr.fields |= subpool_fields(r);
   alq_stream_result res = {0};
+  int size;
+  MPI_Comm_size(stream->comm, &size);
+  for (int64_t a = 0; size > 1 && a < r->n_heaps; a++)
+    r->heaps[a].k_share = (r->k + size - 1) / size; /* share_floors */
   alq_err err = alq_worker_stream_synced(&sr, retrieve_chunk, share_floors, r, &res);
   *ids_checksum = res.ids_checksum;
   for (int64_t j = 0; !err && j < labeled->n; j++)

@@ -3,7 +3,9 @@
  * scores lower id first), as a full sort of the offers does: offers in
  * random order through keeper_admits / keeper_append as the retrieval makes
  * them, with many equal scores, signed zeros and infinities; every kept
- * record's payload slot still holds what was written for it. */
+ * record's payload slot still holds what was written for it; the share
+ * floor (k_share set as for 2 and 3 ranks) has at least k_share offers at or
+ * above it and is not above the k_share-th best offer. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,6 +67,9 @@ static void keeps_the_best_k(void **unused) {
         keeper kp;
         uint32_t *keys = malloc(sizeof *keys * (size_t)(KEEPER_SLACK * k));
         assert_int_equal(keeper_init(&kp, k, sizeof(int64_t), keys), 0);
+        int ranks = 1 + (int)(b % 3); /* 1: k_share unset */
+        if (ranks > 1)
+          kp.k_share = (k + ranks - 1) / ranks;
         for (int64_t i = 0; i < n; i++)
           if (keeper_admits(&kp, o[i].score, o[i].id)) {
             unsigned char *p = keeper_append(&kp, o[i].score, o[i].id);
@@ -80,6 +85,13 @@ static void keeps_the_best_k(void **unused) {
           int64_t held;
           memcpy(&held, kp.payload + (int64_t)kp.rec[j].slot * kp.payload_bytes, sizeof held);
           assert_int_equal(held, kp.rec[j].id);
+        }
+        if (kp.k_share > 0 && kp.share_floor > -INFINITY) {
+          int64_t at_or_above = 0;
+          for (int64_t i = 0; i < n; i++)
+            at_or_above += o[i].score >= kp.share_floor;
+          assert_true(at_or_above >= kp.k_share);
+          assert_true(kp.share_floor <= o[kp.k_share - 1].score); /* o is sorted now */
         }
         keeper_free(&kp);
         free(keys);

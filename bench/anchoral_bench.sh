@@ -97,13 +97,15 @@ bench_retrieval() {
     emit "{\"kind\": \"peak\", \"threads\": $t, \"gflops\": $g, \"load\": \"$(load)\"}"
   done
   # the bound GEMM's rate per path at the retrieval's block shape (256 rows x A anchors x d) and at a
-  # large shape: the bf16 peak the retrieval reports its fraction of (alq_gemm_peak, bench/gemm_peak.c)
+  # large shape; the default path's (none forced) is the peak the retrieval reports its fraction of
+  # (alq_gemm_peak, bench/gemm_peak.c)
   local gp=${ALQ_BENCH_GEMM_PEAK:-$(dirname "$ALQ")/bench/alq_gemm_peak}
   if [ -x "$gp" ]; then
-    for path in onednn-bf16 openblas-f32; do
+    # "default": none forced, the path alq retrieve takes (alq/gemm.h: the faster fast path by a probe)
+    for path in default onednn-bf16 avx512-f32 openblas-f32; do
       for a in $AS; do
         for m in 256 4096; do
-          line=$(run "$gp" "$path" "$m" "$a" "$D" 10)
+          line=$(run "$gp" "${path#default}" "$m" "$a" "$D" 10)
           say "gemm peak $line"
           emit "{\"kind\": \"gemm_peak\", \"requested\": \"$path\", \"result\": $line, \"load\": \"$(load)\"}"
         done

@@ -1,7 +1,7 @@
 /* bench/gemm_peak.c: the bound GEMM's rate on this machine, per path
  * (alq/gemm.h), for the retrieval and k-center benchmarks.
  *
- *   alq_gemm_peak PATH M N K [REPS]     PATH: onednn-bf16 or openblas-f32
+ *   alq_gemm_peak PATH M N K [REPS]     PATH: onednn-bf16, avx512-f32, openblas-f32, or "" (none forced: the default choice)
  *
  * Times alq_bound_gemm_run on an M x K block against N fixed columns (the
  * retrieval's shape: M rows of a block, N anchors, K = d) REPS times after a

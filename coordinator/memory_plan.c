@@ -188,9 +188,13 @@ static int64_t labeled_bytes(const inputs *in, int with_embeddings) {
  * anchors are copied from (alq_anchoral_subpool). */
 static int64_t anchor_heap_bytes(const inputs *in) {
   int64_t A = in->n_heaps, K = in->k, d = in->d;
-  int64_t heaps = A * (KEEPER_SLACK * K * (KEEPER_REC + in->row_payload) + KEEPER_STRUCT);
-  int64_t per_anchor = A * (2 * 4 * d + GEMM_ROWS * 4 + 4 * 4); /* anchors twice, similarities, floor, threshold,
-                                                                   shared floor, passing index */
+  int64_t heaps = A * (KEEPER_SLACK * K * (KEEPER_REC + in->row_payload) + KEEPER_STRUCT) +
+                  KEEPER_SLACK * K * 4; /* and their shared compaction keys */
+  /* anchors three times (the retrieval's, the bound GEMM's, its packed
+   * copy: avx512-f32, 48 columns a panel), similarities, floor, threshold,
+   * the shared floors' four, spare; the filter bits, 48 anchors a word per
+   * block row */
+  int64_t per_anchor = A * (3 * 4 * d + GEMM_ROWS * 4 + 4 * 7) + 48 * 4 * d + ((A + 47) / 48) * GEMM_ROWS * 8;
   int64_t scratch = GEMM_ROWS * 4 + in->row_payload;            /* inverse norms, one packed row */
   int64_t choose = in->L * (8 + 8 + 8 + 8 + 16);                /* chosen, members, norms, dist2, keys */
   return heaps + per_anchor + scratch + choose;

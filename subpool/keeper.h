@@ -5,7 +5,7 @@
  * enters, and a streaming top-k over N items admits about k ln(N / k) of them
  * per anchor.  The keeper instead appends every record that reaches its floor
  * to a buffer of KEEPER_SLACK x k records and, when the buffer is full, keeps
- * its best k by selection (quickselect on alq's total order: higher score
+ * its best k by selection (a quickselect on the scores' bits, ties by id: higher score
  * first, equal scores lower id first), which raises the floor to the k-th
  * best.  Appends are sequential writes; a compaction costs O(buffer) and
  * frees (KEEPER_SLACK - 1) k places.  The kept set after keeper_finish is the
@@ -39,12 +39,21 @@ typedef struct {
   int64_t payload_bytes;
   float floor;            /* the k-th best score at the last compaction (-inf before) */
   int64_t floor_id;       /* and its id: a record not before (floor, floor_id) cannot be kept */
+  uint32_t *keys;         /* cap entries of scratch (keeper_init) */
+  int64_t k_share;        /* 0, or the rank of share_floor: ceil(k / P) with P ranks */
+  float share_floor;      /* the k_share-th best score at the last compaction (-inf before) */
 } keeper;
 
-alq_err keeper_init(keeper *kp, int64_t k, int64_t payload_bytes);
+/* keys: scratch of KEEPER_SLACK x k entries for the compactions, which
+ * keepers driven by one thread may share. */
+alq_err keeper_init(keeper *kp, int64_t k, int64_t payload_bytes, uint32_t *keys);
 void keeper_free(keeper *kp);
 
-/* Keeps the best k in [0, k) and raises the floor (the buffer is full). */
+/* Keeps the best k in [0, k) and raises the floor (the buffer is full); with
+ * k_share set (by the caller, after keeper_init), also share_floor: this
+ * rank has seen at least k_share records at or above it, so if every one of
+ * P ranks has, with P k_share >= k, no score below the lowest of their
+ * share_floors is among the best k of all of them. */
 void keeper_compact(keeper *kp);
 
 /* 1 when (score, id) could still be among the best k. */
@@ -63,7 +72,8 @@ static inline unsigned char *keeper_append(keeper *kp, float score, int64_t id) 
   return kp->payload ? kp->payload + (int64_t)r->slot * kp->payload_bytes : NULL;
 }
 
-/* Keeps the best min(n, k) and sorts them into alq's order: rec[0, n). */
+/* Keeps the best min(n, k) and sorts them into alq's order: rec[0, n).  The
+ * last call before keeper_free: the free records are its sort's buffer. */
 void keeper_finish(keeper *kp);
 
 #endif

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "alq/anchoral.h"
-#include "alq/bound_filter.h"
 #include "alq/comm.h"
 #include "alq/fault.h"
 #include "alq/dot.h"
@@ -23,17 +22,6 @@
  * allowance's absolute part, scaled by 1/||x|| <= 2^30, stays far below the
  * float slack in tol. */
 #define INV_NORM_MAX 0x1p30f
-/* Exact similarities that could enter a keeper wait here and are handed over
- * anchor by anchor (one keeper in cache at a time) when the buffer fills or a
- * chunk ends: row by row, every offer would touch a cold keeper. */
-#define PENDING_CAP 65536
-
-typedef struct {
-  float sim;
-  int32_t anchor;
-  int64_t row; /* in the chunk */
-} pending;
-
 /* Where the subpool's rows come from: nowhere (the retrieval alone), the
  * keepers (each admitted item's row copied in during the pass), or a fetch by
  * id after the merge (sources whose fetch is cheap: the pass then reads only
@@ -47,15 +35,13 @@ typedef struct {
   int64_t n_heaps, k; /* heaps and their size */
   float *anchors;     /* n_anchors x d, L2-normalised */
   keeper *heaps;      /* per anchor: its best k so far (subpool/keeper.h) */
-  float *sim;         /* BLOCK_ROWS x n_anchors */
+  uint32_t *keys;     /* KEEPER_SLACK x k: the keepers' shared compaction scratch */
+  float *sim;         /* BLOCK_ROWS x n_anchors: scratch of the bound GEMM's paths that do not compare in registers */
+  uint64_t *bits;     /* ceil(n_anchors / ALQ_BOUND_GROUP) x BLOCK_ROWS: the block's filter (alq_bound_gemm_run_filter) */
   float *inv_norm;    /* BLOCK_ROWS */
   float *floor;       /* per heap: the highest keeper floor of any rank (-inf until the first compaction) */
   float *threshold;   /* floor - tol: a GEMM value below it cannot enter the heap */
-  float *floor_mine;  /* per heap: the floors sent to the other ranks (share_floors) */
-  int32_t *passing;   /* n_anchors: a row's anchors whose threshold its GEMM value reaches */
-  pending *pend, *pend_sorted; /* PENDING_CAP each */
-  int64_t n_pend;
-  int64_t *pend_count; /* n_anchors + 1: counting sort by anchor */
+  float *floor_mine;  /* 4 per heap: share_floors' send (floor, -share floor) and receive buffers */
   alq_bound_gemm *gemm; /* against the anchors: alq/gemm.h */
   float tol;          /* |bound GEMM similarity - exact similarity| <= tol */
   row_keeping rows;
@@ -86,81 +72,81 @@ static void pack_row(const retrieval *r, const alq_rows *rows, int64_t i, unsign
     memcpy(p, rows->expected_entropy + i, 4);
 }
 
-/* Hands the pending similarities to the keepers, anchor by anchor (a
- * counting sort keeps each anchor's in row order, so one keeper is in cache
- * at a time; what a keeper keeps does not depend on the order anyway: the
- * best K by (score, id)). */
-static void flush_pending(retrieval *r, const alq_rows *rows) {
-  const int64_t A = r->n_anchors;
-  memset(r->pend_count, 0, sizeof *r->pend_count * (A + 1));
-  for (int64_t p = 0; p < r->n_pend; p++)
-    r->pend_count[r->pend[p].anchor + 1]++;
-  for (int64_t a = 0; a < A; a++)
-    r->pend_count[a + 1] += r->pend_count[a];
-  for (int64_t p = 0; p < r->n_pend; p++)
-    r->pend_sorted[r->pend_count[r->pend[p].anchor]++] = r->pend[p];
-  for (int64_t p = 0; p < r->n_pend; p++) {
-    const pending *e = &r->pend_sorted[p];
-    keeper *h = &r->heaps[e->anchor];
-    int64_t id = rows->ids[e->row];
-    if (!keeper_admits(h, e->sim, id))
-      continue; /* not among this anchor's best K */
-    pack_row(r, rows, e->row, keeper_append(h, e->sim, id));
-    if (h->floor > r->floor[e->anchor]) { /* a compaction raised it */
-      r->floor[e->anchor] = h->floor;
-      r->threshold[e->anchor] = h->floor - r->tol;
-    }
-  }
-  r->n_pend = 0;
-}
-
-/* The exact similarity to anchor a, kept for the heap if it reaches a's floor. */
+/* The exact similarity to anchor a, into a's keeper if it reaches a's floor
+ * (which may be another rank's, share_floors) and the keeper admits it.
+ * What a keeper keeps does not depend on the order of the offers: the best K
+ * by (score, id). */
 static void offer_exact(retrieval *r, const alq_rows *rows, int64_t row, int64_t a, float inv) {
   const int64_t d = r->m->dim;
   float sa = alq_dot(rows->embeddings + row * d, r->anchors + a * d, d) * inv;
   r->exact_evaluations++;
   if (sa < r->floor[a])
     return;
-  if (r->n_pend == PENDING_CAP)
-    flush_pending(r, rows);
-  r->pend[r->n_pend++] = (pending){sa, (int32_t)a, row};
+  keeper *h = &r->heaps[a];
+  int64_t id = rows->ids[row];
+  if (!keeper_admits(h, sa, id))
+    return; /* not among this anchor's best K */
+  pack_row(r, rows, row, keeper_append(h, sa, id));
+  if (h->floor > r->floor[a]) { /* a compaction raised it */
+    r->floor[a] = h->floor;
+    r->threshold[a] = h->floor - r->tol;
+  }
 }
 
 /* An item's similarity to anchor a is alq_dot(x, anchor_a) / ||x|| (alq/dot.h):
- * a function of the two rows only.  The bound GEMM (bf16 or SGEMM) over the
- * block gives approximate similarities within r->tol of those; only an anchor
- * whose heap the approximate value could enter (not below floor - tol) gets
+ * a function of the two rows only.  The bound GEMM (bf16 or float) over the
+ * block gives approximate similarities within r->tol of those and compares
+ * them with the thresholds (floor - tol, as they were when the block
+ * started: a floor only rises, so a stale threshold lets more through, never
+ * fewer); only an anchor whose keeper the approximate value could enter gets
  * the exact value, which alone decides (so the lists are the same on every
  * shard, path, kernel and CPU).  "Not below" lets a NaN through to the exact
- * value. */
-static void offer_row(retrieval *r, const alq_rows *rows, int64_t row, const float *approx, float inv) {
+ * value.  Rows with 1/||x|| above INV_NORM_MAX get every anchor exact.  The
+ * offers go group by group of ALQ_BOUND_GROUP anchors, each group's rows in
+ * order: a few keepers in cache at a time. */
+static void offer_block(retrieval *r, const alq_chunk_view *v, int64_t b0, int64_t br) {
   const int64_t A = r->n_anchors;
-  if (!(inv <= INV_NORM_MAX)) {
-    for (int64_t a = 0; a < A; a++)
-      offer_exact(r, rows, row, a, inv);
-    return;
+  for (int64_t a0 = 0; a0 < A; a0 += ALQ_BOUND_GROUP) {
+    int64_t w = A - a0 < ALQ_BOUND_GROUP ? A - a0 : ALQ_BOUND_GROUP;
+    const uint64_t all = (UINT64_C(1) << w) - 1, *bits = r->bits + (a0 / ALQ_BOUND_GROUP) * br;
+    for (int64_t i = 0; i < br; i++) {
+      if (v->is_labeled[b0 + i])
+        continue;
+      float inv = r->inv_norm[i];
+      for (uint64_t m = inv <= INV_NORM_MAX ? bits[i] : all; m; m &= m - 1)
+        offer_exact(r, v->rows, b0 + i, a0 + __builtin_ctzll(m), inv);
+    }
   }
-  int64_t n = alq_bound_filter(approx, inv, r->threshold, A, r->passing);
-  for (int64_t k = 0; k < n; k++)
-    offer_exact(r, rows, row, r->passing[k], inv);
 }
 
-/* After every chunk, every rank takes the highest floor any rank has per
- * anchor.  A rank's floor is the K-th best exact similarity among K items it
- * holds, so no item below it can be among the global best K: the other ranks
- * may drop such items too (ties still go to their keepers, which break them
- * by id).  Each rank then admits about K ln(N / K) / P items instead of
- * K ln(N / (P K)); the lists do not change, only the work. */
+/* After every chunk, every rank takes per anchor the highest of two floors
+ * any rank can prove.  A rank's keeper floor is the K-th best exact
+ * similarity among K items it holds, so no item below it can be among the
+ * global best K: the other ranks may drop such items too (ties still go to
+ * their keepers, which break them by id).  And a rank's share floor is the
+ * ceil(K / P)-th best it has seen (keeper_compact): all P ranks together
+ * hold at least K items at or above the lowest share floor, so that is a
+ * floor too, and it is close to the K-th of all ranks' items where the
+ * highest keeper floor is only the K-th of one rank's.  The lists do not
+ * change, only the work. */
 static alq_err share_floors(void *ctx, MPI_Comm comm) {
   retrieval *r = ctx;
   int size;
   MPI_Comm_size(comm, &size);
   if (size == 1)
     return ALQ_OK;
-  memcpy(r->floor_mine, r->floor, sizeof(float) * r->n_heaps);
-  ALQ_CHECK(alq_allreduce(r->floor_mine, r->floor, r->n_heaps, MPI_FLOAT, MPI_MAX, comm));
-  for (int64_t a = 0; a < r->n_heaps; a++)
-    r->threshold[a] = r->floor[a] - r->tol;
+  const int64_t A = r->n_heaps;
+  float *send = r->floor_mine, *recv = r->floor_mine + 2 * A;
+  for (int64_t a = 0; a < A; a++) {
+    send[a] = r->floor[a];
+    send[A + a] = -r->heaps[a].share_floor; /* MAX of the negated: the lowest */
+  }
+  ALQ_CHECK(alq_allreduce(send, recv, 2 * A, MPI_FLOAT, MPI_MAX, comm));
+  for (int64_t a = 0; a < A; a++) {
+    float lowest_share = -recv[A + a], f = recv[a] > lowest_share ? recv[a] : lowest_share;
+    r->floor[a] = f;
+    r->threshold[a] = f - r->tol;
+  }
   return ALQ_OK;
 }
 
@@ -177,15 +163,12 @@ static alq_err retrieve_chunk(void *ctx, const alq_chunk_view *v) {
       r->inv_norm[i] = nn > 0 ? 1.0f / sqrtf(nn) : 0.0f;
     }
     double t0 = MPI_Wtime();
-    alq_bound_gemm_run(r->gemm, x, br, r->sim);
+    alq_bound_gemm_run_filter(r->gemm, x, br, r->inv_norm, r->threshold, r->sim, r->bits);
     r->sgemm_seconds += MPI_Wtime() - t0;
     r->flops += 2 * br * A * d;
     alq_log_flops(2 * br * A * d);
-    for (int64_t i = 0; i < br; i++)
-      if (!v->is_labeled[b0 + i])
-        offer_row(r, rows, b0 + i, r->sim + i * A, r->inv_norm[i]);
+    offer_block(r, v, b0, br);
   }
-  flush_pending(r, rows); /* the chunk's rows are gone after this call */
   alq_phase_end(ALQ_PHASE_RETRIEVE);
   return ALQ_OK;
 }
@@ -422,7 +405,7 @@ static alq_err report(MPI_Comm comm, const retrieval *r, const alq_pool_data *lo
             (long long)r->n_anchors, (long long)r->k, (long long)n_sub, sgmax[0],
             sgmax[0] > 0 ? (double)summed[0] / sgmax[0] / 1e9 : 0.0, merge_s,
             (long long)(r->n_heaps * r->k * (int64_t)sizeof(alq_scored)), (long long)summed[1], alq_dot_path(),
-            alq_bound_filter_path(), alq_bound_gemm_path(r->gemm), alq_bound_gemm_impl(r->gemm));
+            alq_bound_gemm_filter_path(r->gemm), alq_bound_gemm_path(r->gemm), alq_bound_gemm_impl(r->gemm));
     if (r->m->has_labels && total && C) {
       int64_t present = 0, smallest = INT64_MAX;
       for (int64_t c = 0; c < C; c++)
@@ -446,6 +429,7 @@ static void retrieval_free(retrieval *r) {
   for (int64_t a = 0; r->heaps && a < r->n_heaps; a++)
     keeper_free(&r->heaps[a]);
   free(r->heaps);
+  free(r->keys);
   alq_bound_gemm_free(r->gemm);
   free(r->anchors);
   free(r->sim);
@@ -453,10 +437,7 @@ static void retrieval_free(retrieval *r) {
   free(r->floor);
   free(r->threshold);
   free(r->floor_mine);
-  free(r->passing);
-  free(r->pend);
-  free(r->pend_sorted);
-  free(r->pend_count);
+  free(r->bits);
 }
 
 /* `anchors` (n_anchors >= 1 rows of d) are copied and L2-normalised; one
@@ -498,17 +479,18 @@ static alq_err retrieval_init(retrieval *r, const alq_anchoral_options *opt, con
   r->payload_bytes = rows == ROWS_IN_KEEPERS ? 4 * (d + (r->with_probs ? m->n_classes : 0) + (m->has_labels ? 1 : 0) +
                                       r->with_entropy) : 0;
   ALQ_CHECK(alq_calloc(&r->heaps, r->n_heaps, sizeof *r->heaps, "anchor heaps"));
+  /* The keepers' compaction scratch, shared: one thread drives them all. */
+  ALQ_CHECK(alq_malloc(&r->keys, sizeof *r->keys * (KEEPER_SLACK * r->k > 0 ? KEEPER_SLACK * r->k : 1),
+                       "anchor compaction keys"));
   for (int64_t a = 0; a < r->n_heaps; a++)
-    ALQ_CHECK(keeper_init(&r->heaps[a], r->k, r->payload_bytes));
+    ALQ_CHECK(keeper_init(&r->heaps[a], r->k, r->payload_bytes, r->keys));
   ALQ_CHECK(alq_malloc(&r->sim, sizeof(float) * BLOCK_ROWS * (n_anchors ? n_anchors : 1), "similarities"));
   ALQ_CHECK(alq_malloc(&r->inv_norm, sizeof(float) * BLOCK_ROWS, "inverse norms"));
   ALQ_CHECK(alq_malloc(&r->floor, sizeof(float) * r->n_heaps, "heap floors"));
   ALQ_CHECK(alq_malloc(&r->threshold, sizeof(float) * r->n_heaps, "heap thresholds"));
-  ALQ_CHECK(alq_malloc(&r->floor_mine, sizeof(float) * r->n_heaps, "heap floors"));
-  ALQ_CHECK(alq_malloc(&r->passing, sizeof(int32_t) * r->n_heaps, "passing anchors"));
-  ALQ_CHECK(alq_malloc(&r->pend, sizeof *r->pend * PENDING_CAP, "pending similarities"));
-  ALQ_CHECK(alq_malloc(&r->pend_sorted, sizeof *r->pend_sorted * PENDING_CAP, "pending similarities"));
-  ALQ_CHECK(alq_malloc(&r->pend_count, sizeof *r->pend_count * (n_anchors + 1), "pending counts"));
+  ALQ_CHECK(alq_malloc(&r->floor_mine, sizeof(float) * 4 * r->n_heaps, "shared floors"));
+  int64_t groups = (n_anchors + ALQ_BOUND_GROUP - 1) / ALQ_BOUND_GROUP;
+  ALQ_CHECK(alq_malloc(&r->bits, sizeof(uint64_t) * groups * BLOCK_ROWS, "filter bits"));
   for (int64_t a = 0; a < r->n_heaps; a++)
     r->floor[a] = r->threshold[a] = -INFINITY;
   return ALQ_OK;
@@ -524,6 +506,10 @@ static alq_err retrieval_pass(const alq_stream_request *stream, retrieval *r, co
   if (r->payload_bytes)
     sr.fields |= subpool_fields(r);
   alq_stream_result res = {0};
+  int size;
+  MPI_Comm_size(stream->comm, &size);
+  for (int64_t a = 0; size > 1 && a < r->n_heaps; a++)
+    r->heaps[a].k_share = (r->k + size - 1) / size; /* share_floors */
   alq_err err = alq_worker_stream_synced(&sr, retrieve_chunk, share_floors, r, &res);
   *ids_checksum = res.ids_checksum;
   for (int64_t j = 0; !err && j < labeled->n; j++)

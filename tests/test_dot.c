@@ -23,6 +23,7 @@
 #include "alq/dot.h"
 #include "alq/gemm.h"
 #include "alq/half.h"
+#include "alq/isa.h"
 
 char *openblas_get_corename(void);
 
@@ -198,15 +199,42 @@ static float *adversarial_vector(int kind, int64_t n, uint32_t *state) {
   return v;
 }
 
+/* alq_bound_gemm_run_filter's bits against alq_bound_gemm_run's entries `out`
+ * of the same rows: thresholds at some entries exactly (equal passes), one
+ * NaN threshold (passes every row), scales not 1; no bit past nc. */
+static void check_filter_bits(alq_bound_gemm *g, const float *x, int64_t n, int64_t nc, const float *out) {
+  int64_t groups = (nc + ALQ_BOUND_GROUP - 1) / ALQ_BOUND_GROUP;
+  float *scale = malloc(sizeof(float) * (size_t)n), *th = malloc(sizeof(float) * (size_t)nc),
+        *scratch = malloc(sizeof(float) * (size_t)(n * nc));
+  uint64_t *bits = malloc(sizeof(uint64_t) * (size_t)(groups * n));
+  for (int64_t i = 0; i < n; i++)
+    scale[i] = 0.5f + 0.25f * (float)(i % 3);
+  for (int64_t j = 0; j < nc; j++)
+    th[j] = out[(j % n) * nc + j] * scale[j % n];
+  if (nc > 2)
+    th[nc / 2] = NAN;
+  alq_bound_gemm_run_filter(g, x, n, scale, th, scratch, bits);
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < groups * ALQ_BOUND_GROUP; j++) {
+      int want = j < nc && !(out[i * nc + j] * scale[i] < th[j]);
+      int got = (int)(bits[(j / ALQ_BOUND_GROUP) * n + i] >> (j % ALQ_BOUND_GROUP) & 1);
+      assert_int_equal(got, want);
+    }
+  free(scale);
+  free(th);
+  free(scratch);
+  free(bits);
+}
+
 /* The bound GEMM on each path, against the exact product (long double sums of
  * exact double products) and against alq_dot: every entry within
  * alq_bound_gemm_allowance.  On kind 0 the bf16 error must also come near its
  * bound (at least a third of it): a bound the data never approaches would not
  * test the proof. */
 static void bound_gemm_within_allowance(void **unused) {
-  const char *paths[] = {"onednn-bf16", "openblas-f32"};
-  const int64_t dims[] = {3, 13, 64, 128, 333}, ncols[] = {1, 45, 200}, rows[] = {1, 7, 256};
-  for (int p = 0; p < 2; p++) {
+  const char *paths[] = {"onednn-bf16", "openblas-f32", "avx512-f32"};
+  const int64_t dims[] = {3, 13, 64, 128, 333}, ncols[] = {1, 45, 48, 49, 200}, rows[] = {1, 7, 9, 256};
+  for (int p = 0; p < 3; p++) {
     setenv("ALQ_BOUND_GEMM", paths[p], 1);
     double worst_ratio = 0; /* on kind 0, bf16: |out - exact| / its bf16 bound */
     int ran_bf16 = 0;
@@ -222,6 +250,8 @@ static void bound_gemm_within_allowance(void **unused) {
             assert_int_equal(alq_bound_gemm_create(&g, c, nc, d, n), 0);
             const char *ran = alq_bound_gemm_path(g);
             ran_bf16 |= !strcmp(ran, "onednn-bf16");
+            if (p == 2 && alq_isa_supported("avx512f")) /* forced and runnable: it runs */
+              assert_string_equal(ran, "avx512-f32");
             alq_bound_gemm_run(g, x, n, out);
             for (int64_t i = 0; i < n; i++)
               for (int64_t j = 0; j < nc; j++) {
@@ -242,6 +272,7 @@ static void bound_gemm_within_allowance(void **unused) {
                   worst_ratio = r > worst_ratio ? r : worst_ratio;
                 }
               }
+            check_filter_bits(g, x, n, nc, out);
             alq_bound_gemm_free(g);
             free(x);
             free(c);

@@ -1,8 +1,8 @@
-"""TypiClust's neighbour search on both bound-GEMM paths (alq/gemm.h).
+"""TypiClust's neighbour search on every bound-GEMM path (alq/gemm.h).
 
 The bound GEMM only decides which pairs alq_dot evaluates; the bf16 path
-(oneDNN, a looser allowance) lets other pairs through than the f32 path
-(OpenBLAS).  Either way the k nearest distances, hence the batch, must be
+(oneDNN, a looser allowance) lets other pairs through than the f32 paths
+(OpenBLAS, alq's AVX-512 kernel).  Either way the k nearest distances, hence the batch, must be
 those of the all-exact pass: this runs `alq select --strategy typiclust` with
 ALQ_BOUND_GEMM forced to each path at 1, 2 and 3 ranks on a pool whose
 clusters exceed the 512-member own-pair tiles and the 4,096-row blocks, and
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from anchoral_util import Runner, check, finish, read_batch, read_pool  # noqa: E402
 from strategies_cluster import gen_pool, typiclust_reference  # noqa: E402
 
-PATHS = ("openblas-f32", "onednn-bf16")
+PATHS = ("openblas-f32", "onednn-bf16", "avx512-f32")
 RANKS = (1, 2, 3)
 
 

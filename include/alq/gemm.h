@@ -8,16 +8,23 @@
  * distance of the exact product), and every value that decides a batch is then
  * recomputed with alq_dot (alq/dot.h).
  *
- * Two paths, chosen at run time (alq_bound_gemm_create):
+ * Three paths, chosen at run time (alq_bound_gemm_create):
  *
  *  - "onednn-bf16": oneDNN's matmul (when alq was built with libdnnl and the
  *    CPU has AVX512-BF16) on operands rounded to bfloat16, accumulating in
- *    float32.  About twice SGEMM's rate; the allowance below is ~2^-7
- *    relative instead of ~d 2^-23.
+ *    float32.  About twice SGEMM's rate on AMD Zen 4; the allowance below is
+ *    ~2^-7 relative instead of ~d 2^-23.
+ *  - "avx512-f32": alq's own float32 kernel with AVX-512 fused
+ *    multiply-adds (core/gemm_avx512.c) on CPUs with AVX-512F; the f32
+ *    allowance.  On an Intel Xeon with AVX512-BF16 it ran at ~2x oneDNN's
+ *    bf16 rate and ~5x OpenBLAS's when OpenBLAS does not know the CPU.
  *  - "openblas-f32": cblas_sgemm, any OpenBLAS kernel.
  *
- * ALQ_BOUND_GEMM=openblas-f32 (or onednn-bf16) in the environment forces a
- * path; an unavailable forced path falls back to openblas-f32.
+ * Unforced, a CPU that can run both fast paths takes the faster on a probe
+ * timed once per process (core/gemm_bound.c); one that can run one takes it;
+ * else openblas-f32.  ALQ_BOUND_GEMM=openblas-f32 (or onednn-bf16, or
+ * avx512-f32) in the environment forces a path; an unavailable forced path
+ * falls back to openblas-f32.  The path changes speed only, never a result.
  *
  * The bf16 allowance, proven.  Let u = 2^-8 (bf16 keeps 8 significand bits,
  * round to nearest even), t = 2^-126 (float's smallest normal).  For finite x,
@@ -66,6 +73,23 @@ alq_err alq_bound_gemm_create(alq_bound_gemm **g, const float *c, int64_t nc, in
  * allowance still holds). */
 void alq_bound_gemm_run(alq_bound_gemm *g, const float *x, int64_t rows, float *out);
 
+/* How alq_bound_gemm_run_filter compares, for --log-view: "in-kernel"
+ * (avx512-f32: in registers), else the compare pass's "avx512f" or "scalar". */
+const char *alq_bound_gemm_filter_path(const alq_bound_gemm *g);
+
+/* Columns per word of alq_bound_gemm_run_filter's bits. */
+#define ALQ_BOUND_GROUP 48
+
+/* The entries of alq_bound_gemm_run(g, x, rows, ...) compared with per-column
+ * thresholds instead of returned: for i < rows, j < nc, bit j % 48 of
+ * bits[(j / 48) * rows + i] is set when !(out[i][j] * scale[i] < threshold[j])
+ * (also when either side is NaN), as alq_bound_filter decides; bits past nc are
+ * 0.  bits holds ceil(nc / 48) * rows words.  scratch (max_rows x nc floats)
+ * is used by paths that cannot compare in registers (all but avx512-f32).
+ * Cannot fail, as alq_bound_gemm_run. */
+void alq_bound_gemm_run_filter(alq_bound_gemm *g, const float *x, int64_t rows, const float *scale,
+                               const float *threshold, float *scratch, uint64_t *bits);
+
 /* The largest |out[i][j] - alq_dot(x_i, c_j)| can be, given
  * ||x_i|| ||c_j|| <= norm_product and ||x_i|| + ||c_j|| <= norm_sum. */
 float alq_bound_gemm_allowance(const alq_bound_gemm *g, double norm_product, double norm_sum);
@@ -75,7 +99,7 @@ float alq_bound_gemm_allowance(const alq_bound_gemm *g, double norm_product, dou
  * every p, s >= 0, for callers that evaluate it per row. */
 void alq_bound_gemm_allowance_terms(const alq_bound_gemm *g, double terms[3]);
 
-/* "onednn-bf16" or "openblas-f32". */
+/* "onednn-bf16", "avx512-f32" or "openblas-f32". */
 const char *alq_bound_gemm_path(const alq_bound_gemm *g);
 
 /* The library's own name for what ran (oneDNN's implementation string, or

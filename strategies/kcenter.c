@@ -48,8 +48,12 @@
  * candidate lacks 2-67 centers, where the bf16 GEMM runs far below its peak
  * and its rows must be gathered first); else through the bound GEMM.  From 0
  * labeled the norms come with the first center's pass (one read of every
- * row, not two).  The dormant set is a bitmap scanned in index order: a wake
- * lists its rows in the order of memory, and reads the bounds in sequence.
+ * row, not two), and the candidates below tau go dormant there at once.  The
+ * dormant set is a bitmap scanned in index order: a wake lists its rows in
+ * the order of memory, and reads the bounds in sequence; a wake whose band
+ * holds a large share of the dormant rows takes them all while they lack few
+ * centers (FULL_WAKE: read in sequence, a row costs about half as much as
+ * scattered, and the wakes that would follow find their rows up to date).
  *
  * Bounds only decide which candidates get evaluated, never a value, so the
  * batch is exactly the one an eager pass over every candidate gives
@@ -99,6 +103,9 @@
 /* The GEMM rows of a fold in one group when their folded[] counts differ by
  * less than this (or than half the centers the smallest lacks). */
 #define GROUP_SPAN 16
+/* A wake whose band holds at least 1 / FULL_WAKE of the dormant rows takes
+ * them all (wake). */
+#define FULL_WAKE 16
 /* Exact evaluations in one step after which the centers waiting for a
  * refresh are folded in at once (a new cluster reached: every candidate of
  * it is within reach until they are). */
@@ -301,16 +308,17 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
     s->dormant_top = -1;
     s->level = -1;
   }
-  /* Pruned, with no labeled centers, the norms wait for the first center's
-   * pass (first_pass): one read of every row instead of two. */
+  /* Pruned, with no labeled centers, the norms (and the lazy state) wait
+   * for the first center's pass (first_pass): one read of every row instead
+   * of two. */
   s->norms_pending = lazy && labeled->n == 0;
   for (int64_t i = 0; i < s->n; i++) {
-    if (!s->norms_pending) {
-      const float *xi = s->x + i * s->d;
-      s->xnorm[i] = alq_dot(xi, xi, s->d);
-    }
     s->exact[i] = INFINITY;
     s->seen[i] = 0;
+    if (s->norms_pending)
+      continue; /* the rest in first_pass */
+    const float *xi = s->x + i * s->d;
+    s->xnorm[i] = alq_dot(xi, xi, s->d);
     if (lazy) {
       s->bound[i] = s->refreshed[i] = INFINITY;
       s->folded[i] = 0;
@@ -523,20 +531,39 @@ static void fold_centers(kstate *s, int64_t *list, int64_t m, int64_t upto) {
 
 /* The first center's pass when there were no labeled centers (nc = 1):
  * every row's norm and its exact distance to that center in one read of the
- * row, the same values state_init and evaluate would give. */
+ * row, the same values state_init and evaluate would give; the rest of the
+ * lazy state (state_init left it) set on the way.  The next pick's value on
+ * this rank is then the largest of them, so tau follows it at once (as the
+ * next refresh's raise_tau would, from the global pick: at least as high),
+ * and the candidates below it go dormant in index order, without a heap over
+ * all of them first. */
 static void first_pass(kstate *s) {
   double t0 = MPI_Wtime();
+  float top = -1;
   for (int64_t i = 0; i < s->n; i++) {
     const float *xi = s->x + i * s->d;
     s->xnorm[i] = alq_dot(xi, xi, s->d);
+    s->refreshed[i] = s->bound[i] = INFINITY;
+    s->folded[i] = 0;
     if (s->exact[i] < 0)
       continue; /* selected */
     float v = evaluate(s, i);
-    s->bound[i] = v < s->bound[i] ? v : s->bound[i];
+    s->bound[i] = v;
+    top = v > top ? v : top;
   }
   s->norms_pending = 0;
   s->first_seconds += MPI_Wtime() - t0;
-  sort_out(s); /* the selected one out (tau is -inf) */
+  if (top >= 0)
+    s->tau = (float)((1.0 - DORMANT_MARGIN) * (double)top);
+  s->heap_n = 0;
+  for (int64_t i = 0; i < s->n; i++) {
+    if (s->exact[i] < 0)
+      continue;
+    if (s->bound[i] < s->tau)
+      make_dormant(s, i);
+    else
+      s->heap[s->heap_n++] = i;
+  }
   s->refreshes++;
   s->applied = s->nc;
   heap_build(s);
@@ -626,6 +653,17 @@ __attribute__((target("avx512f"))) static int64_t take_dormant_avx512f(kstate *s
 }
 #endif
 
+/* About how many dormant rows have a bound >= t: counted in every eighth
+ * word of the bitmap (a heuristic's input: deterministic, and it decides
+ * only how much work a wake does). */
+static int64_t count_dormant(const kstate *s, float t) {
+  int64_t m = 0, words = (s->n + 63) / 64;
+  for (int64_t word = 0; word < words; word += 8)
+    for (uint64_t b = s->dormant[word]; b; b &= b - 1)
+      m += s->bound[word * 64 + __builtin_ctzll(b)] >= t;
+  return 8 * m;
+}
+
 static int64_t take_dormant(kstate *s, float t, int64_t *list, float *top) {
 #if defined(__x86_64__)
   static int avx512 = -1;
@@ -643,8 +681,21 @@ static int64_t take_dormant(kstate *s, float t, int64_t *list, float *top) {
  * new_tau go back to sleep, the others join the heap.  list: scratch for the
  * woken. */
 static void wake(kstate *s, float new_tau, int64_t *list) {
-  float top;
-  int64_t m = take_dormant(s, new_tau, list, &top), w = 0;
+  float top, take = new_tau;
+  /* A band that holds a large share of the dormant rows: all of them, while
+   * they lack few centers each (a read of the row, alq_bound_small_run).
+   * Read in index order at that density, a row costs about what the first
+   * pass pays (a streaming read), against about twice that for the
+   * scattered rows of a thin band, and the wakes that would have followed,
+   * band by band, find their rows up to date.  (At 10^6 x 128 from 0
+   * labeled, when the tenth cluster gets its center the first band holds 7%
+   * of the dormant rows; six more wakes at 10 centers followed it, 0.68 M
+   * scattered rows in all, and 0.20 M in the later wakes.  Waking them all
+   * there reads 1.0 M rows in sequence, and 0.13 M in the later wakes.) */
+  if (s->nc <= ALQ_BOUND_SMALL_MAX && alq_bound_small_path() &&
+      count_dormant(s, new_tau) * FULL_WAKE >= s->dormant_n)
+    take = -INFINITY;
+  int64_t m = take_dormant(s, take, list, &top), w = 0;
   s->dormant_n -= m;
   s->dormant_top = top;
   s->tau = new_tau;

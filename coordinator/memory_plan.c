@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alq/gemm.h"
 #include "alq/strategy.h"
 #include "alq/worker.h"
 
@@ -268,19 +269,22 @@ static int64_t hier_children(const inputs *in) {
 }
 
 /* strategies/kcenter.c state_init for n candidates: norms, distances, seen
- * counts, and with pruning bounds, refreshed bounds, heap (awake and dormant
- * candidates), evaluated list and a bit of wake marks. */
+ * counts, and with pruning bounds, refreshed bounds, folded counts, heap
+ * (the awake candidates), evaluated list and a bit of the dormant set. */
 static int64_t kcenter_bytes(const inputs *in, int64_t n) {
-  return at_least_1(n) * (4 + 4 + 4 + (in->req->prune ? 4 + 4 + 8 + 8 : 0)) +
+  return at_least_1(n) * (4 + 4 + 4 + (in->req->prune ? 4 + 4 + 4 + 8 + 8 : 0)) +
          (in->req->prune ? (at_least_1(n) + 63) / 64 * 8 : 0);
 }
 
 /* kcenter.c: centers (labeled, then the batch: a second copy of the labeled
  * rows) with their norms, the refresh blocks (products and gathered rows),
+ * the few centers of a small fold (transposed) and a bit per center count,
  * the new center and a widened row, the batch. */
 static int64_t center_bytes(const inputs *in) {
   int64_t cap = at_least_1(in->L + in->B), d = in->d;
-  int64_t scratch = in->req->prune ? GEMM_ROWS * BLOCK_CENTERS * 4 + GEMM_ROWS * 4 * at_least_1(d) : 0;
+  int64_t scratch = in->req->prune ? GEMM_ROWS * BLOCK_CENTERS * 4 + GEMM_ROWS * 4 * at_least_1(d) +
+                                         ALQ_BOUND_SMALL_MAX * 4 * at_least_1(d) + (cap + 64) / 64 * 8
+                                   : 0;
   return cap * (4 * d + 4) + scratch + 2 * 4 * d + in->B * 16;
 }
 

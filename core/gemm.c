@@ -26,7 +26,7 @@ static double dot_exact_distance(int64_t d, double norm_product) {
 }
 
 double alq_bound_gemm_path_allowance(const char *path, int64_t d, double norm_product, double norm_sum) {
-  if (strcmp(path, "onednn-bf16")) /* openblas-f32, avx512-f32: float products and sums in some order */
+  if (strcmp(path, "onednn-bf16")) /* openblas-f32, avx512-f32, avx512f-f32 (core/gemm_small.c): float sums */
     return 2.0 * dot_exact_distance(d, norm_product);
   const double u = ldexp(1.0, -8), t = ldexp(1.0, -126);
   double g = alq_dot_error_bound(d); /* >= g_d of the header's proof */

@@ -314,11 +314,15 @@ float alq_bound_gemm_allowance(const alq_bound_gemm *g, double norm_product, dou
 }
 
 void alq_bound_gemm_allowance_terms(const alq_bound_gemm *g, double terms[3]) {
+  alq_bound_gemm_path_allowance_terms(g->path, g->d, terms);
+}
+
+void alq_bound_gemm_path_allowance_terms(const char *path, int64_t d, double terms[3]) {
   /* The differences of the affine bound at three points, with the same
    * round-up as alq_bound_gemm_allowance plus 1e-9 for the subtractions. */
-  double a0 = alq_bound_gemm_path_allowance(g->path, g->d, 0, 0);
-  double a1 = alq_bound_gemm_path_allowance(g->path, g->d, 1, 0) - a0;
-  double a2 = alq_bound_gemm_path_allowance(g->path, g->d, 0, 1) - a0;
+  double a0 = alq_bound_gemm_path_allowance(path, d, 0, 0);
+  double a1 = alq_bound_gemm_path_allowance(path, d, 1, 0) - a0;
+  double a2 = alq_bound_gemm_path_allowance(path, d, 0, 1) - a0;
   const double up = (1.0 + 1e-5) * (1.0 + 1e-9);
   terms[0] = a0 * up + 1e-30;
   terms[1] = a1 * up;

@@ -31,12 +31,29 @@
  * (out of the heap, skipped by refreshes): tau trails the last pick's value
  * by DORMANT_MARGIN, and picks only get smaller.  A step whose best exact
  * value is below tau wakes the dormant candidates above a lowered tau,
- * refreshing them against all applied centers first.  So the labeled-center
- * pass runs over every candidate for the first PREFIX labeled centers only,
- * and each refresh over the few candidates near the top.  (So the rows the
- * GEMM sees are gathered and rounded to bf16 block by block: a bf16 copy of
- * every row made once cost more, in page faults and writes, than the few
- * rows it would have spared a conversion; measured in docs/benchmarks.md.)
+ * folding into their bounds the centers they missed first.  So the
+ * labeled-center pass runs over every candidate for the first PREFIX labeled
+ * centers only, and each refresh over the few candidates near the top.  (So
+ * the rows the GEMM sees are gathered and rounded to bf16 block by block: a
+ * bf16 copy of every row made once cost more, in page faults and writes,
+ * than the few rows it would have spared a conversion; measured in
+ * docs/benchmarks.md.)
+ *
+ * Each candidate counts the centers folded into its bound (folded[]), so a
+ * fold gives it only those it missed: none for a candidate woken again at the
+ * same number of centers.  Missing a few, it folds them by exact distances
+ * (alq_dot_rows: a bound with no allowance); missing at most
+ * ALQ_BOUND_SMALL_MAX, by float32 products read from the rows in place
+ * (alq_bound_small_run: at 10^6 x 128 from 0 labeled almost every woken
+ * candidate lacks 2-67 centers, where the bf16 GEMM runs far below its peak
+ * and its rows must be gathered first); else through the bound GEMM.  From 0
+ * labeled the norms come with the first center's pass (one read of every
+ * row, not two), and the candidates below tau go dormant there at once.  The
+ * dormant set is a bitmap scanned in index order: a wake lists its rows in
+ * the order of memory, and reads the bounds in sequence; a wake whose band
+ * holds a large share of the dormant rows takes them all while they lack few
+ * centers (FULL_WAKE: read in sequence, a row costs about half as much as
+ * scattered, and the wakes that would follow find their rows up to date).
  *
  * Bounds only decide which candidates get evaluated, never a value, so the
  * batch is exactly the one an eager pass over every candidate gives
@@ -59,6 +76,7 @@
 #include "alq/gemm.h"
 #include "alq/half.h"
 #include "alq/hash.h"
+#include "alq/isa.h"
 #include "alq/logview.h"
 #include "alq/strategy.h"
 
@@ -82,6 +100,18 @@
  * costs about what it costs against 16-32 (its blocks are that wide), more
  * than that many alq_dot calls on a row in cache. */
 #define EXACT_FOLD 4
+/* A candidate that has folded all but at most this many centers into its
+ * bound folds those by exact distances (alq_dot_rows) instead of the GEMM:
+ * the row is read either way (from memory: ~100 ns), and a few dot products
+ * on it cost less than its share of a GEMM block (gather, bf16 rounding,
+ * a kernel far below its peak at a few columns). */
+#define EXACT_PART 2
+/* The GEMM rows of a fold in one group when their folded[] counts differ by
+ * less than this (or than half the centers the smallest lacks). */
+#define GROUP_SPAN 16
+/* A wake whose band holds at least 1 / FULL_WAKE of the dormant rows takes
+ * them all (wake). */
+#define FULL_WAKE 16
 /* Exact evaluations in one step after which the centers waiting for a
  * refresh are folded in at once (a new cluster reached: every candidate of
  * it is within reach until they are). */
@@ -115,24 +145,28 @@ typedef struct {
   float *exact;        /* min distance over centers [0, seen[i]); < 0 once selected */
   int32_t *seen;
   float *bound;        /* >= the item's distance to its nearest center, now and later */
-  float *refreshed;    /* min GEMM distance over the centers folded into its bound */
-  int64_t applied;     /* centers [0, applied) are in every awake candidate's refreshed[] */
-  /* lazy: heap[0, heap_n) the awake candidates by (bound desc, id asc);
-   * heap[n - dormant_n, n) the dormant ones, every bound < tau */
+  float *refreshed;    /* min GEMM distance over the centers folded in through the GEMM */
+  int32_t *folded;     /* centers [0, folded[i]) are in bound[i] (exactly or through refreshed[]) */
+  int64_t applied;     /* every awake candidate has folded[i] >= applied */
+  /* lazy: heap[0, heap_n) the awake candidates by (bound desc, id asc); the
+   * dormant ones, every bound < tau, are the set bits of dormant (n bits) */
   int64_t *heap, heap_n, dormant_n;
+  uint64_t *dormant;
   float tau, dormant_top; /* dormant_top >= every dormant bound; -1: none */
   double level;        /* the last pick's value; < 0: none yet */
+  int norms_pending;   /* no centers at the start: xnorm comes with the first center's pass */
   int64_t *popped;
-  uint64_t *marks;     /* n bits: wake's woken rows, listed in index order */
+  uint64_t *keys;      /* cap + 1 bits: the folded[] values of a fold's GEMM rows */
   float *block;        /* GEMM scratch of a refresh */
   float *rows;         /* gathered rows of a GEMM block */
+  float *ct;           /* a fold's few centers, transposed (alq_bound_small_prepare) */
   /* centers, identical on every rank: labeled first, then the batch so far */
   int64_t nc, cap;
   float *c, *cnorm, cmax;
   /* counters for --log-view */
   int64_t evaluations, distances, refreshes, wakes, gemm_rows;
-  double gemm_seconds, gemm_flops;
-  char gemm_path[32], gemm_impl[128];
+  double gemm_seconds, gemm_flops, first_seconds;
+  char gemm_path[32], gemm_impl[128], small_path[32];
 } kstate;
 
 /* |GEMM distance - alq_dot distance| <= 2 |x.c error| + the roundings of
@@ -140,22 +174,27 @@ typedef struct {
  * ||c||^2) (a difference of float sums, one rounding each; doubled for the
  * float sum refreshed + tolerance).  The dot's error: the path's allowance
  * (alq/gemm.h) with ||x|| ||c|| <= sqrt(||x||^2 cmax) and ||x|| + ||c|| <=
- * sqrt(||x||^2) + sqrt(cmax), rounded up by 1e-6.  Lowers the bounds of rows
- * list[0, m) to refreshed + that tolerance, the allowance expanded by its
- * terms (alq_bound_gemm_allowance_terms) so that the loop vectorises: with
- * r = sqrt(||x||^2), tolerance = c0 + c1 r + c2 ||x||^2 (sqrt(||x||^2 cmax)
- * = r sqrt(cmax) up to double rounding, which the 1e-6 covers). */
-static void lower_bounds(kstate *s, const alq_bound_gemm *g, const int64_t *list, int64_t m) {
+ * sqrt(||x||^2) + sqrt(cmax), rounded up by 1e-6.  The allowance expanded by
+ * its terms (alq_bound_gemm_allowance_terms): with r = sqrt(||x||^2),
+ * tolerance = c0 + c1 r + c2 ||x||^2 (sqrt(||x||^2 cmax) = r sqrt(cmax) up
+ * to double rounding, which the 1e-6 covers). */
+typedef struct {
+  double c0, c1, c2;
+} tolerance;
+
+static tolerance path_tolerance(const kstate *s, const char *path) {
   double a[3], cm = s->cmax, rc = sqrt(cm), up = 1.0 + 1e-6;
-  alq_bound_gemm_allowance_terms(g, a);
-  const double c0 = 2.0 * (a[0] + a[2] * rc * up) + 4.0 * FLT_EPSILON * cm;
-  const double c1 = 2.0 * up * (a[1] * rc + a[2]), c2 = 4.0 * FLT_EPSILON;
-  for (int64_t k = 0; k < m; k++) {
-    int64_t i = list[k];
-    double xn = s->xnorm[i];
-    float b = s->refreshed[i] + (float)((c0 + c1 * sqrt(xn) + c2 * xn) * up);
-    s->bound[i] = b < s->bound[i] ? b : s->bound[i];
-  }
+  alq_bound_gemm_path_allowance_terms(path, s->d, a);
+  return (tolerance){2.0 * (a[0] + a[2] * rc * up) + 4.0 * FLT_EPSILON * cm, 2.0 * up * (a[1] * rc + a[2]),
+                     4.0 * FLT_EPSILON};
+}
+
+/* Lowers row i's bound to v + the tolerance, v the smallest distance from a
+ * path's products (refreshed[i] for the bound GEMM's). */
+static void lower_bound(kstate *s, const tolerance *t, int64_t i, float v) {
+  double xn = s->xnorm[i];
+  float b = v + (float)((t->c0 + t->c1 * sqrt(xn) + t->c2 * xn) * (1.0 + 1e-6));
+  s->bound[i] = b < s->bound[i] ? b : s->bound[i];
 }
 
 /* Row i as float: in place, or widened into `buf` (d floats). */
@@ -198,6 +237,8 @@ static float evaluate(kstate *s, int64_t i) {
   s->evaluations++;
   s->exact[i] = m;
   s->seen[i] = (int32_t)s->nc;
+  if (s->folded) /* the caller sets the bound to the value */
+    s->folded[i] = (int32_t)s->nc;
   return m;
 }
 
@@ -247,27 +288,25 @@ static void heap_build(kstate *s) {
 }
 
 static void make_dormant(kstate *s, int64_t i) {
-  s->heap[s->n - ++s->dormant_n] = i;
+  s->dormant[i >> 6] |= 1ull << (i & 63);
+  s->dormant_n++;
   s->dormant_top = s->bound[i] > s->dormant_top ? s->bound[i] : s->dormant_top;
 }
 
 /* Keeps in heap[0, heap_n) the unselected candidates with bound >= tau; the
- * others with a bound below tau become dormant (collected in popped[] first:
- * the dormant end may reach into the unread part of the heap). */
+ * others with a bound below tau become dormant. */
 static void sort_out(kstate *s) {
-  int64_t w = 0, m = 0;
+  int64_t w = 0;
   for (int64_t k = 0; k < s->heap_n; k++) {
     int64_t i = s->heap[k];
     if (s->exact[i] < 0)
       continue; /* selected */
     if (s->bound[i] < s->tau)
-      s->popped[m++] = i;
+      make_dormant(s, i);
     else
       s->heap[w++] = i;
   }
   s->heap_n = w;
-  for (int64_t k = 0; k < m; k++)
-    make_dormant(s, s->popped[k]);
 }
 
 static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_centers *labeled, int64_t budget,
@@ -289,22 +328,33 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
   if (lazy) {
     ALQ_CHECK(alq_malloc(&s->bound, sizeof(float) * n1, "k-center bounds"));
     ALQ_CHECK(alq_malloc(&s->refreshed, sizeof(float) * n1, "k-center refreshed bounds"));
+    ALQ_CHECK(alq_malloc(&s->folded, sizeof(int32_t) * n1, "k-center folded counts"));
     ALQ_CHECK(alq_malloc(&s->heap, sizeof(int64_t) * n1, "k-center heap"));
     ALQ_CHECK(alq_malloc(&s->popped, sizeof(int64_t) * n1, "k-center evaluated list"));
-    ALQ_CHECK(alq_calloc(&s->marks, (size_t)(n1 + 63) / 64, sizeof(uint64_t), "k-center wake marks"));
+    ALQ_CHECK(alq_calloc(&s->dormant, (size_t)(n1 + 63) / 64, sizeof(uint64_t), "k-center dormant set"));
+    ALQ_CHECK(alq_calloc(&s->keys, (size_t)(s->cap + 64) / 64, sizeof(uint64_t), "k-center fold keys"));
     ALQ_CHECK(alq_malloc_aligned(&s->block, sizeof(float) * BLOCK_ROWS * BLOCK_CENTERS, "k-center GEMM block"));
     ALQ_CHECK(alq_malloc_aligned(&s->rows, sizeof(float) * BLOCK_ROWS * (s->d ? s->d : 1), "k-center GEMM rows"));
+    ALQ_CHECK(alq_malloc_aligned(&s->ct, sizeof(float) * ALQ_BOUND_SMALL_MAX * (s->d ? s->d : 1),
+                                 "k-center small-fold centers"));
     s->tau = -INFINITY;
     s->dormant_top = -1;
     s->level = -1;
   }
+  /* Pruned, with no labeled centers, the norms (and the lazy state) wait
+   * for the first center's pass (first_pass): one read of every row instead
+   * of two. */
+  s->norms_pending = lazy && labeled->n == 0;
   for (int64_t i = 0; i < s->n; i++) {
-    const float *xi = row(s, i, s->xrow);
-    s->xnorm[i] = alq_dot(xi, xi, s->d);
     s->exact[i] = INFINITY;
     s->seen[i] = 0;
+    if (s->norms_pending)
+      continue; /* the rest in first_pass */
+    const float *xi = row(s, i, s->xrow);
+    s->xnorm[i] = alq_dot(xi, xi, s->d);
     if (lazy) {
       s->bound[i] = s->refreshed[i] = INFINITY;
+      s->folded[i] = 0;
       s->heap[i] = i; /* all awake (the first refresh orders them) */
     }
   }
@@ -318,12 +368,15 @@ static void state_free(kstate *s) {
   free(s->seen);
   free(s->bound);
   free(s->refreshed);
+  free(s->folded);
   free(s->heap);
   free(s->popped);
-  free(s->marks);
+  free(s->dormant);
+  free(s->keys);
   free(s->block);
   free(s->rows);
   free(s->xrow);
+  free(s->ct);
   free(s->c);
   free(s->cnorm);
 }
@@ -335,13 +388,13 @@ static void add_center(kstate *s, const float *c) {
   s->cmax = cn > s->cmax ? cn : s->cmax;
 }
 
-/* refreshed[] of row i, lowered with the GEMM's row gi against centers
- * [j0, j0 + bn).  Sixteen running minima, so that the loop vectorises (the
- * minimum does not depend on the order). */
-static void fold_row(kstate *s, int64_t i, const float *gi, int64_t j0, int64_t bn) {
+/* min(m, the distances of row i from the products gi against centers
+ * [j0, j0 + bn)), at least 0.  Sixteen running minima, so that the loop
+ * vectorises (the minimum does not depend on the order). */
+static float fold_row(const kstate *s, int64_t i, const float *gi, int64_t j0, int64_t bn, float m) {
   enum { W = 16 };
   const float xn = s->xnorm[i], *cn = s->cnorm + j0;
-  float m = s->refreshed[i], lane[W];
+  float lane[W];
   int64_t j = 0;
   if (bn >= W) {
     for (int l = 0; l < W; l++)
@@ -358,7 +411,7 @@ static void fold_row(kstate *s, int64_t i, const float *gi, int64_t j0, int64_t 
     float d2 = xn + cn[j] - 2.0f * gi[j];
     m = d2 < m ? d2 : m;
   }
-  s->refreshed[i] = m > 0 ? m : 0;
+  return m > 0 ? m : 0;
 }
 
 /* Runs g on rows list[0, bm) into out: in place when they are consecutive
@@ -382,53 +435,192 @@ static void gemm_rows(kstate *s, alq_bound_gemm *g, const int64_t *list, int64_t
   alq_bound_gemm_run(g, x, bm, out);
 }
 
-/* Lowers the bounds of rows list[0, m) with centers [j0, j1) through the
- * bound GEMM, or with their exact values when they lack few centers.  Cannot fail: a failure on one rank between two collectives
- * would leave the others waiting, so a bound GEMM that cannot be built
- * leaves those centers out (the bounds stay bounds: fewer candidates
- * pruned, the same batch). */
-static void fold_centers(kstate *s, int64_t *list, int64_t m, int64_t j0, int64_t j1) {
-  if (m == 0 || j1 <= j0)
+/* alq_bound_small_run on rows sel[0, bm) against the prepared centers: in
+ * place for float rows, widened into s->rows first for binary16 ones. */
+static void small_run(kstate *s, int64_t bn, const int64_t *sel, int64_t bm) {
+  if (s->x) {
+    alq_bound_small_run(s->ct, bn, s->d, s->x, sel, bm, s->block);
     return;
-  double t0 = MPI_Wtime();
-  /* The rows a few exact distances settle, their bound their value (list
-   * reordered: the others first). */
-  int64_t w = 0;
+  }
+  int64_t at[BLOCK_ROWS];
+  for (int64_t q = 0; q < bm; q++) {
+    alq_half_to_float(s->xh + sel[q] * s->d, s->rows + q * s->d, s->d);
+    at[q] = q;
+  }
+  alq_bound_small_run(s->ct, bn, s->d, s->rows, at, bm, s->block);
+}
+
+/* The GEMM rows list[0, m) whose folded[] is in [f0, f1) (a group), folded
+ * up to centers [f0, upto) in GEMM blocks; their bounds lowered, and
+ * folded[] set to upto when every block ran.  A bound GEMM that cannot be
+ * built leaves its centers out (the bounds stay bounds: fewer candidates
+ * pruned, the same batch; folded[] is then left as it was). */
+static void fold_group(kstate *s, const int64_t *list, int64_t m, int64_t f0, int64_t f1, int64_t upto) {
+  int64_t sel[BLOCK_ROWS], rows = 0;
+  int all = 1, any = 0;
+  tolerance tol = {0};
+  const char *small = upto - f0 <= ALQ_BOUND_SMALL_MAX ? alq_bound_small_path() : NULL;
+  if (small) { /* a few centers: the rows read in place, no GEMM (alq/gemm.h) */
+    int64_t bn = upto - f0, ld = alq_bound_small_width(bn);
+    alq_bound_small_prepare(s->c + f0 * s->d, bn, s->d, s->ct);
+    tol = path_tolerance(s, small);
+    for (int64_t k = 0, bm = 0; k < m; k++) {
+      int64_t i = list[k];
+      if (s->folded[i] >= f0 && s->folded[i] < f1)
+        sel[bm++] = i;
+      if (bm == BLOCK_ROWS || (k + 1 == m && bm > 0)) {
+        small_run(s, bn, sel, bm);
+        /* Straight into the bound, not through refreshed[]: that one holds
+         * the bound GEMM's distances, whose allowance may be far wider. */
+        for (int64_t q = 0; q < bm; q++)
+          lower_bound(s, &tol, sel[q], fold_row(s, sel[q], s->block + q * ld, f0, bn, INFINITY));
+        rows += bm;
+        bm = 0;
+      }
+    }
+    any = 1;
+    snprintf(s->small_path, sizeof s->small_path, "%s", small);
+  }
+  for (int64_t c0 = f0; !small && c0 < upto; c0 += BLOCK_CENTERS) {
+    int64_t bn = upto - c0 < BLOCK_CENTERS ? upto - c0 : BLOCK_CENTERS;
+    alq_bound_gemm *g = NULL;
+    if (alq_bound_gemm_create(&g, s->c + c0 * s->d, bn, s->d, BLOCK_ROWS)) {
+      all = 0;
+      continue;
+    }
+    any = 1;
+    tol = path_tolerance(s, alq_bound_gemm_path(g)); /* every block runs on the same path (chosen per process) */
+    snprintf(s->gemm_path, sizeof s->gemm_path, "%s", alq_bound_gemm_path(g));
+    snprintf(s->gemm_impl, sizeof s->gemm_impl, "%s", alq_bound_gemm_impl(g));
+    rows = 0;
+    for (int64_t k = 0, bm = 0; k < m; k++) {
+      int64_t i = list[k];
+      if (s->folded[i] >= f0 && s->folded[i] < f1)
+        sel[bm++] = i;
+      if (bm == BLOCK_ROWS || (k + 1 == m && bm > 0)) {
+        gemm_rows(s, g, sel, bm, s->block);
+        for (int64_t q = 0; q < bm; q++)
+          s->refreshed[sel[q]] = fold_row(s, sel[q], s->block + q * bn, c0, bn, s->refreshed[sel[q]]);
+        rows += bm;
+        bm = 0;
+      }
+    }
+    alq_bound_gemm_free(g);
+  }
+  if (!any)
+    return;
   for (int64_t k = 0; k < m; k++) {
     int64_t i = list[k];
+    if (s->folded[i] >= f0 && s->folded[i] < f1) {
+      if (!small)
+        lower_bound(s, &tol, i, s->refreshed[i]);
+      if (all)
+        s->folded[i] = (int32_t)upto;
+    }
+  }
+  s->gemm_flops += 2.0 * (double)rows * (double)(upto - f0) * (double)s->d;
+  s->gemm_rows += rows;
+  alq_log_flops(2 * rows * (upto - f0) * s->d);
+}
+
+/* The smallest key >= k below upto (s->keys), or upto. */
+static int64_t next_key(const kstate *s, int64_t k, int64_t upto) {
+  for (; k < upto; k = (k | 63) + 1) {
+    uint64_t bits = s->keys[k >> 6] >> (k & 63);
+    if (bits)
+      return k + __builtin_ctzll(bits) < upto ? k + __builtin_ctzll(bits) : upto;
+  }
+  return upto;
+}
+
+/* Lowers the bounds of rows list[0, m) with the centers [folded[i], upto)
+ * each has not folded in: by its exact value when it lacks few centers for
+ * one (evaluate), by exact distances when it has folded in all but a few
+ * (alq_dot, the values' own arithmetic: a bound with no allowance), else
+ * through the bound GEMM.  A row that already has them costs nothing (a
+ * candidate woken twice at the same number of centers).  The GEMM rows go in
+ * groups by folded[]: a group folds from its smallest count on, as at a few
+ * centers the GEMM costs about the same per row whatever the width.  list is
+ * reordered (the GEMM rows first), never shortened: the caller keeps every
+ * row of it.  Cannot fail (fold_group). */
+static void fold_centers(kstate *s, int64_t *list, int64_t m, int64_t upto) {
+  if (m == 0)
+    return;
+  double t0 = MPI_Wtime();
+  int64_t w = 0;
+  float dots[EXACT_PART];
+  for (int64_t k = 0; k < m; k++) {
+    int64_t i = list[k], f = s->folded[i];
+    if (f >= upto)
+      continue;
     if (s->nc - s->seen[i] <= EXACT_FOLD) {
       float v = evaluate(s, i);
       s->bound[i] = v < s->bound[i] ? v : s->bound[i];
-    } else { /* swapped, not overwritten: the caller keeps every row of list */
+    } else if (upto - f <= EXACT_PART) {
+      alq_dot_rows(row(s, i, s->xrow), s->c + f * s->d, upto - f, s->d, dots);
+      float b = s->bound[i];
+      for (int64_t j = f; j < upto; j++) {
+        float d2 = s->xnorm[i] + s->cnorm[j] - 2.0f * dots[j - f];
+        d2 = d2 > 0 ? d2 : 0; /* distance() */
+        b = d2 < b ? d2 : b;
+      }
+      s->bound[i] = b;
+      s->folded[i] = (int32_t)upto;
+      s->distances += upto - f;
+    } else { /* swapped, not overwritten */
       list[k] = list[w];
       list[w++] = i;
+      s->keys[f >> 6] |= 1ull << (f & 63);
     }
   }
-  m = w;
-  alq_bound_gemm *g = NULL, *ran = NULL; /* ran: the last block's, for its allowance */
-  for (int64_t c0 = j0; c0 < j1; c0 += BLOCK_CENTERS) {
-    int64_t bn = j1 - c0 < BLOCK_CENTERS ? j1 - c0 : BLOCK_CENTERS;
-    if (alq_bound_gemm_create(&g, s->c + c0 * s->d, bn, s->d, BLOCK_ROWS))
-      continue;
-    alq_bound_gemm_free(ran);
-    ran = g;
-    snprintf(s->gemm_path, sizeof s->gemm_path, "%s", alq_bound_gemm_path(g));
-    snprintf(s->gemm_impl, sizeof s->gemm_impl, "%s", alq_bound_gemm_impl(g));
-    for (int64_t k0 = 0; k0 < m; k0 += BLOCK_ROWS) {
-      int64_t bm = m - k0 < BLOCK_ROWS ? m - k0 : BLOCK_ROWS;
-      gemm_rows(s, g, list + k0, bm, s->block);
-      for (int64_t k = 0; k < bm; k++)
-        fold_row(s, list[k0 + k], s->block + k * bn, c0, bn);
-    }
+  for (int64_t f0 = next_key(s, 0, upto); f0 < upto;) {
+    int64_t span = (upto - f0) / 2 > GROUP_SPAN ? (upto - f0) / 2 : GROUP_SPAN;
+    int64_t f1 = f0 + span < upto ? f0 + span : upto;
+    fold_group(s, list, w, f0, f1, upto);
+    f0 = next_key(s, f1, upto);
   }
-  /* Every block ran on the same path (chosen per process), or was left out. */
-  if (ran)
-    lower_bounds(s, ran, list, m);
-  alq_bound_gemm_free(ran);
+  memset(s->keys, 0, sizeof *s->keys * (size_t)((upto + 63) / 64));
   s->gemm_seconds += MPI_Wtime() - t0;
-  s->gemm_flops += 2.0 * (double)m * (double)(j1 - j0) * (double)s->d;
-  s->gemm_rows += m;
-  alq_log_flops(2 * m * (j1 - j0) * s->d);
+}
+
+/* The first center's pass when there were no labeled centers (nc = 1):
+ * every row's norm and its exact distance to that center in one read of the
+ * row, the same values state_init and evaluate would give; the rest of the
+ * lazy state (state_init left it) set on the way.  The next pick's value on
+ * this rank is then the largest of them, so tau follows it at once (as the
+ * next refresh's raise_tau would, from the global pick: at least as high),
+ * and the candidates below it go dormant in index order, without a heap over
+ * all of them first. */
+static void first_pass(kstate *s) {
+  double t0 = MPI_Wtime();
+  float top = -1;
+  for (int64_t i = 0; i < s->n; i++) {
+    const float *xi = row(s, i, s->xrow);
+    s->xnorm[i] = alq_dot(xi, xi, s->d);
+    s->refreshed[i] = s->bound[i] = INFINITY;
+    s->folded[i] = 0;
+    if (s->exact[i] < 0)
+      continue; /* selected */
+    float v = evaluate(s, i);
+    s->bound[i] = v;
+    top = v > top ? v : top;
+  }
+  s->norms_pending = 0;
+  s->first_seconds += MPI_Wtime() - t0;
+  if (top >= 0)
+    s->tau = (float)((1.0 - DORMANT_MARGIN) * (double)top);
+  s->heap_n = 0;
+  for (int64_t i = 0; i < s->n; i++) {
+    if (s->exact[i] < 0)
+      continue;
+    if (s->bound[i] < s->tau)
+      make_dormant(s, i);
+    else
+      s->heap[s->heap_n++] = i;
+  }
+  s->refreshes++;
+  s->applied = s->nc;
+  heap_build(s);
 }
 
 /* tau, raised to trail the level (never lowered here: every dormant bound
@@ -444,59 +636,129 @@ static void raise_tau(kstate *s) {
  * blocks; those that fall below tau (before or after) become dormant; then
  * rebuilds the heap. */
 static void refresh_bounds(kstate *s, int64_t upto) {
+  if (s->norms_pending) {
+    first_pass(s);
+    return;
+  }
   raise_tau(s);
   sort_out(s);
-  fold_centers(s, s->heap, s->heap_n, s->applied, upto);
+  fold_centers(s, s->heap, s->heap_n, upto);
   sort_out(s);
   s->refreshes++;
   s->applied = upto;
   heap_build(s);
 }
 
-/* The m marked rows into list, in index order, clearing the marks: a wake
- * can take most of the candidates (at 10^6 x 128 from 0 labeled, 0.7 M rows
- * in nine wakes), and the GEMM then gathers their rows nearly in sequence
- * instead of in the dormant region's order, which is random. */
-static void list_marked(kstate *s, int64_t *list, int64_t m) {
-  int64_t k = 0;
-  for (int64_t word = 0; k < m; word++) {
-    uint64_t bits = s->marks[word];
-    s->marks[word] = 0;
-    while (bits) {
-      list[k++] = word * 64 + __builtin_ctzll(bits);
-      bits &= bits - 1;
+/* Takes out of the dormant set, listing them in index order (so a wake's
+ * GEMM gathers its rows nearly in sequence: a wake can take most of the
+ * candidates), the rows whose bound is >= t; returns how many, and in *top
+ * the largest bound left dormant (-1: none).  One pass over the bitmap and
+ * the bounds in index order (the vector path: 16 compares at once); both
+ * paths make the same exact compares. */
+static int64_t take_dormant_scalar(kstate *s, float t, int64_t *list, float *top) {
+  int64_t m = 0, words = (s->n + 63) / 64;
+  float tp = -1;
+  for (int64_t word = 0; word < words; word++) {
+    uint64_t bits = s->dormant[word], take = 0;
+    for (uint64_t b = bits; b; b &= b - 1) {
+      int l = __builtin_ctzll(b);
+      float v = s->bound[word * 64 + l];
+      if (v >= t)
+        take |= 1ull << l;
+      else
+        tp = v > tp ? v : tp;
     }
+    s->dormant[word] = bits & ~take;
+    for (; take; take &= take - 1)
+      list[m++] = word * 64 + __builtin_ctzll(take);
   }
+  *top = tp;
+  return m;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx512f"))) static int64_t take_dormant_avx512f(kstate *s, float t, int64_t *list,
+                                                                        float *top) {
+  int64_t m = 0, words = (s->n + 63) / 64;
+  const __m512 tv = _mm512_set1_ps(t);
+  __m512 tp = _mm512_set1_ps(-1.0f);
+  for (int64_t word = 0; word < words; word++) {
+    uint64_t bits = s->dormant[word], take = 0;
+    if (!bits)
+      continue;
+    for (int q = 0; q < 4; q++) {
+      __mmask16 in = (__mmask16)(bits >> (16 * q));
+      if (!in)
+        continue;
+      /* masked: never reads past the last row (its bits are clear) */
+      __m512 v = _mm512_maskz_loadu_ps(in, s->bound + word * 64 + 16 * q);
+      __mmask16 ge = _mm512_mask_cmp_ps_mask(in, v, tv, _CMP_GE_OQ);
+      take |= (uint64_t)ge << (16 * q);
+      tp = _mm512_mask_max_ps(tp, in & (__mmask16)~ge, v, tp); /* a NaN bound: tp kept, as in the scalar path */
+    }
+    s->dormant[word] = bits & ~take;
+    for (; take; take &= take - 1)
+      list[m++] = word * 64 + __builtin_ctzll(take);
+  }
+  *top = _mm512_reduce_max_ps(tp);
+  return m;
+}
+#endif
+
+/* About how many dormant rows have a bound >= t: counted in every eighth
+ * word of the bitmap (a heuristic's input: deterministic, and it decides
+ * only how much work a wake does). */
+static int64_t count_dormant(const kstate *s, float t) {
+  int64_t m = 0, words = (s->n + 63) / 64;
+  for (int64_t word = 0; word < words; word += 8)
+    for (uint64_t b = s->dormant[word]; b; b &= b - 1)
+      m += s->bound[word * 64 + __builtin_ctzll(b)] >= t;
+  return 8 * m;
+}
+
+static int64_t take_dormant(kstate *s, float t, int64_t *list, float *top) {
+#if defined(__x86_64__)
+  static int avx512 = -1;
+  if (avx512 < 0)
+    avx512 = alq_isa_supported("avx512f");
+  if (avx512)
+    return take_dormant_avx512f(s, t, list, top);
+#endif
+  return take_dormant_scalar(s, t, list, top);
 }
 
 /* Lowers tau to new_tau and wakes the dormant candidates with a bound at or
- * above it, refreshed against every center first (their bounds lack the
+ * above it, their bounds first folded up to every center (they lack the
  * centers applied while they slept, and the waiting ones); those still below
  * new_tau go back to sleep, the others join the heap.  list: scratch for the
  * woken. */
 static void wake(kstate *s, float new_tau, int64_t *list) {
-  int64_t m = 0, w = s->n, lo = s->n - s->dormant_n;
-  float top = -1;
-  for (int64_t k = s->n - 1; k >= lo; k--) {
-    int64_t i = s->heap[k];
-    if (s->exact[i] < 0)
-      continue;
-    if (s->bound[i] >= new_tau) {
-      uint64_t bit = 1ull << (i & 63);
-      m += (s->marks[i >> 6] & bit) == 0; /* counted once, as list_marked lists it */
-      s->marks[i >> 6] |= bit;
-    } else {
-      s->heap[--w] = i;
-      top = s->bound[i] > top ? s->bound[i] : top;
-    }
-  }
-  list_marked(s, list, m);
-  s->dormant_n = s->n - w;
+  float top, take = new_tau;
+  /* A band that holds a large share of the dormant rows: all of them, while
+   * they lack few centers each (a read of the row, alq_bound_small_run).
+   * Read in index order at that density, a row costs about what the first
+   * pass pays (a streaming read), against about twice that for the
+   * scattered rows of a thin band, and the wakes that would have followed,
+   * band by band, find their rows up to date.  (At 10^6 x 128 from 0
+   * labeled, when the tenth cluster gets its center the first band holds 7%
+   * of the dormant rows; six more wakes at 10 centers followed it, 0.68 M
+   * scattered rows in all, and 0.20 M in the later wakes.  Waking them all
+   * there reads 1.0 M rows in sequence, and 0.13 M in the later wakes.) */
+  if (s->nc <= ALQ_BOUND_SMALL_MAX && alq_bound_small_path() &&
+      count_dormant(s, new_tau) * FULL_WAKE >= s->dormant_n)
+    take = -INFINITY;
+  int64_t m = take_dormant(s, take, list, &top), w = 0;
+  s->dormant_n -= m;
   s->dormant_top = top;
   s->tau = new_tau;
   s->wakes++;
-  fold_centers(s, list, m, 0, s->nc);
-  for (int64_t k = 0; k < m; k++) {
+  for (int64_t k = 0; k < m; k++)
+    if (s->exact[list[k]] >= 0) /* (a dormant row is never selected: kept safe) */
+      list[w++] = list[k];
+  fold_centers(s, list, w, s->nc);
+  for (int64_t k = 0; k < w; k++) {
     if (s->bound[list[k]] < s->tau)
       make_dormant(s, list[k]);
     else
@@ -646,12 +908,14 @@ static alq_err print_stats(const kstats *st, const kstate *s, MPI_Comm comm) {
   fprintf(stderr,
           "kcenter: steps=%lld candidates=%lld dim=%lld rows=%s seconds=%.6f streamed_bytes=%lld "
           "unpruned_steps_seconds=%.6f unpruned_bytes=%lld pruned_fraction=%.4f evaluations=%lld distances=%lld "
-          "refreshes=%lld wakes=%lld gemm_rows=%lld gemm_seconds=%.4f gemm_gflops=%.1f gemm_path=%s gemm_impl=%s\n",
+          "refreshes=%lld wakes=%lld gemm_rows=%lld gemm_seconds=%.4f gemm_gflops=%.1f gemm_path=%s gemm_impl=%s "
+          "first_pass_seconds=%.4f small_path=%s\n",
           (long long)st->steps, (long long)sum[3], (long long)s->d, s->x || !s->xh ? "float32" : "float16", tmax[0],
           (long long)(sum[0] * row_bytes(s)), tmax[1], (long long)sum[2],
           visits > 0 ? 1.0 - (double)sum[0] / visits : 0.0, (long long)sum[0], (long long)sum[1],
           (long long)s->refreshes, (long long)s->wakes, (long long)s->gemm_rows, s->gemm_seconds, s->gemm_seconds > 0 ? s->gemm_flops / s->gemm_seconds / 1e9 : 0.0,
-          s->gemm_path[0] ? s->gemm_path : "none", s->gemm_impl[0] ? s->gemm_impl : "none");
+          s->gemm_path[0] ? s->gemm_path : "none", s->gemm_impl[0] ? s->gemm_impl : "none", s->first_seconds,
+          s->small_path[0] ? s->small_path : "none");
   return ALQ_OK;
 }
 

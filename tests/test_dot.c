@@ -290,6 +290,55 @@ static void bound_gemm_within_allowance(void **unused) {
   unsetenv("ALQ_BOUND_GEMM");
 }
 
+/* The small bound products (alq_bound_small_*, core/gemm_small.c) on the
+ * adversarial rows, read by index in an order of their own, at every tile
+ * count: every entry within the "avx512f-f32" allowance of the exact product
+ * and of alq_dot.  Skipped (a note) on a CPU without the path. */
+static void bound_small_within_allowance(void **unused) {
+  const char *path = alq_bound_small_path();
+  if (!path) {
+    printf("# bound small: no path on this CPU\n");
+    return;
+  }
+  assert_int_equal(alq_bound_small_run(NULL, ALQ_BOUND_SMALL_MAX + 1, 1, NULL, NULL, 0, NULL), 0);
+  const int64_t dims[] = {1, 3, 13, 64, 128, 333}, ncols[] = {1, 5, 16, 17, 33, 48, 63, 64}, rows[] = {1, 3, 4, 9, 256};
+  uint32_t st = 23;
+  for (int kind = 0; kind < 3; kind++)
+    for (size_t a = 0; a < sizeof dims / sizeof dims[0]; a++)
+      for (size_t b = 0; b < sizeof ncols / sizeof ncols[0]; b++)
+        for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+          int64_t d = dims[a], nc = ncols[b], m = rows[r], n = m + 5, w = alq_bound_small_width(nc);
+          assert_true(w >= nc && w % 16 == 0);
+          float *x = adversarial_vector(kind, n * d, &st), *c = adversarial_vector(kind, nc * d, &st);
+          float *ct = malloc(sizeof(float) * (size_t)(w * d)), *out = malloc(sizeof(float) * (size_t)(m * w));
+          int64_t *idx = malloc(sizeof(int64_t) * (size_t)m);
+          for (int64_t k = 0; k < m; k++)
+            idx[k] = (k * 7 + 3) % n; /* not in order, not all rows */
+          alq_bound_small_prepare(c, nc, d, ct);
+          assert_int_equal(alq_bound_small_run(ct, nc, d, x, idx, m, out), 1);
+          for (int64_t k = 0; k < m; k++)
+            for (int64_t j = 0; j < nc; j++) {
+              const float *xi = x + idx[k] * d, *cj = c + j * d;
+              long double exact = 0, nx2 = 0, nc2 = 0;
+              for (int64_t q = 0; q < d; q++) {
+                exact += (long double)xi[q] * cj[q];
+                nx2 += (long double)xi[q] * xi[q];
+                nc2 += (long double)cj[q] * cj[q];
+              }
+              double np = (double)sqrtl(nx2 * nc2), ns = (double)(sqrtl(nx2) + sqrtl(nc2));
+              double allow = alq_bound_gemm_path_allowance(path, d, np, ns) * (1 + 1e-5) + 1e-30;
+              float v = out[k * w + j];
+              assert_true(fabsf(v - alq_dot(xi, cj, d)) <= allow);
+              assert_true(fabsl((long double)v - exact) <= (long double)allow);
+            }
+          free(x);
+          free(c);
+          free(ct);
+          free(out);
+          free(idx);
+        }
+}
+
 int main(void) {
   const char *forced = getenv("OPENBLAS_CORETYPE");
   printf("# OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s), dot path %s\n", openblas_get_corename(),
@@ -301,6 +350,7 @@ int main(void) {
       cmocka_unit_test(within_the_error_bound),
       cmocka_unit_test(sgemm_within_allowance),
       cmocka_unit_test(bound_gemm_within_allowance),
+      cmocka_unit_test(bound_small_within_allowance),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -707,6 +707,18 @@ static void test_kcenter_prune_identical_offset(void **state) {
   kcenter_case(1000, 16, 5, 300, 2, 25);
 }
 
+/* More labeled centers than the small fold takes (ALQ_BOUND_SMALL_MAX: the
+ * labeled pass goes through the bound GEMM, bf16 where the CPU has it) and
+ * more picks than PEND (the later refreshes fold a few centers each, through
+ * the small path): the bounds of one candidate then come from two paths with
+ * different allowances, and pruning must still change nothing. */
+static void test_kcenter_mixed_bound_paths(void **state) {
+  (void)state;
+  kcenter_case(3000, 32, 200, 150, 0, 31);
+  kcenter_case(3000, 8, 100, 200, 2, 32);
+  kcenter_case(4000, 4, 90, 300, 2, 33);
+}
+
 static void test_kcenter_first_center_seed(void **state) {
   (void)state;
   point_set cand = make_points(100, 4, 0, 99, 0, 1);
@@ -745,6 +757,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_kcenter_exact_integer),
       cmocka_unit_test(test_kcenter_gaussian),
       cmocka_unit_test(test_kcenter_prune_identical_offset),
+      cmocka_unit_test(test_kcenter_mixed_bound_paths),
       cmocka_unit_test(test_kcenter_first_center_seed),
   };
   int failed = cmocka_run_group_tests(tests, group_setup, NULL);

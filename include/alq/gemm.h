@@ -112,6 +112,30 @@ void alq_bound_gemm_free(alq_bound_gemm *g);
  * |path's dot - alq_dot| <= this. */
 double alq_bound_gemm_path_allowance(const char *path, int64_t d, double norm_product, double norm_sum);
 
+/* Bound products against at most ALQ_BOUND_SMALL_MAX columns without a GEMM
+ * (core/gemm_small.c): rows read in place by index, float32 FMAs, within the
+ * "openblas-f32" allowance of alq_bound_gemm_path_allowance.  Where a GEMM
+ * library runs far below its peak (a few columns) and its rows would have to
+ * be gathered first.
+ *   ct: alq_bound_small_width(nc) x d floats, filled by
+ *       alq_bound_small_prepare from the nc x d columns c;
+ *   out[k * alq_bound_small_width(nc) + j] ~ x_{rows[k]} . c_j for k < m,
+ *       j < nc, x's rows d floats apart.
+ * alq_bound_small_run returns 0, doing nothing, when this CPU has no such
+ * path, or ALQ_BOUND_GEMM forces a GEMM path (alq_bound_small_path() is then
+ * NULL), or nc is out of range. */
+#define ALQ_BOUND_SMALL_MAX 64
+int64_t alq_bound_small_width(int64_t nc);
+void alq_bound_small_prepare(const float *c, int64_t nc, int64_t d, float *ct);
+int alq_bound_small_run(const float *ct, int64_t nc, int64_t d, const float *x, const int64_t *rows, int64_t m,
+                        float *out);
+/* "avx512f-f32", or NULL. */
+const char *alq_bound_small_path(void);
+
+/* alq_bound_gemm_allowance_terms for a path by name (as
+ * alq_bound_gemm_path_allowance takes it). */
+void alq_bound_gemm_path_allowance_terms(const char *path, int64_t d, double terms[3]);
+
 /* bf16 of each x[k] (round to nearest even), as the bf16 path rounds them. */
 void alq_bf16_round(const float *x, int64_t n, uint16_t *out);
 

@@ -18,8 +18,10 @@ has), then with `sbatch -W`:
   - examples/slurm-campaign/campaign.sh: three rounds chained with afterok
     (round, answers, round, ...) and an array job over three seeds; every
     round and every seed's batch equal the same steps run directly with the CLI;
-  - isolation: /etc/slurm is never written, and stop.sh on this cluster leaves a
-    second local cluster, and its running job, alone.
+  - isolation: /etc/slurm is never written (from the moment the Slurm
+    packages are there: installing them, the first start.sh's job on a bare
+    machine, creates it), and stop.sh on this cluster leaves a second local
+    cluster, and its running job, alone.
 
     slurm_e2e.py --alq build/alq --source . --workdir DIR
 """
@@ -123,7 +125,9 @@ def main():
         return 1
     shutil.rmtree(wd, ignore_errors=True)
     os.makedirs(wd)
-    etc_before = etc_slurm()
+    # On a machine without Slurm the first start.sh installs it, and the
+    # packages create /etc/slurm: the check then starts after that install.
+    etc_before = etc_slurm() if shutil.which("slurmctld") else None
     # 4 CPUs on any machine: the templates' own --ntasks=4 runs without --overcommit.
     cluster = Cluster(src, 4)
     if not cluster.start(wd):
@@ -131,6 +135,8 @@ def main():
         print(cluster.log_tail(), file=sys.stderr)
         cluster.stop(wd)
         return 1
+    if etc_before is None:
+        etc_before = etc_slurm()
     try:
         env = base_env(alq, wd, cluster)
         jobs(src, wd, env)

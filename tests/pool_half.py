@@ -4,7 +4,7 @@ A pool whose /embeddings are IEEE half (numpy float16, written by h5py; with
 subnormal halves, negative zeros and a few far rows) is read
 by alq's own widening (alq/half.h), and the exact k-center keeps its
 candidates as halves.  Its float32 copy (the same values) must give the same
-batch, ids and score bits, for kcenter (lazy and --no-prune), margin-kcenter
+batch, ids and score bits, for kcenter (lazy, --no-prune and from 0 labeled), margin-kcenter
 and --diversity hier, at 1-3 ranks, and so must a pool list of float16
 shards.  Independent of alq's float32 path, each pick's score is checked
 against numpy's float64 distance to its nearest center (labeled items, then
@@ -55,11 +55,16 @@ with h5py.File(path("labeled.h5"), "w") as f:
     f["labeled/ids"], f["labeled/labels"] = labeled, rng.integers(0, C, L).astype(np.int32)
 
 
+NO_LABELED = "(no labeled set)"  # in a run's options: select from 0 labeled
+
+
 def select(pool, ranks, *opts):
     tag = re.sub(r"[^a-z0-9]+", "-", f"{pool}-{ranks}-{'-'.join(opts)}")
     out = path(f"b-{tag}.h5")
-    cmd = [args.mpiexec, "-n", str(ranks), args.alq, "select", "--pool", path(pool), "--labeled",
-           path("labeled.h5"), "--budget", str(B), "--seed", "4", "--out", out, "--quiet", "--log-view", *opts]
+    labeled_opts = [] if NO_LABELED in opts else ["--labeled", path("labeled.h5")]
+    opts = [o for o in opts if o != NO_LABELED]
+    cmd = [args.mpiexec, "-n", str(ranks), args.alq, "select", "--pool", path(pool), *labeled_opts,
+           "--budget", str(B), "--seed", "4", "--out", out, "--quiet", "--log-view", *opts]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     check(r.returncode == 0, f"{' '.join(cmd[2:])}: exit {r.returncode}: {r.stderr.strip()}")
     if r.returncode:
@@ -76,6 +81,7 @@ def unpruned_bytes(log):
 runs = {
     "kcenter": ["--strategy", "kcenter"],
     "kcenter --no-prune": ["--strategy", "kcenter", "--no-prune"],
+    "kcenter from 0 labeled": ["--strategy", "kcenter", NO_LABELED],  # the first center's pass
     "margin-kcenter": ["--strategy", "margin-kcenter", "--candidates", "400"],
     "kcenter hier": ["--strategy", "kcenter", "--diversity", "hier"],
 }

@@ -197,6 +197,9 @@ static alq_bound_gemm *make(const float *c, int64_t nc, int64_t d, int64_t max_r
   return g;
 }
 
+static char probe_note[64]; /* the probe's rates, for --log-view; empty: no probe ran */
+
+#ifdef ALQ_HAVE_DNNL /* without oneDNN there is nothing to probe against */
 static double seconds_now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -225,7 +228,6 @@ static double probe_rate(alq_bound_gemm *g, const float *x, float *out) {
  * every path's entries are within their allowance, and only alq_dot's
  * values enter results. */
 static const char *probe_choice = "avx512-f32";
-static char probe_note[64];
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 
 static void probe_paths(void) {
@@ -252,6 +254,7 @@ static void probe_paths(void) {
   free(c);
   free(out);
 }
+#endif
 
 alq_err alq_bound_gemm_create(alq_bound_gemm **out, const float *c, int64_t nc, int64_t d, int64_t max_rows) {
   *out = NULL;

@@ -8,6 +8,7 @@
 #include "alq/paths.h"
 #include "args.h"
 #include "commands.h"
+#include "ood_options.h"
 
 static void usage(void) {
   printf("usage: mpiexec -n P alq ood POOL.h5 --ood KIND --ood-reject Q --out SCORES.h5 [options]\n\n"
@@ -22,12 +23,11 @@ static void usage(void) {
          "  --ood-reject Q     threshold: the score that keeps a share 1 - Q of the labeled items\n"
          "  --out FILE         HDF5: /ood/ids (int64), /ood/scores (float64), /ood/rejected and\n"
          "                     /ood/labeled (uint8), /calibration/{ids, scores}; attributes ood,\n"
-         "                     reject, threshold, temperature, k, calibration_items, rejected\n"
+         "                     space, reject, threshold, temperature, k, calibration_items, rejected\n"
          "options:\n"
          "  --labeled FILE     labeled set (/labeled/ids, /labeled/labels) instead of the pool's own\n"
          "  --model FILE       probabilities and embeddings from a model of alq train\n"
-         "  --ood-temperature T  energy: T != 1 (default 1, an error without logits)\n"
-         "  --ood-k K          knn: neighbour rank (default 50, at most the labeled items - 1)\n"
+         ALQ_OOD_SETTINGS_HELP
          "  --csv FILE         also write id,score,rejected,labeled as CSV\n"
          "  --chunk-rows R     rows per worker read (default: about 8 MiB)\n"
          "  --quiet            no progress or summary on stderr\n"
@@ -40,26 +40,23 @@ static void usage(void) {
 static int parse(int argc, char **argv, void *out) {
   alq_ood_run_options *o = out;
   static const struct option longopts[] = {
-      {"ood", required_argument, 0, 'k'},        {"ood-reject", required_argument, 0, 'q'},
-      {"ood-temperature", required_argument, 0, 't'}, {"ood-k", required_argument, 0, 'n'},
+      ALQ_OOD_LONGOPTS,
       {"out", required_argument, 0, 'o'},        {"csv", required_argument, 0, 'c'},
       {"labeled", required_argument, 0, 'l'},    {"model", required_argument, 0, 'm'},
       {"chunk-rows", required_argument, 0, 'r'}, {"quiet", no_argument, 0, 'Q'},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
   memset(o, 0, sizeof *o);
-  int reject = 0, temperature = 0, k = 0;
+  unsigned given = 0;
+  alq_err err;
   opterr = 0;
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    if (alq_ood_option(c, optarg, &o->ood, &given, &err)) {
+      ALQ_CHECK(err);
+      continue;
+    }
     switch (c) {
-    case 'k': ALQ_CHECK(alq_ood_parse_kind(optarg, &o->ood.kind)); break;
-    case 'q': ALQ_CHECK(alq_arg_double("--ood-reject", optarg, 0, 1, &o->ood.reject)); reject = 1; break;
-    case 't':
-      ALQ_CHECK(alq_arg_double("--ood-temperature", optarg, 1e-6, 1e6, &o->ood.temperature));
-      temperature = 1;
-      break;
-    case 'n': ALQ_CHECK(alq_arg_int("--ood-k", optarg, 1, INT32_MAX, &o->ood.k)); k = 1; break;
     case 'o': ALQ_CHECK(alq_arg_path("--out", optarg, o->out, sizeof o->out)); break;
     case 'c': ALQ_CHECK(alq_arg_path("--csv", optarg, o->csv, sizeof o->csv)); break;
     case 'l': ALQ_CHECK(alq_arg_path("--labeled", optarg, o->labeled, sizeof o->labeled)); break;
@@ -78,7 +75,7 @@ static int parse(int argc, char **argv, void *out) {
     return alq_error_set(ALQ_ERR_USAGE, "alq ood needs a POOL");
   if (o->ood.kind == ALQ_OOD_NONE)
     return alq_error_set(ALQ_ERR_USAGE, "alq ood needs --ood KIND (maxprob, energy, knn, mahalanobis)");
-  ALQ_CHECK(alq_ood_check_options(&o->ood, reject, temperature, k));
+  ALQ_CHECK(alq_ood_check_options(&o->ood, given));
   if (!o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq ood needs --out FILE");
   const alq_path_use paths[] = {{"POOL", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT},

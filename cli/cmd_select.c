@@ -10,6 +10,7 @@
 #include "alq/select.h"
 #include "args.h"
 #include "commands.h"
+#include "ood_options.h"
 
 static void usage(void) {
   printf("usage: mpiexec -n P alq select --pool POOL.h5 --budget B --strategy NAME --out BATCH.h5 [options]\n\n"
@@ -53,8 +54,7 @@ static void usage(void) {
          "                     k-th nearest labeled embedding, normalised), mahalanobis (to the nearest\n"
          "                     class under a shared covariance)\n"
          "  --ood-reject Q     threshold: the score that keeps a share 1 - Q of the labeled items\n"
-         "  --ood-temperature T  energy: T != 1 (default 1 is an error without logits)\n"
-         "  --ood-k K          knn: neighbour rank (default 50, at most the labeled items - 1)\n"
+         ALQ_OOD_SETTINGS_HELP
          "  --no-prune         k-center: evaluate every candidate at every step instead of lazily\n"
          "                     (same batch, slower; the bandwidth benchmark); badge: update every\n"
          "                     item's D^2 at every pick, no norm or center bound skips (same batch)\n"
@@ -84,8 +84,7 @@ static int parse(int argc, char **argv, void *out) {
       {"mc-samples", required_argument, 0, 31},   {"project", required_argument, 0, 40},
       {"projection", required_argument, 0, 41},  {"fit-sample", required_argument, 0, 42},
       {"delta", required_argument, 0, 50},
-      {"ood", required_argument, 0, 60},         {"ood-reject", required_argument, 0, 61},
-      {"ood-temperature", required_argument, 0, 62}, {"ood-k", required_argument, 0, 64},
+      ALQ_OOD_LONGOPTS,
       {0, 0, 0, 0}};
   static const char *const subpools[] = {"all", "anchoral"};
   static const char *const anchor_kinds[] = {"kmeanspp", "random"};
@@ -96,11 +95,16 @@ static int parse(int argc, char **argv, void *out) {
   int have_budget = 0;
   int64_t fit_sample = 0, project_k = 0;
   int whiten = 0;
-  int ood_reject = 0, ood_temperature = 0, ood_k = 0;
+  unsigned ood_given = 0;
   opterr = 0;
   optind = 1;
   int c;
+  alq_err err;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    if (alq_ood_option(c, optarg, &o->ood, &ood_given, &err)) {
+      ALQ_CHECK(err);
+      continue;
+    }
     switch (c) {
     case 'p': ALQ_CHECK(alq_arg_path("--pool", optarg, o->pool, sizeof o->pool)); break;
     case 'b':
@@ -145,13 +149,6 @@ static int parse(int argc, char **argv, void *out) {
     case 41: ALQ_CHECK(alq_arg_path("--projection", optarg, o->projection, sizeof o->projection)); break;
     case 42: ALQ_CHECK(alq_arg_int("--fit-sample", optarg, 2, INT64_MAX, &fit_sample)); break;
     case 50: ALQ_CHECK(alq_arg_double("--delta", optarg, 1e-30, 1e30, &o->delta)); break;
-    case 60: ALQ_CHECK(alq_ood_parse_kind(optarg, &o->ood.kind)); break;
-    case 61: ALQ_CHECK(alq_arg_double("--ood-reject", optarg, 0, 1, &o->ood.reject)); ood_reject = 1; break;
-    case 62:
-      ALQ_CHECK(alq_arg_double("--ood-temperature", optarg, 1e-6, 1e6, &o->ood.temperature));
-      ood_temperature = 1;
-      break;
-    case 64: ALQ_CHECK(alq_arg_int("--ood-k", optarg, 1, INT32_MAX, &o->ood.k)); ood_k = 1; break;
     default: return alq_arg_unknown("select", optopt, argv[optind - 1]);
     }
   }
@@ -165,7 +162,7 @@ static int parse(int argc, char **argv, void *out) {
     return alq_error_set(ALQ_ERR_USAGE, "alq select needs --strategy NAME");
   if (!o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq select needs --out FILE");
-  ALQ_CHECK(alq_ood_check_options(&o->ood, ood_reject, ood_temperature, ood_k));
+  ALQ_CHECK(alq_ood_check_options(&o->ood, ood_given));
   if (fit_sample && !o->project[0])
     return alq_error_set(ALQ_ERR_USAGE, "--fit-sample applies with --project pca:K");
   o->fit_sample = fit_sample;

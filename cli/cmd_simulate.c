@@ -13,6 +13,7 @@
 #include "args.h"
 #include "commands.h"
 #include "head_options.h"
+#include "ood_options.h"
 
 
 static void usage(void) {
@@ -48,8 +49,9 @@ static void usage(void) {
          "  --annotator-noise P   each answer is wrong with probability P, uniform over the other classes\n"
          "  --confusion FILE      instead: answers drawn from row y of a K x K matrix (CSV or spaces)\n"
          "  --ood KIND --ood-reject Q  the out-of-distribution stage before every strategy, as alq\n"
-         "                        select (--ood-temperature T, --ood-k K; docs/ood.md); /labels -1 marks\n"
-         "                        junk: a label spent that teaches nothing (never tested or trained on)\n"
+         "                        select (--ood-temperature T, --ood-k K, --ood-space S; docs/ood.md); /labels\n"
+         "                        -1 marks junk: a label spent that teaches nothing (never tested or\n"
+         "                        trained on)\n"
          "  --quiet               no progress on stderr\n"         "  --help                this text\n\n"
          "Metrics: accuracy; macro-F1 over the classes present in the test split; rare_recall, the\n"
          "mean recall of the 3 rarest classes of the test split.  Results are the same for a seed\n"
@@ -70,8 +72,7 @@ static int parse(int argc, char **argv, void *out) {
       {"plot", required_argument, 0, 'P'},          {"quiet", no_argument, 0, 'q'},
       {"annotators", required_argument, 0, 'A'},    {"annotator-noise", required_argument, 0, 'n'},
       {"confusion", required_argument, 0, 'C'},
-      {"ood", required_argument, 0, 60},           {"ood-reject", required_argument, 0, 61},
-      {"ood-temperature", required_argument, 0, 62}, {"ood-k", required_argument, 0, 64},
+      ALQ_OOD_LONGOPTS,
       {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
   static const char *const subpools[] = {"all", "anchoral"};
   alq_model_kind kind;
@@ -80,10 +81,14 @@ static int parse(int argc, char **argv, void *out) {
     return first;
   alq_simulate_options_default(kind ? kind : ALQ_MODEL_LOGREG, o);
   int subpool = ALQ_SUBPOOL_ALL, have_batch = 0, have_rounds = 0, c;
-  int ood_reject = 0, ood_temperature = 0, ood_k = 0;
+  unsigned ood_given = 0;
   alq_err err;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
     if (alq_head_option(c, optarg, &o->train, &err)) {
+      ALQ_CHECK(err);
+      continue;
+    }
+    if (alq_ood_option(c, optarg, &o->ood, &ood_given, &err)) {
       ALQ_CHECK(err);
       continue;
     }
@@ -104,13 +109,6 @@ static int parse(int argc, char **argv, void *out) {
     case 'A': ALQ_CHECK(alq_arg_int("--annotators", optarg, 1, 1000000, &o->annotators)); break;
     case 'n': ALQ_CHECK(alq_arg_double("--annotator-noise", optarg, 0, 1, &o->annotator_noise)); break;
     case 'C': ALQ_CHECK(alq_arg_path("--confusion", optarg, o->confusion, sizeof o->confusion)); break;
-    case 60: ALQ_CHECK(alq_ood_parse_kind(optarg, &o->ood.kind)); break;
-    case 61: ALQ_CHECK(alq_arg_double("--ood-reject", optarg, 0, 1, &o->ood.reject)); ood_reject = 1; break;
-    case 62:
-      ALQ_CHECK(alq_arg_double("--ood-temperature", optarg, 1e-6, 1e6, &o->ood.temperature));
-      ood_temperature = 1;
-      break;
-    case 64: ALQ_CHECK(alq_arg_int("--ood-k", optarg, 1, INT32_MAX, &o->ood.k)); ood_k = 1; break;
     default: return alq_arg_unknown("simulate", optopt, argv[optind - 1]);
     }
   }
@@ -120,7 +118,7 @@ static int parse(int argc, char **argv, void *out) {
     return alq_error_set(ALQ_ERR_USAGE, "alq simulate needs --pool, --strategy, --batch, --rounds and --out");
   for (int k = 0; k < o->n_strategies && subpool == ALQ_SUBPOOL_ANCHORAL; k++)
     o->subpools[k] = ALQ_SUBPOOL_ANCHORAL;
-  ALQ_CHECK(alq_ood_check_options(&o->ood, ood_reject, ood_temperature, ood_k));
+  ALQ_CHECK(alq_ood_check_options(&o->ood, ood_given));
   ALQ_CHECK(alq_simulate_check(o));
   const alq_path_use paths[] = {{"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT},
                                 {"--out", o->out, ALQ_PATH_OUTPUT},

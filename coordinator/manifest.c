@@ -76,6 +76,8 @@ static void collect_options(const alq_select_options *opt, const alq_request *re
     }
     if (req->ood.kind == ALQ_OOD_KNN)
       add_int(l, "ood-k", req->ood.k > 0 ? req->ood.k : 50); /* then at most the labeled items - 1 (docs/ood.md) */
+    if (req->ood.space != ALQ_OOD_SPACE_SELECTION)
+      add_text(l, "ood-space", alq_ood_space_name(req->ood.space));
     snprintf(l->numbers[l->n], VALUE_MAX, "%.17g", req->ood_threshold);
     add_text(l, "ood-threshold", l->numbers[l->n]);
     add_int(l, "ood-calibration-items", req->ood_calibration);

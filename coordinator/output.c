@@ -21,6 +21,7 @@ static herr_t write_ood_attributes(hid_t file, const alq_request *req, int nrank
   if (req->ood.kind == ALQ_OOD_NONE)
     return 0;
   herr_t rc = alq_h5w_attr_string(file, "ood", alq_ood_kind_name(req->ood.kind));
+  rc |= alq_h5w_attr_string(file, "ood_space", alq_ood_space_name(req->ood.space));
   rc |= alq_h5w_attr_int64(file, "ood_rejected", req->ood_rejected);
   rc |= alq_h5w_attr_int64(file, "ood_calibration_items", req->ood_calibration);
   const double values[2] = {req->ood.reject, req->ood_threshold};

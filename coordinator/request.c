@@ -57,6 +57,7 @@ static alq_err pack(const alq_request *r, uint8_t **buf, int64_t *len) {
   m.ood_reject = r->ood.reject;
   m.ood_temperature = r->ood.temperature;
   m.ood_k = r->ood.k;
+  m.ood_space = r->ood.space;
   *len = (int64_t)alq__select_request__get_packed_size(&m);
   ALQ_CHECK(alq_malloc(buf, *len, "request message"));
   alq__select_request__pack(&m, *buf);
@@ -112,7 +113,7 @@ static alq_err unpack(const uint8_t *buf, int64_t len, alq_request *r) {
   r->fit_sample = m->fit_sample;
   r->pool_dim = m->pool_dim;
   r->projection_ids_checksum = m->projection_ids_checksum;
-  r->ood = (alq_ood_options){m->ood, m->ood_reject, m->ood_temperature, m->ood_k};
+  r->ood = (alq_ood_options){m->ood, m->ood_reject, m->ood_temperature, m->ood_k, m->ood_space};
   alq__select_request__free_unpacked(m, NULL);
   return ALQ_OK;
 }

@@ -114,7 +114,7 @@ alq_err alq_source_with_projection(alq_source *inner, alq_projection *p, alq_sou
   s->meta = inner->meta;
   s->meta.dim = ps->proj.k;
   s->impl = ps;
-  s->wraps = 1;
+  s->inner = inner;
   *out = s;
   return ALQ_OK;
 }

@@ -131,7 +131,7 @@ alq_err alq_source_with_model(alq_source *inner, const alq_model *model, const a
   s->meta.has_probs = 1;
   s->meta.mc_passes = ap->mc_samples; /* the passes behind its expected entropies */
   s->impl = ms;
-  s->wraps = 1;
+  s->inner = inner;
   *out = s;
   return ALQ_OK;
 }

@@ -138,6 +138,7 @@ alq_err alq_ood_fit(MPI_Comm comm, const alq_ood_options *opt, alq_source *src, 
                     alq_ood_model *out) {
   memset(out, 0, sizeof *out);
   out->opt = *opt;
+  src = alq_ood_source(opt, src);
   if (out->opt.temperature <= 0)
     out->opt.temperature = 1.0;
   if (out->opt.k <= 0)

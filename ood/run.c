@@ -82,6 +82,7 @@ static alq_err write_h5(const char *tmp, const alq_ood_run_options *o, const alq
   }
   rc |= alq_h5w_attr_string(file, "ood", alq_ood_kind_name(m->opt.kind));
   rc |= alq_h5w_attr_string(file, "pool", o->pool);
+  rc |= alq_h5w_attr_string(file, "space", alq_ood_space_name(m->opt.space));
   rc |= attr_double(file, "reject", m->opt.reject);
   rc |= attr_double(file, "threshold", m->threshold);
   rc |= attr_double(file, "temperature", m->opt.temperature);
@@ -163,8 +164,9 @@ static alq_err score_pool(MPI_Comm comm, const alq_ood_run_options *o, const alq
   int64_t align = alq_partition_align(meta->n_items, meta->chunk_rows, size);
   alq_range shard = alq_partition_rows(meta->n_items, align, size, rank);
   int64_t rows = shard.hi - shard.lo, chunk = o->chunk_rows > 0 ? o->chunk_rows : alq_default_chunk_rows(meta);
-  alq_stream_request sr = {comm, meta, src, shard, align, chunk, alq_ood_fields(m), labeled->ids, labeled->n,
-                           !o->quiet};
+  alq_source *read = alq_ood_source(&m->opt, src);
+  alq_stream_request sr = {comm,        &read->meta, read, shard, align, chunk, alq_ood_fields(m), labeled->ids,
+                           labeled->n, !o->quiet};
   shard_scores st = {.m = m};
   alq_err err = alq_ood_work_init(m, &st.work);
   if (!err)

@@ -45,16 +45,22 @@ alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned field
   alq_phase_begin(ALQ_PHASE_READ);
   dst->half_filled = 0;
   alq_err err = s->ops->read(s, lo, count, fields, dst);
-  if (!s->wraps)
+  if (!s->inner)
     alq_log_bytes_read(count * row_bytes(&s->meta, fields));
   alq_phase_end(ALQ_PHASE_READ);
   return err;
 }
 
+alq_source *alq_source_stored(alq_source *s) {
+  while (s->inner)
+    s = s->inner;
+  return s;
+}
+
 alq_err alq_source_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst) {
   alq_phase_begin(ALQ_PHASE_READ);
   alq_err err = s->ops->fetch(s, ids, n, fields, dst);
-  if (!s->wraps)
+  if (!s->inner)
     alq_log_bytes_read(n * row_bytes(&s->meta, fields));
   alq_phase_end(ALQ_PHASE_READ);
   return err;

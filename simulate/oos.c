@@ -163,7 +163,7 @@ alq_err sim_source_with_oos(alq_source *inner, const sim_oos *oos, alq_source **
   s->ops = &oos_ops;
   s->meta = inner->meta;
   s->impl = os;
-  s->wraps = 1;
+  s->inner = inner;
   *out = s;
   return ALQ_OK;
 }

@@ -1,8 +1,8 @@
 # The out-of-distribution stage (alq ood, alq select --ood): kNN, maxprob and
 # energy scores and the calibrated threshold against numpy, the same outputs
-# and batches at 1-4 ranks, errors.  Run: ctest -L ood
+# and batches at 1-4 ranks, --ood-space pool under a model, errors.  Run: ctest -L ood
 set(ALQ_OOD_ENV "OPENBLAS_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
-foreach(part scores select errors)
+foreach(part scores select space errors)
   add_test(NAME ood-${part}
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/ood_select.py --part ${part} --alq $<TARGET_FILE:alq>
                    --mpiexec ${MPIEXEC_EXECUTABLE} --workdir ${CMAKE_CURRENT_BINARY_DIR}/ood/${part})

@@ -10,6 +10,11 @@
                 at 1-4 ranks: the same batch, no rejected item in it, the batch file's
                 ood_rejected (in all and per rank) equal to numpy's count, the threshold in
                 the manifest.
+--part space    --ood-space pool under an MLP --model: alq ood's kNN scores are those of the
+                pool's own /embeddings (numpy here, and alq ood without the model, byte for
+                byte), unlike the default space (the hidden layer); alq select --model with it
+                at 1-3 ranks: the same batch, no rejected item, numpy's count, the space in the
+                batch file and the manifest.
 --part errors   usage and input errors: one line, the documented exit code, no output.
 """
 import argparse
@@ -72,6 +77,11 @@ def make_pool(path, n_id=800, n_junk=200, d=16, classes=4, labeled=80, seed=5, p
         f["labeled/ids"] = ids[li].astype(np.int64)
         f["labeled/labels"] = lab[li].astype(np.int32)
     return dict(x=x, p=p, ids=ids, junk=lab < 0, labeled_rows=li, labels=lab)
+
+
+def text(value):
+    """An HDF5 string attribute as h5py gives it (bytes when fixed-length)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def threshold(cal, q):
@@ -240,6 +250,47 @@ def part_select(args):
           "the manifest records --ood and its threshold")
 
 
+def part_space(args):
+    pool_path = os.path.join(args.workdir, "pool.h5")
+    pool = make_pool(pool_path)
+    model = os.path.join(args.workdir, "mlp.h5")
+    run(args, ["train", "--pool", pool_path, "--model", "mlp", "--hidden", "12", "--epochs", "60", "--seed", "2",
+               "--out", model, "--quiet"])
+    knn = ["--ood", "knn", "--ood-reject", "0.1", "--ood-k", "7", "--quiet", "--chunk-rows", "64"]
+    outs = {}
+    for name, extra in {"plain": [], "model-pool": ["--model", model, "--ood-space", "pool"],
+                        "model-selection": ["--model", model]}.items():
+        outs[name] = os.path.join(args.workdir, "space-%s.h5" % name)
+        run(args, ["ood", pool_path, "--out", outs[name]] + knn + extra, 2)
+    plain, pooled, hidden = (read_scores(outs[n]) for n in ("plain", "model-pool", "model-selection"))
+    check(all(np.array_equal(plain[key], pooled[key]) for key in ("ids", "scores", "rejected", "cal")),
+          "--model --ood-space pool: the scores, flags and calibration of the pool without the model")
+    s_np, cal_np = knn_reference(pool, 7)
+    check(np.abs(pooled["scores"] - s_np).max() < TOL, "--ood-space pool: kNN scores within %g of numpy on /embeddings"
+          % TOL)
+    check(not np.allclose(hidden["scores"], s_np, atol=1e-3), "--model alone: scores in the hidden layer, not the pool's")
+    with h5py.File(outs["model-pool"], "r") as f, h5py.File(outs["model-selection"], "r") as g:
+        check(text(f.attrs["space"]) == "pool" and text(g.attrs["space"]) == "selection", "alq ood writes the space attribute")
+    rejected_ids = set(pooled["ids"][(pooled["rejected"] == 1) & (pooled["labeled"] == 0)].tolist())
+    n_np = int(((s_np > threshold(cal_np, 0.1)) & (pooled["labeled"] == 0)).sum())
+    got = {}
+    for ranks in (1, 2, 3):
+        out = os.path.join(args.workdir, "space-select-%d.h5" % ranks)
+        run(args, ["select", "--pool", pool_path, "--budget", "30", "--out", out, "--seed", "3", "--strategy", "margin",
+                   "--model", model, "--ood-space", "pool"] + knn, ranks)
+        got[ranks] = batch(out)
+        with h5py.File(out, "r") as f:
+            got[ranks]["space"] = text(f.attrs["ood_space"])
+    b1 = got[1]
+    check(all(np.array_equal(got[r]["ids"], b1["ids"]) for r in got), "select --model --ood-space pool: the same batch "
+          "at 1-3 ranks")
+    check(len(b1["ids"]) == 30 and not (set(b1["ids"].tolist()) & rejected_ids) and b1["rejected"] == n_np and
+          b1["space"] == "pool", "select --ood-space pool: 30 items, none rejected, %d rejected (numpy %d), space "
+          "attribute %s" % (b1["rejected"], n_np, b1["space"]))
+    m = run(args, ["manifest", os.path.join(args.workdir, "space-select-1.h5")])
+    check("--ood-space pool" in m.stdout, "the manifest records --ood-space pool")
+
+
 def part_errors(args):
     pool_path = os.path.join(args.workdir, "pool.h5")
     make_pool(pool_path)
@@ -261,6 +312,10 @@ def part_errors(args):
              (["select", "--pool", noprobs, "--budget", "5", "--strategy", "kcenter", "--out", out, "--ood", "maxprob",
                "--ood-reject", "0.1"], 3, "/probs"),
              (["ood", noprobs, "--ood", "maxprob", "--ood-reject", "0.1", "--out", out], 3, "/probs"),
+             (["select", "--pool", pool_path, "--budget", "5", "--strategy", "margin", "--out", out, "--ood", "maxprob",
+               "--ood-reject", "0.1", "--ood-space", "pool"], 2, "--ood-space"),
+             (["ood", pool_path, "--ood", "knn", "--ood-reject", "0.1", "--ood-space", "hidden", "--out", out], 2,
+              "hidden"),
              (["ood", pool_path, "--ood", "knn", "--ood-reject", "0.1"], 2, "--out"),
              (["ood", pool_path, "--ood", "knn", "--ood-reject", "0.1", "--out", pool_path], 2, "same file")]
     for i, (cmd, code, word) in enumerate(cases):
@@ -277,10 +332,10 @@ def main():
     ap.add_argument("--alq", required=True)
     ap.add_argument("--mpiexec", default="mpiexec")
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("--part", choices=["scores", "select", "errors"], required=True)
+    ap.add_argument("--part", choices=["scores", "select", "space", "errors"], required=True)
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
-    {"scores": part_scores, "select": part_select, "errors": part_errors}[args.part](args)
+    {"scores": part_scores, "select": part_select, "space": part_space, "errors": part_errors}[args.part](args)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))
         sys.exit(1)

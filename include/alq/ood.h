@@ -38,22 +38,43 @@
 
 typedef enum { ALQ_OOD_NONE = 0, ALQ_OOD_MAXPROB, ALQ_OOD_ENERGY, ALQ_OOD_KNN, ALQ_OOD_MAHALANOBIS } alq_ood_kind;
 
-/* What the user asked for (--ood, --ood-reject, --ood-temperature, --ood-k). */
+/* Which embeddings knn and mahalanobis measure distances in (--ood-space).
+ * SELECTION: the rows the selection sees (a model's or a projection's
+ * embeddings when one is given).  POOL: the pool's own stored /embeddings,
+ * read past any model or projection: a head trained on a few labels may map
+ * junk close to the labeled items in its hidden layer (docs/ood.md). */
+typedef enum { ALQ_OOD_SPACE_SELECTION = 0, ALQ_OOD_SPACE_POOL } alq_ood_space;
+
+/* What the user asked for (--ood, --ood-reject, --ood-temperature, --ood-k,
+ * --ood-space). */
 typedef struct {
   int kind;           /* alq_ood_kind; NONE = no stage */
   double reject;      /* q in [0, 1) */
   double temperature; /* energy: T > 0; 0 = 1 */
   int64_t k;          /* knn: neighbour rank; 0 = 50 */
+  int space;          /* alq_ood_space */
 } alq_ood_options;
+
+/* The options a command line gave (alq_ood_check_options's `given`). */
+enum { ALQ_OOD_GIVEN_REJECT = 1, ALQ_OOD_GIVEN_TEMPERATURE = 2, ALQ_OOD_GIVEN_K = 4, ALQ_OOD_GIVEN_SPACE = 8 };
 
 /* "maxprob", "energy", "knn", "mahalanobis" (NULL for NONE). */
 const char *alq_ood_kind_name(int kind);
 /* Usage error naming the text when it is not one of the kinds. */
 alq_err alq_ood_parse_kind(const char *text, int *kind);
+/* "selection", "pool". */
+const char *alq_ood_space_name(int space);
+/* Usage error naming the text when it is not one of the spaces. */
+alq_err alq_ood_parse_space(const char *text, int *space);
 
 /* Usage error (one line) when options that need --ood are given without it,
- * or a value is out of range.  `given_*`: the option was on the command line. */
-alq_err alq_ood_check_options(const alq_ood_options *o, int given_reject, int given_temperature, int given_k);
+ * apply to another kind, or a value is out of range.  `given`: ALQ_OOD_GIVEN_*
+ * of the options on the command line. */
+alq_err alq_ood_check_options(const alq_ood_options *o, unsigned given);
+
+/* The source the stage reads: `src` itself, or with ALQ_OOD_SPACE_POOL the
+ * pool source under any model or projection that wraps it. */
+alq_source *alq_ood_source(const alq_ood_options *opt, alq_source *src);
 
 /* The stage fitted on a labeled set, identical on every rank. */
 typedef struct {

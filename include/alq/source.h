@@ -39,7 +39,7 @@ struct alq_source {
   const alq_source_ops *ops;
   alq_pool_meta meta; /* what the rows look like (dim, classes, has_probs, ...) */
   void *impl;
-  int wraps;          /* 1: reads through an inner source, which charges the bytes read */
+  alq_source *inner;  /* the source this one reads through (which charges the bytes read), or NULL */
 };
 
 /* Serial (rank 0): the pool's shape without reading bulk data.  `spec` is a
@@ -72,6 +72,10 @@ alq_err alq_source_read(alq_source *s, int64_t lo, int64_t count, unsigned field
 
 /* Rows by id (see alq_source_ops.fetch: collective), charged to the READ phase. */
 alq_err alq_source_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned fields, alq_rows *dst);
+
+/* The source under every wrapper (model, projection, ...): the pool's rows
+ * as stored.  `s` itself when it wraps nothing. */
+alq_source *alq_source_stored(alq_source *s);
 
 /* Collective for collective sources; NULL is ignored. */
 void alq_source_close(alq_source *s);

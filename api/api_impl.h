@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "alq/api.h"
+#include "alq/ood.h"
 #include "alq/partition.h"
 #include "alq/pool.h"
 #include "alq/select.h"
@@ -25,6 +26,11 @@ alq_err alq_api_option_double(const char *key, const char *text, double min, dou
 alq_err alq_api_option_choice(const char *key, const char *text, const char *const *names, int n, int *out);
 /* A flag: the key alone, key=1 or key=0. */
 alq_err alq_api_option_flag(const char *key, const char *text, int *out);
+
+/* The out-of-distribution options (ood, ood-reject, ood-temperature, ood-k,
+ * ood-space) into *o, recording in *given (ALQ_OOD_GIVEN_*) what was set for
+ * alq_ood_check_options.  *taken = 1 when `key` is one of them. */
+alq_err alq_api_ood_option(const char *key, const char *value, alq_ood_options *o, unsigned *given, int *taken);
 
 /* Rank 0: the labeled set of the arrays, checked as alq_labeled_read checks
  * /labeled (no id twice, labels in [0, n_classes); n_classes <= 0: labels

@@ -90,6 +90,34 @@ alq_err alq_api_option_flag(const char *key, const char *text, int *out) {
                        text);
 }
 
+alq_err alq_api_ood_option(const char *key, const char *value, alq_ood_options *o, unsigned *given, int *taken) {
+  static const struct {
+    const char *key;
+    unsigned given;
+  } keys[] = {{"ood", 0},
+              {"ood-reject", ALQ_OOD_GIVEN_REJECT},
+              {"ood-temperature", ALQ_OOD_GIVEN_TEMPERATURE},
+              {"ood-k", ALQ_OOD_GIVEN_K},
+              {"ood-space", ALQ_OOD_GIVEN_SPACE}};
+  int which = -1;
+  for (int i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++)
+    if (strcmp(key, keys[i].key) == 0)
+      which = i;
+  *taken = which >= 0;
+  if (which < 0)
+    return ALQ_OK;
+  if (!value)
+    return alq_error_set(ALQ_ERR_USAGE, "option '%s' needs a value (%s=...)", key, key);
+  *given |= keys[which].given;
+  switch (which) {
+  case 0: return alq_ood_parse_kind(value, &o->kind);
+  case 1: return alq_api_option_double(key, value, 0, 1, &o->reject);
+  case 2: return alq_api_option_double(key, value, 1e-6, 1e6, &o->temperature);
+  case 3: return alq_api_option_int(key, value, 1, INT32_MAX, &o->k);
+  default: return alq_ood_parse_space(value, &o->space);
+  }
+}
+
 /* alq select's options that name files: the arrays replace them. */
 static int names_file(const char *key) {
   static const char *const files[] = {"pool", "labeled", "state", "out", "csv", "model", "mc-samples",
@@ -100,11 +128,15 @@ static int names_file(const char *key) {
   return 0;
 }
 
-static alq_err set_option(const char *key, const char *value, alq_select_options *o, int *have) {
+static alq_err set_option(const char *key, const char *value, alq_select_options *o, int *have,
+                          unsigned *ood_given) {
   static const char *const subpools[] = {"all", "anchoral"};
   static const char *const anchor_kinds[] = {"kmeanspp", "random"};
   static const char *const diversities[] = {"none", "exact", "hier"};
-  int choice = 0, no_prune = 0;
+  int choice = 0, no_prune = 0, taken = 0;
+  ALQ_CHECK(alq_api_ood_option(key, value, &o->ood, ood_given, &taken));
+  if (taken)
+    return ALQ_OK;
   if (strcmp(key, "no-prune") == 0) {
     ALQ_CHECK(alq_api_option_flag(key, value, &no_prune));
     o->prune = !no_prune;
@@ -185,18 +217,20 @@ alq_err alq_api_options_each(const char *text, alq_api_option_fn fn, void *ctx) 
 typedef struct {
   alq_select_options *opt;
   int have[2]; /* budget, strategy */
+  unsigned ood_given;
 } select_parse;
 
 static alq_err select_option(void *ctx, const char *key, const char *value) {
   select_parse *sp = ctx;
-  return set_option(key, value, sp->opt, sp->have);
+  return set_option(key, value, sp->opt, sp->have, &sp->ood_given);
 }
 
 alq_err alq_api_parse_options(const char *text, alq_select_options *opt) {
   memset(opt, 0, sizeof *opt);
   opt->prune = 1;
-  select_parse sp = {opt, {0, 0}};
+  select_parse sp = {opt, {0, 0}, 0};
   ALQ_CHECK(alq_api_options_each(text, select_option, &sp));
+  ALQ_CHECK(alq_ood_check_options(&opt->ood, sp.ood_given));
   if (!sp.have[0])
     return alq_error_set(ALQ_ERR_USAGE, "the selection needs budget=B");
   if (!sp.have[1])

@@ -24,6 +24,7 @@ static alq_err path_option(const char *key, const char *value, char *dst, size_t
 typedef struct {
   alq_simulate_options *o;
   int subpool, have_batch, have_rounds;
+  unsigned ood_given;
 } simulate_parse;
 
 /* First pass: the head's kind, whose defaults the other options override. */
@@ -63,6 +64,8 @@ static alq_err simulate_option(void *ctx, const char *key, const char *v) {
   static const char *const subpools[] = {"all", "anchoral"};
   int taken = 0;
   ALQ_CHECK(head_option(key, v, &o->train, &taken));
+  if (!taken)
+    ALQ_CHECK(alq_api_ood_option(key, v, &o->ood, &sp->ood_given, &taken));
   if (taken)
     return ALQ_OK;
   if (strcmp(key, "quiet") == 0)
@@ -112,8 +115,9 @@ static alq_err parse(const char *text, alq_simulate_options *o) {
   alq_model_kind kind = 0;
   ALQ_CHECK(alq_api_options_each(text, kind_option, &kind));
   alq_simulate_options_default(kind ? kind : ALQ_MODEL_LOGREG, o);
-  simulate_parse sp = {o, ALQ_SUBPOOL_ALL, 0, 0};
+  simulate_parse sp = {o, ALQ_SUBPOOL_ALL, 0, 0, 0};
   ALQ_CHECK(alq_api_options_each(text, simulate_option, &sp));
+  ALQ_CHECK(alq_ood_check_options(&o->ood, sp.ood_given));
   if (!o->pool[0] || !o->n_strategies || !sp.have_batch || !sp.have_rounds)
     return alq_error_set(ALQ_ERR_USAGE, "the simulation needs pool=, strategy=, batch= and rounds=");
   for (int k = 0; k < o->n_strategies && sp.subpool == ALQ_SUBPOOL_ANCHORAL; k++)

@@ -12,7 +12,8 @@ and runs `alq select` on one rank for each case; then, in one plain process
 own rows to alq.select, in the dtypes a user has (float64 or float16
 embeddings, float64 probs, uint64 or int32 ids), as even pieces
 (np.array_split) and as uneven ones (rows moved to alq's shards), also with
-ids in any order, and the batches must match exactly.  At 2 ranks a NaN on rank 1 only must raise the
+ids in any order and with the OOD stage (ood=, ood_space=; its batches
+checked to differ from those without it), and the batches must match exactly.  At 2 ranks a NaN on rank 1 only must raise the
 same InputError on both ranks; at 1 another thread runs during a selection
 (the GIL is released).
 """
@@ -32,6 +33,8 @@ CASES = [
     ("kcenter", {"subpool": "anchoral", "subpool_size": 400}),
     ("entropy", {"diversity": "hier", "candidates": 200}),
     ("random", {}),
+    ("margin", {"ood": "knn", "ood_reject": 0.5, "ood_k": 7}),
+    ("margin-kcenter", {"ood": "knn", "ood_reject": 0.3, "ood_space": "pool"}),
 ]
 
 
@@ -80,6 +83,12 @@ def prepare(alq_path, workdir):
     expected = {}
     for k, (strategy, extra) in enumerate(CASES):
         expected["ids%d" % k], expected["scores%d" % k] = cli_batch(alq_path, workdir, pool64, k, strategy, extra)
+    for k, (strategy, extra) in enumerate(CASES):  # the stage must change these batches, or it proves nothing
+        if "ood" in extra:
+            plain = {key: v for key, v in extra.items() if not key.startswith("ood")}
+            ids_plain, _ = cli_batch(alq_path, workdir, pool64, 200 + k, strategy, plain)
+            if np.array_equal(ids_plain, expected["ids%d" % k]):
+                sys.exit("prepare: %s %s gives the batch it gives without the OOD stage" % (strategy, extra))
     expected["ids_f16"], expected["scores_f16"] = cli_batch(alq_path, workdir, pool16, 99, "margin-kcenter", {})
     perm = os.path.join(workdir, "poolperm.h5")  # ids in any order, as pool files may hold them
     alq.io.write_pool(perm, x, probs=p, ids=shuffled_ids(ids), labeled_ids=shuffled_ids(ids)[lab],

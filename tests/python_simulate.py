@@ -6,7 +6,8 @@ the same rank count (results are a function of the options and the ranks).
 
 With ALQ_LIBRARY=<build>/libalq.so and PYTHONPATH=<repo>/python.  The driver
 generates a labeled pool in numpy (written with alq.io.write_pool) and runs
-`alq simulate` (random, margin, anchoral+kcenter; 2 seeds, 3 rounds); then
+`alq simulate` (random, margin, anchoral+kcenter; 2 seeds, 3 rounds; and margin
+with --ood knn --ood-space pool); then
 alq.simulate runs the same options in one process, or under mpiexec with
 mpi4py, writing its own CSV: every column but the two timings must be equal,
 and the returned columns must be the CSV's values.  A bad strategy raises
@@ -23,6 +24,9 @@ import numpy as np
 TIMINGS = ("train_seconds", "select_seconds")
 OPTIONS = dict(initial=10, seeds=2, seed=4, quiet=True)
 STRATEGIES = ["random", "margin", "anchoral+kcenter"]
+# The out-of-distribution stage, in both spaces' parser paths: ood_space is
+# checked and recorded; on a pool without a model the two spaces coincide.
+OOD = dict(ood="knn", ood_reject=0.3, ood_k=3, ood_space="pool")
 
 
 def make_pool(path):
@@ -59,10 +63,18 @@ def compare(workdir):
     except alq.UsageError as e:
         if e.message != "unknown strategy 'bogus' (alq strategies lists them)":
             failures.append("unknown strategy: %r" % e.message)
+    mine_ood = os.path.join(workdir, "python-ood.csv")
+    alq.simulate(os.path.join(workdir, "pool.h5"), ["margin"], 10, 3, comm=comm, out=mine_ood, **OPTIONS, **OOD)
     if rank == 0:
         cli, py = rows(os.path.join(workdir, "cli.csv")), rows(mine)
         if without_timings(cli) != without_timings(py):
             failures.append("the curves differ: cli %s, python %s" % (cli[:2], py[:2]))
+        cli_ood, py_ood = rows(os.path.join(workdir, "cli-ood.csv")), rows(mine_ood)
+        if without_timings(cli_ood) != without_timings(py_ood):
+            failures.append("the --ood curves differ: cli %s, python %s" % (cli_ood[:2], py_ood[:2]))
+        margin = [r for r in without_timings(py) if r["strategy"] == "margin"]
+        if margin == without_timings(py_ood):
+            failures.append("ood=knn left margin's curve as it is without the stage: the test proves nothing")
         if len(curve["round"]) != len(py):
             failures.append("%d points returned, %d in the CSV" % (len(curve["round"]), len(py)))
         for i, r in enumerate(py[:len(curve["round"])]):
@@ -97,6 +109,10 @@ def main():
     cmd = [args.alq, "simulate", "--pool", os.path.join(args.workdir, "pool.h5"), "--strategy", ",".join(STRATEGIES),
            "--batch", "10", "--rounds", "3", "--initial", "10", "--seeds", "2", "--seed", "4", "--quiet",
            "--out", os.path.join(args.workdir, "cli.csv")]
+    subprocess.run(launch + cmd, check=True, timeout=300)
+    ood = [x for k, v in OOD.items() for x in ("--" + k.replace("_", "-"), str(v))]
+    cmd = cmd[:cmd.index("--strategy") + 1] + ["margin"] + cmd[cmd.index("--strategy") + 2:-1] + \
+        [os.path.join(args.workdir, "cli-ood.csv")] + ood
     subprocess.run(launch + cmd, check=True, timeout=300)
     step = [sys.executable, os.path.abspath(__file__), "--alq", args.alq, "--workdir", args.workdir, "--compare"]
     code = subprocess.run(launch + step, timeout=300).returncode

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs alq's build, run and test dependencies from Debian packages.
+# With --bench, also what only the benchmarks of bench/ need (not CI's).
 # Idempotent: does nothing when every package is already installed.
+# usage: scripts/install-deps.sh [--bench]
 set -euo pipefail
 
 packages=(
@@ -22,6 +24,15 @@ packages=(
   python3-setuptools python3-wheel python3-pip  # pip install ./python, offline (docs/python.md)
   python3-venv                          # tests/python_pip.py installs the package into a venv
 )
+bench_packages=(
+  python3-sklearn                       # google/active-learning's kcenter_greedy (bench/kcenter_google.py)
+  dataset-fashion-mnist                 # the OOD evidence (bench/ood_results.sh)
+)
+case "${1:-}" in
+  "") ;;
+  --bench) packages+=("${bench_packages[@]}") ;;
+  *) echo "usage: scripts/install-deps.sh [--bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -20,7 +20,8 @@ enum { ALQ_OOD_OPT_KIND = 600, ALQ_OOD_OPT_REJECT, ALQ_OOD_OPT_TEMPERATURE, ALQ_
   "  --ood-temperature T  energy: T != 1 (default 1 is an error without logits)\n"                        \
   "  --ood-k K          knn: neighbour rank (default 50, at most the labeled items - 1)\n"                \
   "  --ood-space S      knn, mahalanobis: selection (default: the embeddings the selection sees,\n"       \
-  "                     a --model's or projection's) or pool (the pool's stored /embeddings)\n"
+  "                     a --model's or projection's), pool (the pool's stored /embeddings) or\n"        \
+  "                     features (the --model's standardised input (x - mean) / std)\n"
 
 /* Applies one OOD option by its getopt code to *o and records it in *given
  * (ALQ_OOD_GIVEN_*).  Returns 1 when `c` was an OOD option (its parse error,

@@ -10,12 +10,15 @@
 #include "alq/comm.h"
 #include "alq/logview.h"
 #include "alq/model.h"
+#include "model_impl.h"
 
 typedef struct {
   alq_source *inner;
   const alq_model *model;
   alq_apply_options apply;
   alq_model *owned; /* the model when the source loaded it itself, else NULL */
+  int serves_features; /* 1: /embeddings are the standardised features z, nothing else is computed */
+  int borrows_inner;   /* 1: closing does not close inner (alq_source_model_features) */
   int64_t cap; /* rows the buffers hold */
   float *features;
   int64_t *ids;
@@ -51,6 +54,11 @@ static unsigned inner_fields(unsigned fields) {
 static alq_err compute(model_source *ms, int64_t count, unsigned fields, alq_rows *dst) {
   if (count == 0 || !(fields & MODEL_OUTPUTS))
     return ALQ_OK;
+  if (ms->serves_features) {
+    if (fields & ALQ_FIELD_EMBEDDINGS)
+      alq_model_standardize(ms->model, count, ms->features, dst->embeddings);
+    return ALQ_OK;
+  }
   alq_phase_begin(ALQ_PHASE_SCORE);
   alq_err err = alq_model_apply(ms->model, &ms->apply, count, ms->features, ms->ids,
                                 (fields & ALQ_FIELD_PROBS) ? dst->probs : NULL,
@@ -93,7 +101,8 @@ static alq_err model_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigne
 
 static void model_close(alq_source *s) {
   model_source *ms = s->impl;
-  alq_source_close(ms->inner);
+  if (!ms->borrows_inner)
+    alq_source_close(ms->inner);
   if (ms->owned) {
     alq_model_free(ms->owned);
     free(ms->owned);
@@ -132,6 +141,34 @@ alq_err alq_source_with_model(alq_source *inner, const alq_model *model, const a
   s->meta.mc_passes = ap->mc_samples; /* the passes behind its expected entropies */
   s->impl = ms;
   s->inner = inner;
+  *out = s;
+  return ALQ_OK;
+}
+
+alq_err alq_source_model_features(alq_source *src, alq_source **out) {
+  *out = NULL;
+  alq_source *found = src;
+  while (found && found->ops != &model_ops)
+    found = found->inner;
+  if (!found)
+    return ALQ_OK;
+  const model_source *of = found->impl;
+  alq_source *s = NULL;
+  model_source *ms = NULL;
+  ALQ_CHECK(alq_calloc(&s, 1, sizeof *s, "model features source"));
+  alq_err err = alq_calloc(&ms, 1, sizeof *ms, "model features source");
+  if (err) {
+    free(s);
+    return err;
+  }
+  *ms = (model_source){.inner = of->inner, .model = of->model, .apply = of->apply, .serves_features = 1,
+                       .borrows_inner = 1};
+  s->ops = &model_ops;
+  s->meta = of->inner->meta;
+  s->meta.dim = of->model->dim;
+  s->meta.has_probs = 0;
+  s->impl = ms;
+  s->inner = of->inner;
   *out = s;
   return ALQ_OK;
 }

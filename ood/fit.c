@@ -4,6 +4,7 @@
 
 #include "alq/comm.h"
 #include "alq/geometry.h"
+#include "alq/model.h"
 #include "alq/partition.h"
 #include "ood_impl.h"
 
@@ -134,11 +135,24 @@ static alq_err fit_kind(MPI_Comm comm, alq_ood_model *m, float *x, const alq_lab
   return ALQ_OK;
 }
 
-alq_err alq_ood_fit(MPI_Comm comm, const alq_ood_options *opt, alq_source *src, const alq_labeled *labeled,
-                    alq_ood_model *out) {
-  memset(out, 0, sizeof *out);
+/* The source of the space opt->space names (alq_ood_space). */
+static alq_err open_space(const alq_ood_options *opt, alq_source *src, alq_ood_model *m) {
+  m->source = src;
+  if (opt->space == ALQ_OOD_SPACE_FEATURES)
+    ALQ_CHECK(alq_source_model_features(src, &m->owned));
+  if (m->owned)
+    m->source = m->owned;
+  else if (opt->space != ALQ_OOD_SPACE_SELECTION)
+    m->source = alq_source_stored(src);
+  return ALQ_OK;
+}
+
+/* alq_ood_fit's steps; on failure the caller frees *out. */
+static alq_err fit(MPI_Comm comm, const alq_ood_options *opt, alq_source *src, const alq_labeled *labeled,
+                   alq_ood_model *out) {
   out->opt = *opt;
-  src = alq_ood_source(opt, src);
+  ALQ_CHECK(alq_agree(comm, open_space(opt, src, out)));
+  src = out->source;
   if (out->opt.temperature <= 0)
     out->opt.temperature = 1.0;
   if (out->opt.k <= 0)
@@ -168,6 +182,13 @@ alq_err alq_ood_fit(MPI_Comm comm, const alq_ood_options *opt, alq_source *src, 
     err = alq_agree(comm, set_threshold(out));
   free(x);
   alq_labeled_free(&ref);
+  return err;
+}
+
+alq_err alq_ood_fit(MPI_Comm comm, const alq_ood_options *opt, alq_source *src, const alq_labeled *labeled,
+                    alq_ood_model *out) {
+  memset(out, 0, sizeof *out);
+  alq_err err = fit(comm, opt, src, labeled, out);
   if (err)
     alq_ood_model_free(out);
   return err;
@@ -180,5 +201,6 @@ void alq_ood_model_free(alq_ood_model *m) {
     alq_mahalanobis_free(m->mahalanobis);
   free(m->mahalanobis);
   free(m->calibration);
+  alq_source_close(m->owned);
   memset(m, 0, sizeof *m);
 }

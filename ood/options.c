@@ -18,19 +18,19 @@ alq_err alq_ood_parse_kind(const char *text, int *kind) {
   return alq_error_set(ALQ_ERR_USAGE, "--ood must be maxprob, energy, knn or mahalanobis, got '%s'", text);
 }
 
-static const char *const space_names[] = {"selection", "pool"};
+static const char *const space_names[] = {"selection", "pool", "features"};
 
 const char *alq_ood_space_name(int space) {
-  return space == ALQ_OOD_SPACE_POOL ? space_names[1] : space_names[0];
+  return space >= ALQ_OOD_SPACE_SELECTION && space <= ALQ_OOD_SPACE_FEATURES ? space_names[space] : space_names[0];
 }
 
 alq_err alq_ood_parse_space(const char *text, int *space) {
-  for (int k = ALQ_OOD_SPACE_SELECTION; k <= ALQ_OOD_SPACE_POOL; k++)
+  for (int k = ALQ_OOD_SPACE_SELECTION; k <= ALQ_OOD_SPACE_FEATURES; k++)
     if (strcmp(text, space_names[k]) == 0) {
       *space = k;
       return ALQ_OK;
     }
-  return alq_error_set(ALQ_ERR_USAGE, "--ood-space must be selection or pool, got '%s'", text);
+  return alq_error_set(ALQ_ERR_USAGE, "--ood-space must be selection, pool or features, got '%s'", text);
 }
 
 alq_err alq_ood_check_options(const alq_ood_options *o, unsigned given) {
@@ -51,8 +51,4 @@ alq_err alq_ood_check_options(const alq_ood_options *o, unsigned given) {
   if (o->kind != ALQ_OOD_NONE && !(o->reject >= 0 && o->reject < 1))
     return alq_error_set(ALQ_ERR_USAGE, "--ood-reject must be in [0, 1), got %g", o->reject);
   return ALQ_OK;
-}
-
-alq_source *alq_ood_source(const alq_ood_options *opt, alq_source *src) {
-  return opt->space == ALQ_OOD_SPACE_POOL ? alq_source_stored(src) : src;
 }

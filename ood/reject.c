@@ -53,7 +53,7 @@ alq_err alq_ood_reject(const alq_stream_request *stream, const alq_ood_model *m,
   memset(out, 0, sizeof *out);
   MPI_Comm_size(comm, &out->n_ranks);
   alq_stream_request sr = *stream;
-  sr.source = alq_ood_source(&m->opt, stream->source);
+  sr.source = m->source;
   sr.meta = &sr.source->meta;
   sr.fields |= alq_ood_fields(m);
   int64_t shard_rows = sr.shard.hi - sr.shard.lo;

@@ -164,7 +164,7 @@ static alq_err score_pool(MPI_Comm comm, const alq_ood_run_options *o, const alq
   int64_t align = alq_partition_align(meta->n_items, meta->chunk_rows, size);
   alq_range shard = alq_partition_rows(meta->n_items, align, size, rank);
   int64_t rows = shard.hi - shard.lo, chunk = o->chunk_rows > 0 ? o->chunk_rows : alq_default_chunk_rows(meta);
-  alq_source *read = alq_ood_source(&m->opt, src);
+  alq_source *read = m->source;
   alq_stream_request sr = {comm,        &read->meta, read, shard, align, chunk, alq_ood_fields(m), labeled->ids,
                            labeled->n, !o->quiet};
   shard_scores st = {.m = m};

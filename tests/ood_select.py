@@ -12,9 +12,11 @@
                 the manifest.
 --part space    --ood-space pool under an MLP --model: alq ood's kNN scores are those of the
                 pool's own /embeddings (numpy here, and alq ood without the model, byte for
-                byte), unlike the default space (the hidden layer); alq select --model with it
-                at 1-3 ranks: the same batch, no rejected item, numpy's count, the space in the
-                batch file and the manifest.
+                byte), unlike the default space (the hidden layer); --ood-space features:
+                numpy's kNN on the model's (x - mean) / std, and under logreg (whose
+                embeddings those are) the default space's bytes; alq select --model with
+                pool and features at 1-3 ranks: the same batch, no rejected item, numpy's
+                count, the space in the batch file and the manifest.
 --part errors   usage and input errors: one line, the documented exit code, no output.
 """
 import argparse
@@ -269,26 +271,46 @@ def part_space(args):
     check(np.abs(pooled["scores"] - s_np).max() < TOL, "--ood-space pool: kNN scores within %g of numpy on /embeddings"
           % TOL)
     check(not np.allclose(hidden["scores"], s_np, atol=1e-3), "--model alone: scores in the hidden layer, not the pool's")
+    logreg = os.path.join(args.workdir, "logreg.h5")
+    run(args, ["train", "--pool", pool_path, "--model", "logreg", "--epochs", "40", "--out", logreg, "--quiet"])
+    for name, m in (("mlp", model), ("logreg", logreg)):
+        for space in ("features", "selection"):
+            outs[name + "-" + space] = os.path.join(args.workdir, "space-%s-%s.h5" % (name, space))
+            run(args, ["ood", pool_path, "--out", outs[name + "-" + space], "--model", m, "--ood-space", space] + knn, 3)
+    with h5py.File(model, "r") as f:
+        z = (pool["x"] - f["standardize/mean"][:]) / f["standardize/std"][:]
+    z_np, _ = knn_reference(dict(pool, x=z), 7)
+    feats = read_scores(outs["mlp-features"])
+    check(np.abs(feats["scores"] - z_np).max() < TOL, "--model mlp --ood-space features: kNN scores within %g of "
+          "numpy on (x - mean) / std (max %.2e)" % (TOL, np.abs(feats["scores"] - z_np).max()))
+    a, b = read_scores(outs["logreg-features"]), read_scores(outs["logreg-selection"])
+    check(all(np.array_equal(a[key], b[key]) for key in ("ids", "scores", "rejected", "cal")),
+          "--model logreg: --ood-space features gives the default space's scores (logreg's embeddings are z)")
     with h5py.File(outs["model-pool"], "r") as f, h5py.File(outs["model-selection"], "r") as g:
         check(text(f.attrs["space"]) == "pool" and text(g.attrs["space"]) == "selection", "alq ood writes the space attribute")
     rejected_ids = set(pooled["ids"][(pooled["rejected"] == 1) & (pooled["labeled"] == 0)].tolist())
     n_np = int(((s_np > threshold(cal_np, 0.1)) & (pooled["labeled"] == 0)).sum())
-    got = {}
-    for ranks in (1, 2, 3):
-        out = os.path.join(args.workdir, "space-select-%d.h5" % ranks)
-        run(args, ["select", "--pool", pool_path, "--budget", "30", "--out", out, "--seed", "3", "--strategy", "margin",
-                   "--model", model, "--ood-space", "pool"] + knn, ranks)
-        got[ranks] = batch(out)
-        with h5py.File(out, "r") as f:
-            got[ranks]["space"] = text(f.attrs["ood_space"])
-    b1 = got[1]
-    check(all(np.array_equal(got[r]["ids"], b1["ids"]) for r in got), "select --model --ood-space pool: the same batch "
-          "at 1-3 ranks")
-    check(len(b1["ids"]) == 30 and not (set(b1["ids"].tolist()) & rejected_ids) and b1["rejected"] == n_np and
-          b1["space"] == "pool", "select --ood-space pool: 30 items, none rejected, %d rejected (numpy %d), space "
-          "attribute %s" % (b1["rejected"], n_np, b1["space"]))
-    m = run(args, ["manifest", os.path.join(args.workdir, "space-select-1.h5")])
-    check("--ood-space pool" in m.stdout, "the manifest records --ood-space pool")
+    for space, scores in (("pool", pooled), ("features", feats)):
+        rejected_ids = set(scores["ids"][(scores["rejected"] == 1) & (scores["labeled"] == 0)].tolist())
+        n_alq = len(rejected_ids)
+        got = {}
+        for ranks in (1, 2, 3):
+            out = os.path.join(args.workdir, "space-select-%s-%d.h5" % (space, ranks))
+            run(args, ["select", "--pool", pool_path, "--budget", "30", "--out", out, "--seed", "3", "--strategy",
+                       "margin", "--model", model, "--ood-space", space] + knn, ranks)
+            got[ranks] = batch(out)
+            with h5py.File(out, "r") as f:
+                got[ranks]["space"] = text(f.attrs["ood_space"])
+        b1 = got[1]
+        check(all(np.array_equal(got[r]["ids"], b1["ids"]) for r in got), "select --model --ood-space %s: the same "
+              "batch at 1-3 ranks" % space)
+        check(len(b1["ids"]) == 30 and not (set(b1["ids"].tolist()) & rejected_ids) and b1["rejected"] == n_alq and
+              b1["space"] == space, "select --ood-space %s: 30 items, none rejected, %d rejected (alq ood %d), space "
+              "attribute %s" % (space, b1["rejected"], n_alq, b1["space"]))
+        m = run(args, ["manifest", os.path.join(args.workdir, "space-select-%s-1.h5" % space)])
+        check("--ood-space %s" % space in m.stdout, "the manifest records --ood-space %s" % space)
+    check(len(set(pooled["ids"][(pooled["rejected"] == 1) & (pooled["labeled"] == 0)])) == n_np,
+          "alq ood --ood-space pool rejects numpy's count (%d)" % n_np)
 
 
 def part_errors(args):

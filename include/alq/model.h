@@ -128,6 +128,13 @@ alq_err alq_model_load(const char *path, alq_model *m);
 alq_err alq_source_with_model(alq_source *inner, const alq_model *model, const alq_apply_options *ap,
                               alq_source **out);
 
+/* The model's standardised input features z = (x - mean) / std as a source's
+ * /embeddings (d columns; no /probs), for the model source in `src`'s chain
+ * (src itself or a source under it): it reads through that source's inner
+ * source, which it borrows (closing it leaves inner open; inner and the model
+ * must outlive it).  *out = NULL when no model source is in the chain. */
+alq_err alq_source_model_features(alq_source *src, alq_source **out);
+
 /* Rank 0, alq select --model: checks the model file against the pool `meta`
  * describes (feature count; --mc-samples needs an MLP) and turns meta into
  * what the model source serves (dim = E, n_classes = C, has_probs = 1). */

@@ -42,8 +42,10 @@ typedef enum { ALQ_OOD_NONE = 0, ALQ_OOD_MAXPROB, ALQ_OOD_ENERGY, ALQ_OOD_KNN, A
  * SELECTION: the rows the selection sees (a model's or a projection's
  * embeddings when one is given).  POOL: the pool's own stored /embeddings,
  * read past any model or projection: a head trained on a few labels may map
- * junk close to the labeled items in its hidden layer (docs/ood.md). */
-typedef enum { ALQ_OOD_SPACE_SELECTION = 0, ALQ_OOD_SPACE_POOL } alq_ood_space;
+ * junk close to the labeled items in its hidden layer (docs/ood.md).
+ * FEATURES: the model's standardised input z = (x - mean) / std (logreg's
+ * embeddings, the MLP's input); without a model, as POOL. */
+typedef enum { ALQ_OOD_SPACE_SELECTION = 0, ALQ_OOD_SPACE_POOL, ALQ_OOD_SPACE_FEATURES } alq_ood_space;
 
 /* What the user asked for (--ood, --ood-reject, --ood-temperature, --ood-k,
  * --ood-space). */
@@ -62,7 +64,7 @@ enum { ALQ_OOD_GIVEN_REJECT = 1, ALQ_OOD_GIVEN_TEMPERATURE = 2, ALQ_OOD_GIVEN_K 
 const char *alq_ood_kind_name(int kind);
 /* Usage error naming the text when it is not one of the kinds. */
 alq_err alq_ood_parse_kind(const char *text, int *kind);
-/* "selection", "pool". */
+/* "selection", "pool", "features". */
 const char *alq_ood_space_name(int space);
 /* Usage error naming the text when it is not one of the spaces. */
 alq_err alq_ood_parse_space(const char *text, int *space);
@@ -71,10 +73,6 @@ alq_err alq_ood_parse_space(const char *text, int *space);
  * apply to another kind, or a value is out of range.  `given`: ALQ_OOD_GIVEN_*
  * of the options on the command line. */
 alq_err alq_ood_check_options(const alq_ood_options *o, unsigned given);
-
-/* The source the stage reads: `src` itself, or with ALQ_OOD_SPACE_POOL the
- * pool source under any model or projection that wraps it. */
-alq_source *alq_ood_source(const alq_ood_options *opt, alq_source *src);
 
 /* The stage fitted on a labeled set, identical on every rank. */
 typedef struct {
@@ -86,10 +84,14 @@ typedef struct {
   void *mahalanobis;   /* mahalanobis: the fitted alq_mahalanobis */
   double *calibration; /* n_ref: the reference items' scores (knn: leave-one-out) */
   double threshold;    /* items with a score > threshold are out of distribution */
+  alq_source *source;  /* what the stage reads (--ood-space): the fit's source, one under it, or owned */
+  alq_source *owned;   /* FEATURES: the model-features source, closed by alq_ood_model_free */
 } alq_ood_model;
 
 /* Collective: fits the stage on `labeled` (sorted by id, identical on every
- * rank) with rows fetched from `src` by rank 0.  Usage or input error, the
+ * rank) with rows fetched by rank 0 from `src` or the source under it that
+ * opt->space names (out->source, which the rejection pass and alq ood read;
+ * `src` must stay open while they do).  Usage or input error, the
  * same on every rank, when the kind needs what the source lacks (probabilities
  * for maxprob and energy), energy has T = 1, or fewer than 2 labeled items
  * with a label >= 0 (knn, mahalanobis) or none (maxprob, energy). */

@@ -13,16 +13,23 @@ generated pool rounded to float16, and its float32 copy):
               widen, validate, keep every row): stored bytes / the passes'
               wall time, page cache warm, and cold when --cold can drop it
               (a cold `dd` of the same file is then its limit);
+  page cache  the limit of a pass from a file, warm: `dd bs=16M` of the
+              file to /dev/null, and read() into one reused 4 MiB buffer
+              (about alq's chunk), each the best of --reps; every pass row
+              says what share of both it reaches;
   baseline    with --baseline-alq (an alq built before float16 pools were
               widened by alq itself, e.g. commit 8405951): the same pass on
-              the float16 pool through HDF5's own conversion.
+              the float16 pool through HDF5's own conversion;
+  before      with --before-alq (another build, --before-label names it):
+              the same passes with it, float32 and float16, in the same run.
 
 Every float16 batch must equal its float32 copy's, ids and score bits
 (exit 1 otherwise).  Usage:
 
   bench/half_bench.py --alq build/alq --triad build/bench/alq_triad \
       [--items 1000000] [--dim 128] [--budget 30] [--reps 3] [--cold] \
-      [--baseline-alq /tmp/old/alq] [--dir /tmp/alq-half-bench]
+      [--baseline-alq /tmp/old/alq] [--before-alq /tmp/prev/alq --before-label 57b57a7] \
+      [--dir /tmp/alq-half-bench]
 
 Prints a Markdown table for docs/benchmarks.md; needs numpy and h5py.
 """
@@ -40,6 +47,8 @@ p = argparse.ArgumentParser()
 p.add_argument("--alq", required=True)
 p.add_argument("--triad", required=True)
 p.add_argument("--baseline-alq")
+p.add_argument("--before-alq")
+p.add_argument("--before-label", default="before")
 p.add_argument("--items", type=int, default=1000000)
 p.add_argument("--dim", type=int, default=128)
 p.add_argument("--budget", type=int, default=30)
@@ -115,11 +124,31 @@ def best(alq, pool, tag, key, *opts, cold=False):
     return min(runs, key=lambda r: r[key])
 
 
-def dd_cold(pool):
-    drop_cache()
+def dd_rate(pool):
     t0 = time.monotonic()
     subprocess.run(["dd", f"if={pool}", "of=/dev/null", "bs=16M"], check=True, capture_output=True)
     return os.path.getsize(pool) / (time.monotonic() - t0)
+
+
+def dd_cold(pool):
+    drop_cache()
+    return dd_rate(pool)
+
+
+def read_rate(pool):
+    """read() of the whole file into one reused 4 MiB buffer: the page cache's copy alone."""
+    buf = memoryview(bytearray(4 << 20))
+    t0 = time.monotonic()
+    with open(pool, "rb", buffering=0) as f:
+        while f.readinto(buf):
+            pass
+    return os.path.getsize(pool) / (time.monotonic() - t0)
+
+
+def warm_limits(pool):
+    """The best warm dd and read() rates of --reps runs (the first run warms the cache)."""
+    read_rate(pool)
+    return max(dd_rate(pool) for _ in range(args.reps)), max(read_rate(pool) for _ in range(args.reps))
 
 
 f16, f32 = make_pools()
@@ -134,29 +163,41 @@ for name, s in (("float32", s32), ("float16", s16)):
     rate = s["step_bytes"] / s["step_s"]
     rows.append(f"| unpruned k-center step, {args.budget} steps | {name} | {s['step_bytes'] / 1e9:.2f} GB | "
                 f"{s['step_s']:.3f} s | {rate / 1e9:.2f} GB/s | {100 * rate / rd:.0f}% | {100 * rate / tri:.0f}% | "
-                f"{s32['step_s'] / s['step_s']:.2f}x | {load()} |")
+                f"- | {s32['step_s'] / s['step_s']:.2f}x | {load()} |")
 if not all(np.array_equal(a, b) for a, b in zip(s16["batch"], s32["batch"])):
     failures.append("--no-prune: the float16 batch differs from the float32 copy's")
+# the page cache's warm copy: a pass from a file cannot beat it
+limits = {pool: warm_limits(pool) for pool in (f32, f16)}
+for pool, (dd, rdr) in limits.items():
+    print(f"warm page cache, {os.path.basename(pool)}: dd bs=16M {dd / 1e9:.2f} GB/s, read() into 4 MiB "
+          f"{rdr / 1e9:.2f} GB/s (best of {args.reps}, load {load()})")
 # the streaming pass, warm (and cold)
 cases = [("warm", False)] + ([("cold", True)] if args.cold else [])
 for cache, cold in cases:
     p32 = best(args.alq, f32, f"pass32{cache}", "pass_s", "--budget", "1", cold=cold)
     p16 = best(args.alq, f16, f"pass16{cache}", "pass_s", "--budget", "1", cold=cold)
-    line = [("float32", p32), ("float16", p16)]
+    line = [("float32", f32, p32), ("float16", f16, p16)]
+    if args.before_alq:
+        for name, pool in (("float32", f32), ("float16", f16)):
+            line.append((f"{name}, {args.before_label}", pool,
+                         best(args.before_alq, pool, f"passbefore{name}{cache}", "pass_s", "--budget", "1", cold=cold)))
     if args.baseline_alq:
-        line.append(("float16, HDF5's conversion (baseline)", best(args.baseline_alq, f16, f"passold{cache}",
-                                                                  "pass_s", "--budget", "1", cold=cold)))
+        line.append(("float16, HDF5's conversion (baseline)", f16,
+                     best(args.baseline_alq, f16, f"passold{cache}", "pass_s", "--budget", "1", cold=cold)))
     limit = dd_cold(f16) if cold else rd
-    for name, r in line:
+    for name, pool, r in line:
         rate = r["pass_bytes"] / r["pass_s"]
+        # the page cache's copy counts the file's bytes; the pass counts the datasets it reads
+        dd, rdr = limits[pool]
+        page = "-" if cold else f"{100 * rate / dd:.0f}% / {100 * rate / rdr:.0f}%"
         rows.append(f"| streaming pass, {cache} cache | {name} | {r['pass_bytes'] / 1e9:.2f} GB | {r['pass_s']:.3f} s | "
                     f"{rate / 1e9:.2f} GB/s | {100 * rate / limit:.0f}% of {'cold dd' if cold else 'read-only'} | "
-                    f"{100 * rate / tri:.0f}% | {p32['pass_s'] / r['pass_s']:.2f}x | {load()} |")
+                    f"{100 * rate / tri:.0f}% | {page} | {p32['pass_s'] / r['pass_s']:.2f}x | {load()} |")
         if not all(np.array_equal(a, b) for a, b in zip(r["batch"], p32["batch"])):
             failures.append(f"{cache} pass, {name}: another batch than the float32 copy's")
-print("| case | stored as | bytes | time (best of %d) | rate | of read-only bw | of triad | float32 time / this |"
-      " load |" % args.reps)
-print("|---|---|---|---|---|---|---|---|---|")
+print("| case | stored as | bytes | time (best of %d) | rate | of read-only bw | of triad | of warm dd / read() |"
+      " float32 time / this | load |" % args.reps)
+print("|---|---|---|---|---|---|---|---|---|---|")
 print("\n".join(rows))
 for f in failures:
     print("FAIL:", f, file=sys.stderr)

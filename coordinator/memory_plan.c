@@ -229,9 +229,17 @@ static int64_t candidate_row(const inputs *in) {
   return !in->diverse ? 0 : (alq_request_half_candidates(in->req, in->anchoral) ? 2 : 4) * in->d;
 }
 static int64_t keeper_bytes(const inputs *in) { return at_least_1(in->keep) * (REC + 8 + candidate_row(in)); }
+/* 0 when alq_topk_sort finds its records in alq's order and moves nothing
+ * (core/scored.c): no score stage (every score 0), every row of the shard
+ * kept, and ids that are the rows themselves, so they arrive increasing. */
+static int sort_moves(const inputs *in) {
+  return in->score || in->anchoral || in->req->meta.has_ids || !in->keep_shard_bound;
+}
 /* alq_topk_sort: a (record, slot) pair, qsort's merge buffer of as many
  * pairs, and a second copy of the rows. */
 static int64_t sort_bytes(const inputs *in) {
+  if (!sort_moves(in))
+    return keeper_bytes(in);
   return keeper_bytes(in) + at_least_1(in->keep) * (SLOTTED + QSORT_BUFFER * SLOTTED + candidate_row(in));
 }
 /* take_candidates: ids and scores, and the rows the keeper handed over. */

@@ -57,17 +57,28 @@ static void sift_down(alq_topk *t, int64_t i) {
   }
 }
 
+/* Floyd's bottom-up heap construction: O(n), once, at the first eviction. */
+static void heapify(alq_topk *t) {
+  for (int64_t i = t->n / 2 - 1; i >= 0; i--)
+    sift_down(t, i);
+  t->heaped = 1;
+}
+
+/* Until the keeper is full nothing is evicted, so records are appended in
+ * arrival order and the heap is built only when one must go: a keeper that
+ * holds every record it is offered (the k-center's candidates) never builds
+ * one, and a pass in alq's order leaves it sorted already. */
 void alq_topk_push(alq_topk *t, alq_scored rec, const void *payload) {
   int64_t slot;
   if (t->n < t->k) {
-    int64_t i = t->n++;
-    t->heap[i] = rec;
-    t->slot[i] = slot = i;
-    while (i > 0 && worse(&t->heap[i], &t->heap[(i - 1) / 2])) {
-      heap_swap(t, i, (i - 1) / 2);
-      i = (i - 1) / 2;
-    }
-  } else if (t->k > 0 && alq_scored_before(&rec, &t->heap[0])) {
+    t->heap[t->n] = rec;
+    t->slot[t->n] = slot = t->n;
+    t->n++;
+  } else if (t->k > 0) {
+    if (!t->heaped)
+      heapify(t);
+    if (!alq_scored_before(&rec, &t->heap[0]))
+      return;
     t->heap[0] = rec;
     slot = t->slot[0]; /* reuse the evicted record's payload slot */
     sift_down(t, 0);
@@ -85,7 +96,18 @@ typedef struct {
 
 static int cmp_slotted(const void *pa, const void *pb) { return cmp_scored(pa, pb); }
 
+/* 1 when the records are in alq's order and every payload sits in its
+ * record's place already: nothing for alq_topk_sort to do. */
+static int in_order(const alq_topk *t) {
+  for (int64_t i = 0; i < t->n; i++)
+    if (t->slot[i] != i || (i > 0 && !alq_scored_before(&t->heap[i - 1], &t->heap[i])))
+      return 0;
+  return 1;
+}
+
 alq_err alq_topk_sort(alq_topk *t) {
+  if (in_order(t))
+    return ALQ_OK;
   slotted *s = NULL;
   unsigned char *moved = NULL;
   ALQ_CHECK(alq_malloc(&s, sizeof *s * (t->n ? t->n : 1), "candidate sort"));

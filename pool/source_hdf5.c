@@ -104,14 +104,15 @@ static alq_err stage_reserve(hdf5_reader *r, size_t bytes) {
 
 /* Reads the selected `n_elems` elements of `set` (fspace, mspace already
  * selected) into dst as memory_type(set), converting after the transfer; IEEE
- * halves land in `half` first when it is given (and stay there). */
+ * halves land in `half` first when it is given (and stay there), and dst may
+ * then be NULL: no floats wanted. */
 static alq_err read_selected(hdf5_reader *r, hid_t dxpl, const stored_set *set, hid_t fspace, hid_t mspace,
                              size_t n_elems, void *dst, uint16_t *half, int *failed) {
   hid_t mem = memory_type(r, set);
   static double dummy[8]; /* HDF5 wants a buffer even for an empty selection */
   if (half && set->ieee_half) {
     *failed = H5Dread(set->ds, set->type, mspace, fspace, dxpl, n_elems ? (void *)half : (void *)dummy) < 0;
-    if (!*failed)
+    if (!*failed && dst)
       alq_half_to_float(half, dst, (int64_t)n_elems);
     return ALQ_OK;
   }
@@ -153,7 +154,7 @@ static alq_err check_unsigned_ids(const hdf5_reader *r, const int64_t *ids, cons
 }
 
 /* One hyperslab read of rows [lo, lo+count) x cols of `set`; count may be 0.
- * half: where IEEE halves are kept as stored too, or NULL. */
+ * half: where IEEE halves are kept as stored too, or NULL (read_selected). */
 static alq_err read_rows(hdf5_reader *r, hid_t dxpl, const stored_set *set, int rank, int64_t cols, int64_t lo,
                          int64_t count, void *dst, uint16_t *half) {
   hsize_t start[2] = {(hsize_t)lo, 0}, dims[2] = {(hsize_t)count, (hsize_t)cols};
@@ -271,7 +272,9 @@ static alq_err hdf5_read(alq_source *s, int64_t lo, int64_t count, unsigned fiel
   /* Every rank reaches every H5Dread below (collective), whatever happened before. */
   if (fields & ALQ_FIELD_EMBEDDINGS) {
     uint16_t *half = (fields & ALQ_FIELD_HALF_EMBEDDINGS) ? dst->half : NULL;
-    alq_err e = read_rows(r, r->dxpl, &r->embeddings, 2, m->dim, lo, count, dst->embeddings, half);
+    int halves_only = half && r->embeddings.ieee_half && (fields & ALQ_FIELD_HALVES_ONLY);
+    alq_err e = read_rows(r, r->dxpl, &r->embeddings, 2, m->dim, lo, count, halves_only ? NULL : dst->embeddings,
+                          half);
     err = err ? err : e;
     dst->half_filled = !e && half && r->embeddings.ieee_half;
   }

@@ -226,10 +226,10 @@ static alq_err shard_set(multi_reader *r, int64_t i, int slot, hid_t *ds) {
 }
 
 /* Rows [lo, lo+count) of shard i's field `slot` (cols wide) into dst as
- * `mem`; IEEE halves land in `half` first when it is given (and stay there),
- * and *half_read says whether they did. */
+ * `mem`; IEEE halves land in `half` first when it is given (and stay there,
+ * not widened into dst when halves_only), and *half_read says whether they did. */
 static alq_err read_piece(multi_reader *r, int64_t i, int slot, hid_t mem, int64_t cols, int64_t lo, int64_t count,
-                          void *dst, uint16_t *half, int *half_read) {
+                          void *dst, uint16_t *half, int halves_only, int *half_read) {
   hid_t ds = -1;
   ALQ_CHECK(shard_set(r, i, slot, &ds));
   int rank = cols > 1 || slot <= ALQ_SHARD_PROBS ? 2 : 1;
@@ -241,7 +241,8 @@ static alq_err read_piece(multi_reader *r, int64_t i, int slot, hid_t mem, int64
   void *into = is_half && half ? (void *)half : dst;
   if (rc >= 0)
     rc = H5Dread(ds, is_half ? stored : mem, mspace, fspace, H5P_DEFAULT, into);
-  if (rc >= 0 && is_half) /* widened by alq, as the hdf5 source does (in place without `half`) */
+  /* widened by alq, as the hdf5 source does (in place without `half`) */
+  if (rc >= 0 && is_half && !(half && halves_only))
     alq_half_to_float(into, dst, count * cols);
   if (half_read)
     *half_read = is_half && half;
@@ -262,21 +263,21 @@ static alq_err read_shard_rows(multi_reader *r, int64_t i, int64_t lo, int64_t c
     uint16_t *half = (fields & ALQ_FIELD_HALF_EMBEDDINGS) && dst->half ? dst->half + at * m->dim : NULL;
     int half_read = 0;
     ALQ_CHECK(read_piece(r, i, ALQ_SHARD_EMBEDDINGS, H5T_NATIVE_FLOAT, m->dim, lo, count,
-                         dst->embeddings + at * m->dim, half, &half_read));
+                         dst->embeddings + at * m->dim, half, (fields & ALQ_FIELD_HALVES_ONLY) != 0, &half_read));
     /* every shard stores the same type (pool_list.c refuses others) */
     dst->half_filled = half_read;
   }
   if ((fields & ALQ_FIELD_PROBS) && m->has_probs)
     ALQ_CHECK(read_piece(r, i, ALQ_SHARD_PROBS, H5T_NATIVE_FLOAT, m->n_classes, lo, count,
-                         dst->probs + at * m->n_classes, NULL, NULL));
+                         dst->probs + at * m->n_classes, NULL, 0, NULL));
   if ((fields & ALQ_FIELD_LABELS) && m->has_labels)
-    ALQ_CHECK(read_piece(r, i, ALQ_SHARD_LABELS, H5T_NATIVE_INT32, 1, lo, count, dst->labels + at, NULL, NULL));
+    ALQ_CHECK(read_piece(r, i, ALQ_SHARD_LABELS, H5T_NATIVE_INT32, 1, lo, count, dst->labels + at, NULL, 0, NULL));
   if ((fields & ALQ_FIELD_IDS) && !m->has_ids)
     for (int64_t k = 0; k < count; k++)
       dst->ids[at + k] = r->first[i] + lo + k;
   if ((fields & ALQ_FIELD_IDS) && m->has_ids) {
     ALQ_CHECK(read_piece(r, i, ALQ_SHARD_IDS, m->ids_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64, 1, lo, count,
-                         dst->ids + at, NULL, NULL));
+                         dst->ids + at, NULL, 0, NULL));
     for (int64_t k = 0; m->ids_unsigned && k < count; k++)
       if (dst->ids[at + k] < 0)
         return alq_error_set(ALQ_ERR_INPUT, "%s: %s row %lld is %llu, above 2^63 - 1 (alq ids are int64)",

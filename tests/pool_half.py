@@ -10,7 +10,8 @@ shards.  Independent of alq's float32 path, each pick's score is checked
 against numpy's float64 distance to its nearest center (labeled items, then
 the earlier picks), and each pick against numpy's farthest unselected item.
 --log-view's kcenter line says the rows stayed halves, and its unpruned
-bytes that the steps read half as much.
+bytes that the steps read half as much.  A NaN or an infinity in a float16
+pool is refused with one line naming the file, dataset and row.
 """
 import os
 import re
@@ -118,5 +119,23 @@ for what, opts in runs.items():
                   f"{what}: pick {t} score {s} against numpy's {np.sqrt(near[i])}")
             unsel[i] = False
             near = np.minimum(near, ((x64 - x64[i]) ** 2).sum(1))
+
+# Bad input on halves: an infinity or a NaN in a float16 pool is refused as
+# in a float32 one (exit 3, one line naming the file, the dataset and the
+# row), whether the rows stay halves (kcenter, checked on the stored bits) or
+# are widened (margin-kcenter's score reads the floats).
+for what, value, row in (("nan", np.nan, 1234), ("-inf", -np.inf, 2777)):
+    bad = emb.copy()
+    bad[row, 9] = value
+    write_pool(f"bad{what}.h5", bad)
+    for strategy in ("kcenter", "margin-kcenter"):
+        cmd = [args.mpiexec, "-n", "2", args.alq, "select", "--pool", path(f"bad{what}.h5"), "--strategy", strategy,
+               "--budget", str(B), "--out", path("bad-out.h5"), "--quiet"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        errors = [line for line in r.stderr.splitlines() if line.startswith("alq: error:")]
+        want = f"bad{what}.h5: /embeddings row {row} (id {row}) column 9 is {what}"
+        check(r.returncode == 3 and len(errors) == 1 and want in errors[0],
+              f"{strategy} on a float16 pool with {what}: exit {r.returncode}, {errors or r.stderr.strip()}, "
+              f"want exit 3 and one line with '{want}'")
 
 finish("pool-half")

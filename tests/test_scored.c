@@ -123,8 +123,19 @@ static void test_before_predicate(void **state) {
   assert_true(alq_scored_before(&z2, &z1)); /* -0.0 == 0.0: lower id first */
 }
 
-static void run_topk_case(int64_t n, int64_t k, int levels, int64_t payload_bytes, uint64_t seed) {
+/* The order records are offered in: the keeper appends them until it must
+ * evict, and its sort has nothing to do when they came in alq's order. */
+enum { SHUFFLED, IN_ORDER, REVERSED };
+
+static void run_topk_ordered(int64_t n, int64_t k, int levels, int64_t payload_bytes, uint64_t seed, int order) {
   alq_scored *recs = make_records(seed, n, levels);
+  if (order != SHUFFLED)
+    ref_sort(recs, n);
+  for (int64_t i = 0; order == REVERSED && i < n / 2; i++) {
+    alq_scored r = recs[i];
+    recs[i] = recs[n - 1 - i];
+    recs[n - 1 - i] = r;
+  }
   alq_topk t;
   assert_int_equal(alq_topk_init(&t, k, payload_bytes), ALQ_OK);
   unsigned char *pl = payload_bytes ? malloc((size_t)payload_bytes) : NULL;
@@ -139,7 +150,8 @@ static void run_topk_case(int64_t n, int64_t k, int levels, int64_t payload_byte
   assert_int_equal(t.n, want_n);
   ref_sort(recs, n);
   char what[128];
-  snprintf(what, sizeof what, "alq_topk n=%lld k=%lld levels=%d", (long long)n, (long long)k, levels);
+  snprintf(what, sizeof what, "alq_topk n=%lld k=%lld levels=%d order=%d", (long long)n, (long long)k, levels,
+           order);
   assert_records_equal(t.heap, recs, want_n, what);
   if (payload_bytes) {
     for (int64_t i = 0; i < want_n; i++)
@@ -156,6 +168,10 @@ static void run_topk_case(int64_t n, int64_t k, int levels, int64_t payload_byte
   free(pl);
   alq_topk_free(&t);
   free(recs);
+}
+
+static void run_topk_case(int64_t n, int64_t k, int levels, int64_t payload_bytes, uint64_t seed) {
+  run_topk_ordered(n, k, levels, payload_bytes, seed, SHUFFLED);
 }
 
 static void test_topk_matches_brute_force(void **state) {
@@ -176,6 +192,19 @@ static void test_topk_payload_moves_with_record(void **state) {
   run_topk_case(5000, 37, 4, 3, 78);    /* odd size */
   run_topk_case(300, 1000, 2, 24, 79);  /* k > n */
   run_topk_case(2000, 1, 1, 8, 80);     /* all scores equal: lowest id kept */
+}
+
+static void test_topk_arrival_order(void **state) {
+  (void)state;
+  int64_t ns[] = {0, 1, 2, 5, 1000, 4097};
+  int64_t ks[] = {1, 2, 999, 1000, 4097, 5000};
+  uint64_t seed = 500;
+  for (size_t i = 0; i < sizeof ns / sizeof *ns; i++)
+    for (size_t j = 0; j < sizeof ks / sizeof *ks; j++)
+      for (int order = SHUFFLED; order <= REVERSED; order++) {
+        run_topk_ordered(ns[i], ks[j], 1, 24, seed++, order); /* all scores equal: the k-center's case */
+        run_topk_ordered(ns[i], ks[j], 40, 24, seed++, order);
+      }
 }
 
 /* ---- collective global top-k ------------------------------------------------ */
@@ -274,6 +303,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sort_matches_qsort),
       cmocka_unit_test(test_topk_matches_brute_force),
       cmocka_unit_test(test_topk_payload_moves_with_record),
+      cmocka_unit_test(test_topk_arrival_order),
       cmocka_unit_test(test_global_topk),
       cmocka_unit_test(test_global_topk_all_ties_interleaved),
   };

@@ -83,6 +83,10 @@ alq_err alq_worker_scan(const alq_scan_request *req, alq_scan_result *res) {
     sr.fields |= ALQ_FIELD_EMBEDDINGS;
   if (req->keep_embeddings && req->keep_half)
     sr.fields |= ALQ_FIELD_HALF_EMBEDDINGS;
+  /* Without a score stage the floats of half rows have no reader: the
+   * candidates keep the halves and validation checks them. */
+  if (req->keep_embeddings && req->keep_half && !req->strategy->score)
+    sr.fields |= ALQ_FIELD_HALVES_ONLY;
   int64_t shard_rows = sr.shard.hi - sr.shard.lo;
   int64_t keep = req->keep < 0 || req->keep > shard_rows ? shard_rows : req->keep;
   int64_t chunk = sr.chunk_rows < shard_rows ? sr.chunk_rows : shard_rows;

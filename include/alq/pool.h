@@ -101,6 +101,10 @@ enum {
   /* With EMBEDDINGS: the rows as stored binary16 too (alq_rows.half), which
    * a source of IEEE half rows (hdf5, list) fills; others leave it. */
   ALQ_FIELD_HALF_EMBEDDINGS = 1u << 5,
+  /* With HALF_EMBEDDINGS: nothing reads the floats of rows that come as
+   * halves, so a source that fills alq_rows.half leaves the floats unwritten
+   * (no widening); one that does not fills the floats as usual. */
+  ALQ_FIELD_HALVES_ONLY = 1u << 6,
 };
 
 /* Destination rows of a read; a field's buffer must hold count rows. */

@@ -35,6 +35,7 @@ typedef struct {
   int64_t *slot;          /* heap[i]'s payload is payload + slot[i] * payload_bytes */
   unsigned char *payload; /* k slots, or NULL when payload_bytes is 0 */
   int64_t payload_bytes;
+  int heaped;             /* heap[] is a heap on the worst; 0 while records sit in arrival order */
 } alq_topk;
 
 alq_err alq_topk_init(alq_topk *t, int64_t k, int64_t payload_bytes);

@@ -115,13 +115,8 @@ static void model_close(alq_source *s) {
 
 static const alq_source_ops model_ops = {.kind = "model", .read = model_read, .fetch = model_fetch, .close = model_close};
 
-alq_err alq_source_with_model(alq_source *inner, const alq_model *model, const alq_apply_options *ap,
-                              alq_source **out) {
-  if (inner->meta.dim != model->dim)
-    return alq_error_set(ALQ_ERR_INPUT, "%s: /embeddings has %lld columns, but the model expects %lld features",
-                         inner->meta.path, (long long)inner->meta.dim, (long long)model->dim);
-  if (ap->mc_samples > 0 && model->hidden == 0)
-    return alq_error_set(ALQ_ERR_USAGE, "--mc-samples needs a model with dropout (an mlp), not logreg");
+/* A source of model_ops over a copy of `init`, serving rows that `meta` describes. */
+static alq_err make_source(const model_source *init, const alq_pool_meta *meta, alq_source **out) {
   alq_source *s = NULL;
   model_source *ms = NULL;
   ALQ_CHECK(alq_calloc(&s, 1, sizeof *s, "model source"));
@@ -130,19 +125,28 @@ alq_err alq_source_with_model(alq_source *inner, const alq_model *model, const a
     free(s);
     return err;
   }
-  ms->inner = inner;
-  ms->model = model;
-  ms->apply = *ap;
+  *ms = *init;
   s->ops = &model_ops;
-  s->meta = inner->meta;
-  s->meta.dim = alq_model_embedding_dim(model);
-  s->meta.n_classes = model->n_classes;
-  s->meta.has_probs = 1;
-  s->meta.mc_passes = ap->mc_samples; /* the passes behind its expected entropies */
+  s->meta = *meta;
   s->impl = ms;
-  s->inner = inner;
+  s->inner = init->inner;
   *out = s;
   return ALQ_OK;
+}
+
+alq_err alq_source_with_model(alq_source *inner, const alq_model *model, const alq_apply_options *ap,
+                              alq_source **out) {
+  if (inner->meta.dim != model->dim)
+    return alq_error_set(ALQ_ERR_INPUT, "%s: /embeddings has %lld columns, but the model expects %lld features",
+                         inner->meta.path, (long long)inner->meta.dim, (long long)model->dim);
+  if (ap->mc_samples > 0 && model->hidden == 0)
+    return alq_error_set(ALQ_ERR_USAGE, "--mc-samples needs a model with dropout (an mlp), not logreg");
+  alq_pool_meta meta = inner->meta;
+  meta.dim = alq_model_embedding_dim(model);
+  meta.n_classes = model->n_classes;
+  meta.has_probs = 1;
+  meta.mc_passes = ap->mc_samples; /* the passes behind its expected entropies */
+  return make_source(&(model_source){.inner = inner, .model = model, .apply = *ap}, &meta, out);
 }
 
 alq_err alq_source_model_features(alq_source *src, alq_source **out) {
@@ -153,24 +157,12 @@ alq_err alq_source_model_features(alq_source *src, alq_source **out) {
   if (!found)
     return ALQ_OK;
   const model_source *of = found->impl;
-  alq_source *s = NULL;
-  model_source *ms = NULL;
-  ALQ_CHECK(alq_calloc(&s, 1, sizeof *s, "model features source"));
-  alq_err err = alq_calloc(&ms, 1, sizeof *ms, "model features source");
-  if (err) {
-    free(s);
-    return err;
-  }
-  *ms = (model_source){.inner = of->inner, .model = of->model, .apply = of->apply, .serves_features = 1,
-                       .borrows_inner = 1};
-  s->ops = &model_ops;
-  s->meta = of->inner->meta;
-  s->meta.dim = of->model->dim;
-  s->meta.has_probs = 0;
-  s->impl = ms;
-  s->inner = of->inner;
-  *out = s;
-  return ALQ_OK;
+  alq_pool_meta meta = of->inner->meta;
+  meta.dim = of->model->dim;
+  meta.has_probs = 0;
+  return make_source(&(model_source){.inner = of->inner, .model = of->model, .apply = of->apply,
+                                     .serves_features = 1, .borrows_inner = 1},
+                     &meta, out);
 }
 
 alq_err alq_model_serves(const char *model_path, int64_t mc_samples, alq_pool_meta *meta) {

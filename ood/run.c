@@ -156,7 +156,8 @@ static alq_err gather(MPI_Comm comm, const shard_scores *st, all_scores *a) {
   return err;
 }
 
-static alq_err score_pool(MPI_Comm comm, const alq_ood_run_options *o, const alq_pool_meta *meta, alq_source *src,
+/* Every item's score, streamed from the source the fitted stage reads (m->source). */
+static alq_err score_pool(MPI_Comm comm, const alq_ood_run_options *o, const alq_pool_meta *meta,
                           const alq_labeled *labeled, const alq_ood_model *m, all_scores *a) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
@@ -164,9 +165,8 @@ static alq_err score_pool(MPI_Comm comm, const alq_ood_run_options *o, const alq
   int64_t align = alq_partition_align(meta->n_items, meta->chunk_rows, size);
   alq_range shard = alq_partition_rows(meta->n_items, align, size, rank);
   int64_t rows = shard.hi - shard.lo, chunk = o->chunk_rows > 0 ? o->chunk_rows : alq_default_chunk_rows(meta);
-  alq_source *read = m->source;
-  alq_stream_request sr = {comm,        &read->meta, read, shard, align, chunk, alq_ood_fields(m), labeled->ids,
-                           labeled->n, !o->quiet};
+  alq_stream_request sr = {comm,       &m->source->meta, m->source, shard, align, chunk, alq_ood_fields(m),
+                           labeled->ids, labeled->n, !o->quiet};
   shard_scores st = {.m = m};
   alq_err err = alq_ood_work_init(m, &st.work);
   if (!err)
@@ -221,7 +221,7 @@ alq_err alq_ood_run(MPI_Comm comm, const alq_ood_run_options *opt_root) {
     err = alq_ood_fit(comm, &o.ood, src, &labeled, &m);
   all_scores a = {0};
   if (!err)
-    err = score_pool(comm, &o, &meta, src, &labeled, &m, &a);
+    err = score_pool(comm, &o, &meta, &labeled, &m, &a);
   alq_source_close(src);
   if (!err)
     err = alq_agree(comm, rank == 0 ? write_outputs(&o, &m, &a) : ALQ_OK);

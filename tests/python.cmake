@@ -30,3 +30,24 @@ add_test(NAME python-example-numpy
          COMMAND ${CMAKE_SOURCE_DIR}/examples/python-numpy/run.sh ${ALQ_PY_DIR}/example-numpy)
 set_tests_properties(${ALQ_PY_TESTS} PROPERTIES TIMEOUT 300 LABELS python ENVIRONMENT "${ALQ_PY_ENV}")
 set_property(TEST python-example-numpy APPEND PROPERTY ENVIRONMENT "ALQ=$<TARGET_FILE:alq>;PYTHON=${ALQ_PY}")
+
+# In a sanitizer build libalq.so needs the ASan runtime, which must come first
+# in the process's library list; the interpreter is not built with it, so the
+# runtime is preloaded.  CPython and mpi4py keep allocations until exit by
+# design, so leak checks are off in these processes (docs/testing.md); ASan
+# and UBSan still check every call into libalq.
+if(ALQ_SANITIZE MATCHES "address")
+  if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
+    set(alq_asan_runtime_name libclang_rt.asan-x86_64.so)
+  else()
+    set(alq_asan_runtime_name libasan.so)
+  endif()
+  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=${alq_asan_runtime_name}
+                  OUTPUT_VARIABLE alq_asan_runtime OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(IS_ABSOLUTE "${alq_asan_runtime}" AND EXISTS "${alq_asan_runtime}")
+    set_property(TEST ${ALQ_PY_TESTS} APPEND PROPERTY ENVIRONMENT "LD_PRELOAD=${alq_asan_runtime}")
+    set_property(TEST ${ALQ_PY_TESTS} PROPERTY ENVIRONMENT_MODIFICATION "ASAN_OPTIONS=string_append::detect_leaks=0")
+  else()
+    message(WARNING "no ASan runtime found (${alq_asan_runtime_name}): the python tests cannot load libalq.so here")
+  endif()
+endif()

@@ -12,7 +12,9 @@ set(ALQ_SANITIZE_TESTS
   pool-gen-unit pool-labeled-draw-unit pool-write-unit unit-dot unit-half model-unit-n2
   anchoral-choose-unit stream-progress-unit stream-gen-file stream-gen-rows
   # CLI drivers: every command and the coordinator, on small pools
-  cli-help pool-info-cli state-workflow anchoral-retrieve stream-hier model-cli simulate-cli)
+  cli-help pool-info-cli state-workflow anchoral-retrieve stream-hier model-cli simulate-cli
+  # the C API (api/) through the Python binding, the ASan runtime preloaded (tests/python.cmake)
+  python-errors python-select-n2)
 foreach(t IN LISTS ALQ_SANITIZE_TESTS)
   if(TEST ${t})
     get_test_property(${t} LABELS alq_labels)
@@ -32,3 +34,10 @@ foreach(t IN LISTS ALQ_SANITIZE_TESTS)
     endif()
   endif()
 endforeach()
+
+# The tracer crash scripts/test-sanitize.sh's intercept_tls_get_addr=0 avoids
+# (docs/testing.md): a sanitizer build only, under the script's options.
+if(ALQ_SANITIZE MATCHES "address")
+  add_test(NAME sanitize-lsan-tracer COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/sanitizers/lsan_tracer.sh $<TARGET_FILE:alq>)
+  set_tests_properties(sanitize-lsan-tracer PROPERTIES LABELS sanitize TIMEOUT 300)
+endif()

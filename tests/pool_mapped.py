@@ -12,6 +12,7 @@ out.  This checks, at 1-3 ranks, that:
 - selecting every unlabeled row of a pool whose unlabeled rows repeat
   labeled ones never picks a labeled row (they tie at distance 0), and the
   k-center counts only the unlabeled rows as candidates;
+- 3 rows at 4 ranks (an empty shard) run the mapped path on every rank;
 - a chunked and a gzip-compressed copy of the pool fall back to the copy
   path, say why, and give the same batch;
 - a NaN or an infinity in a mapped row (also in a late chunk) is refused
@@ -144,6 +145,29 @@ for ranks in (1, 2, 3):
               f"{picked[np.isin(picked, small_labeled)][:5]}")
         check(np.array_equal(outs[0][0], outs[1][0]) and np.array_equal(outs[0][1], outs[1][1]),
               f"every row, {ranks} rank(s) {opts}: the mapped batch differs from the copy path's")
+
+# More ranks than rows: a rank with an empty shard takes the mapped path's
+# reads with the others (none is left in a collective read).
+with h5py.File(path("tiny.h5"), "w") as f:
+    f["embeddings"] = emb[:3]
+    f["labeled/ids"], f["labeled/labels"] = np.array([1], np.int64), np.zeros(1, np.int32)
+tiny = {}
+for mapped in ("1", "0"):
+    cmd = [args.mpiexec, "-n", "4", args.alq, "select", "--pool", path("tiny.h5"), "--strategy", "kcenter",
+           "--budget", "2", "--out", path(f"tiny-{mapped}.h5"), "--quiet", "--log-view"]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=dict(os.environ, ALQ_MAP=mapped))
+    except subprocess.TimeoutExpired:
+        check(False, f"3 rows at 4 ranks, ALQ_MAP={mapped}: still running after 120 s (a rank left in a collective?)")
+        continue
+    check(r.returncode == 0 and "min 0" in r.stderr and (mapped == "0") == ("not mapped: ALQ_MAP=0" in r.stderr)
+          and (mapped == "0" or MAPPED in r.stderr),
+          f"3 rows at 4 ranks, ALQ_MAP={mapped}: exit {r.returncode}, or an empty shard / the path not in: {r.stderr}")
+    if r.returncode == 0:
+        with h5py.File(path(f"tiny-{mapped}.h5"), "r") as f:
+            tiny[mapped] = f["selected/ids"][:].tolist()
+check(tiny.get("1") == tiny.get("0") and sorted(tiny.get("1") or []) == [0, 2],
+      f"3 rows at 4 ranks: batches {tiny}, want rows 0 and 2, the same both ways")
 
 # Chunked or compressed rows are not one run of bytes in the file: the copy path runs, with the same batch.
 for kind, why in (("chunked", "chunked dataset"), ("compressed", "chunked dataset")):

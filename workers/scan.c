@@ -82,6 +82,13 @@ static const char *map_reason(const alq_scan_request *req, int64_t keep, int64_t
     return "not every row is kept";
   if (sr->source->inner || !sr->source->ops->map_halves)
     return "the source has no rows to map";
+  if (shard_rows == 0) {
+    /* Nothing to map, but this rank must take the mapped path's reads with
+     * the others: a pointer that no chunk reads says so to the stream. */
+    static const uint16_t none[1];
+    *rows = none;
+    return NULL;
+  }
   return sr->source->ops->map_halves(sr->source, sr->shard.lo, shard_rows, rows);
 }
 
@@ -130,9 +137,45 @@ static alq_err take_candidates(alq_topk *kept, int64_t dim, int half, alq_candid
   return ALQ_OK;
 }
 
+/* Collective: the pass over rows mapped in place (sr->mapped_half). */
+static alq_err scan_in_place(const alq_scan_request *req, const alq_stream_request *sr, alq_scan_result *res) {
+  scan_state st = {req, &res->candidates, {0}, NULL, NULL};
+  alq_err err = alq_agree(sr->comm, in_place_alloc(&res->candidates, sr->shard.hi - sr->shard.lo, sr->meta->dim,
+                                                  sr->mapped_half));
+  if (!err)
+    err = alq_worker_stream(sr, keep_in_place, &st, &res->stream);
+  if (!err)
+    err = alq_agree(sr->comm, alq_fault_point("score")); /* where take_candidates has it */
+  return err;
+}
+
+/* Collective: the pass that scores and keeps the best `keep` rows, copied. */
+static alq_err scan_and_copy(const alq_scan_request *req, const alq_stream_request *sr, int64_t keep,
+                             alq_scan_result *res) {
+  const alq_pool_meta *m = sr->meta;
+  int64_t shard_rows = sr->shard.hi - sr->shard.lo;
+  int64_t chunk = sr->chunk_rows < shard_rows ? sr->chunk_rows : shard_rows;
+  scan_state st = {req, NULL, {0}, NULL, NULL};
+  const int half = req->keep_embeddings && req->keep_half;
+  int64_t row_bytes = !req->keep_embeddings ? 0 : (half ? 2 : 4) * m->dim;
+  alq_err err = alq_topk_init(&st.kept, keep, row_bytes);
+  if (!err)
+    err = alq_malloc(&st.scores, sizeof(double) * (chunk > 0 ? chunk : 1), "chunk scores");
+  if (!err && half)
+    err = alq_malloc(&st.half, sizeof(uint16_t) * (m->dim ? m->dim : 1), "candidate half row");
+  err = alq_agree(sr->comm, err);
+  if (!err)
+    err = alq_worker_stream(sr, score_and_keep, &st, &res->stream);
+  if (!err)
+    err = alq_agree(sr->comm, take_candidates(&st.kept, m->dim, half, &res->candidates));
+  alq_topk_free(&st.kept);
+  free(st.scores);
+  free(st.half);
+  return err;
+}
+
 alq_err alq_worker_scan(const alq_scan_request *req, alq_scan_result *res) {
   memset(res, 0, sizeof *res);
-  const alq_pool_meta *m = req->stream.meta;
   alq_stream_request sr = req->stream;
   sr.fields |= alq_strategy_fields(req->strategy);
   if (req->keep_embeddings)
@@ -145,37 +188,17 @@ alq_err alq_worker_scan(const alq_scan_request *req, alq_scan_result *res) {
     sr.fields |= ALQ_FIELD_HALVES_ONLY;
   int64_t shard_rows = sr.shard.hi - sr.shard.lo;
   int64_t keep = req->keep < 0 || req->keep > shard_rows ? shard_rows : req->keep;
-  int64_t chunk = sr.chunk_rows < shard_rows ? sr.chunk_rows : shard_rows;
-  scan_state st = {req, NULL, {0}, NULL, NULL};
   const int half = req->keep_embeddings && req->keep_half;
   int in_place = 0;
   alq_err err = ALQ_OK;
   if (half && !req->strategy->score)
     err = agree_in_place(req, keep, shard_rows, &sr.mapped_half, &in_place);
   if (!err && in_place) {
-    st.in_place = &res->candidates;
-    err = alq_agree(sr.comm, in_place_alloc(&res->candidates, shard_rows, m->dim, sr.mapped_half));
-    if (!err)
-      err = alq_worker_stream(&sr, keep_in_place, &st, &res->stream);
-    if (!err)
-      err = alq_agree(sr.comm, alq_fault_point("score")); /* where take_candidates has it */
+    err = scan_in_place(req, &sr, res);
   } else if (!err) {
     sr.mapped_half = NULL;
-    int64_t row_bytes = !req->keep_embeddings ? 0 : (half ? 2 : 4) * m->dim;
-    err = alq_topk_init(&st.kept, keep, row_bytes);
-    if (!err)
-      err = alq_malloc(&st.scores, sizeof(double) * (chunk > 0 ? chunk : 1), "chunk scores");
-    if (!err && half)
-      err = alq_malloc(&st.half, sizeof(uint16_t) * (m->dim ? m->dim : 1), "candidate half row");
-    err = alq_agree(sr.comm, err);
-    if (!err)
-      err = alq_worker_stream(&sr, score_and_keep, &st, &res->stream);
-    if (!err)
-      err = alq_agree(sr.comm, take_candidates(&st.kept, m->dim, half, &res->candidates));
+    err = scan_and_copy(req, &sr, keep, res);
   }
-  alq_topk_free(&st.kept);
-  free(st.scores);
-  free(st.half);
   if (err)
     alq_scan_result_free(res);
   return err;

@@ -20,7 +20,7 @@ add_test(NAME pool-half
 set_tests_properties(pool-half PROPERTIES TIMEOUT 300 LABELS pool-layout
                      ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
 # The exact k-center's float16 rows taken in place from the file (mmap): the
-# copy path's batch (ALQ_MAP=0) at 1-3 ranks with labeled rows inside the
+# copy path's batch (ALQ_MAP=0) at 1-4 ranks with labeled rows inside the
 # mapped shards; chunked and compressed pools fall back; bad rows refused.
 add_test(NAME pool-half-mapped
          COMMAND ${ALQ_STREAM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/pool_mapped.py

@@ -3,19 +3,19 @@
 The exact k-center keeps every unlabeled row.  Over a contiguous float16
 /embeddings it references the file's own pages (mmap) instead of copying
 the rows, and flags the labeled rows among them instead of squeezing them
-out.  This checks, at 1-3 ranks, that:
+out.  This checks, at 1-4 ranks (1-3 where marked), that:
 - the mapped path ran (--log-view's `candidate rows:` line) and gives the
   copy path's batch (ALQ_MAP=0), ids and score bits, for kcenter, --no-prune,
   from 0 labeled and with small chunks (overlapped reads); the pool has
   labeled rows inside every rank's shard and ids that do not follow the rows,
   so the copy path's candidates come in another order than the mapped ones;
-- selecting every unlabeled row of a pool whose unlabeled rows repeat
+- selecting every unlabeled row (1-3 ranks) of a pool whose unlabeled rows repeat
   labeled ones never picks a labeled row (they tie at distance 0), and the
   k-center counts only the unlabeled rows as candidates;
 - 3 rows at 4 ranks (an empty shard) run the mapped path on every rank;
-- a chunked and a gzip-compressed copy of the pool fall back to the copy
+- a chunked and a gzip-compressed copy of the pool (1-2 ranks) fall back to the copy
   path, say why, and give the same batch;
-- a NaN or an infinity in a mapped row (also in a late chunk) is refused
+- a NaN or an infinity in a mapped row (also in a late chunk; 1-3 ranks) is refused
   with one line naming the file, the dataset and the row, exit 3.
 """
 import os
@@ -64,7 +64,7 @@ with h5py.File(path("f16.h5"), "r") as f:
 
 
 def select(pool, ranks, opts, mapped=True):
-    tag = re.sub(r"[^a-z0-9]+", "-", f"{pool}-{ranks}-{'-'.join(opts)}-{mapped}")
+    tag = re.sub(r"[^a-z0-9]+", "-", f"{pool}-{ranks}-{'-'.join(opts)}-{int(mapped)}")
     out = path(f"b-{tag}.h5")
     cmd = [args.mpiexec, "-n", str(ranks), args.alq, "select", "--pool", path(pool), "--strategy", "kcenter",
            "--budget", str(B), "--seed", "9", "--out", out, "--quiet", "--log-view", *opts]
@@ -87,7 +87,7 @@ runs = {
 }
 first = None
 for what, opts in runs.items():
-    for ranks in (1, 2, 3):
+    for ranks in (1, 2, 3, 4):
         mapped, copied = select(pools["contiguous"], ranks, opts), select(pools["contiguous"], ranks, opts, False)
         if mapped is None or copied is None:
             continue

@@ -10,9 +10,11 @@ generated pool rounded to float16, and its float32 copy):
               against the new center each step): --log-view's unpruned
               bytes / seconds, as a share of the read-only and triad rates;
   pass        the streaming pass over the pool file (kcenter's scan: read,
-              widen, validate, keep every row): stored bytes / the passes'
-              wall time, page cache warm, and cold when --cold can drop it
-              (a cold `dd` of the same file is then its limit);
+              validate, keep every row): stored bytes / the passes' wall
+              time, page cache warm, and cold when --cold can drop it (a cold
+              `dd` of the same file is then its limit); float16 rows are
+              mapped from the file in place, and once more copied
+              (ALQ_MAP=0, the path before the mapping);
   page cache  the limit of a pass from a file, warm: `dd bs=16M` of the
               file to /dev/null, and read() into one reused 4 MiB buffer
               (about alq's chunk), each the best of --reps; every pass row
@@ -99,28 +101,30 @@ def drop_cache():
         f.write("3\n")
 
 
-def select(alq, pool, tag, *opts):
+def select(alq, pool, tag, *opts, extra_env=None):
     out = path(f"b-{tag}.h5")
     cmd = [alq, "select", "--pool", pool, "--strategy", "kcenter", "--out", out, "--quiet", "--log-view", *opts]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(env, **(extra_env or {})))
     if r.returncode:
         sys.exit(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr}")
     log = r.stderr
     step = re.search(r"unpruned_steps_seconds=([0-9.]+) unpruned_bytes=(\d+)", log)
     wall = re.search(r"passes' wall time ([0-9.]+) s", log)
     read = re.search(r"^read +[0-9.]+ +[0-9.]+ +[0-9.]+ +(\d+)", log, re.M)
+    rows = re.search(r"^candidate rows: (.*)$", log, re.M)
     with h5py.File(out, "r") as f:
         batch = (f["selected/ids"][:], f["selected/scores"][:].view(np.uint64))
     return {"step_s": float(step.group(1)) if step else None, "step_bytes": int(step.group(2)) if step else None,
-            "pass_s": float(wall.group(1)), "pass_bytes": int(read.group(1)), "batch": batch}
+            "pass_s": float(wall.group(1)), "pass_bytes": int(read.group(1)), "batch": batch,
+            "rows": rows.group(1) if rows else None}
 
 
-def best(alq, pool, tag, key, *opts, cold=False):
+def best(alq, pool, tag, key, *opts, cold=False, extra_env=None):
     runs = []
     for _ in range(args.reps):
         if cold:
             drop_cache()
-        runs.append(select(alq, pool, tag, *opts))
+        runs.append(select(alq, pool, tag, *opts, extra_env=extra_env))
     return min(runs, key=lambda r: r[key])
 
 
@@ -176,7 +180,11 @@ cases = [("warm", False)] + ([("cold", True)] if args.cold else [])
 for cache, cold in cases:
     p32 = best(args.alq, f32, f"pass32{cache}", "pass_s", "--budget", "1", cold=cold)
     p16 = best(args.alq, f16, f"pass16{cache}", "pass_s", "--budget", "1", cold=cold)
-    line = [("float32", f32, p32), ("float16", f16, p16)]
+    # this build's copy path: the float16 rows copied into candidate memory, not mapped (workers/scan.c)
+    p16copy = best(args.alq, f16, f"pass16copy{cache}", "pass_s", "--budget", "1", cold=cold,
+                   extra_env={"ALQ_MAP": "0"})
+    line = [("float32", f32, p32), ("float16", f16, p16), ("float16, copied (ALQ_MAP=0)", f16, p16copy)]
+    print(f"{cache} pass, float16: candidate rows: {p16['rows']}; with ALQ_MAP=0: {p16copy['rows']}")
     if args.before_alq:
         for name, pool in (("float32", f32), ("float16", f16)):
             line.append((f"{name}, {args.before_label}", pool,

@@ -282,7 +282,7 @@ static alq_err run(MPI_Comm comm, const retrieve_options *o) {
     int64_t align = alq_partition_align(plan.meta.n_items, plan.meta.chunk_rows, size);
     alq_range shard = alq_partition_rows(plan.meta.n_items, align, size, rank);
     alq_stream_request stream = {comm,        &plan.meta, src, shard, align, plan.chunk_rows, 0, labeled.ids,
-                                 labeled.n,   !plan.quiet};
+                                 labeled.n,   !plan.quiet, NULL};
     err = alq_anchoral_retrieve(&stream, anchors, plan.n_anchors, plan.k, &lists, &sgemm_s);
   }
   double seconds = MPI_Wtime() - t0;

@@ -230,7 +230,7 @@ static alq_err run(MPI_Comm comm, score_options *o) {
   if (!err) {
     int64_t chunk = o->fit.chunk_rows > 0 ? o->fit.chunk_rows : alq_default_chunk_rows(&meta);
     alq_stream_request req = {comm, &meta, src, shard, align, chunk, ALQ_FIELD_EMBEDDINGS, labeled.ids, labeled.n,
-                              !o->quiet};
+                              !o->quiet, NULL};
     alq_stream_result res;
     err = alq_worker_stream(&req, score_chunk, &sc, &res);
     if (!err)

@@ -73,6 +73,17 @@ static void print_overlap(const overlap_row *o) {
   fprintf(stderr, "; passes' wall time %.3f s (max over ranks)\n", o->seconds);
 }
 
+/* Which path the candidate rows took (the same on every rank: workers/scan.c). */
+static void print_rows_path(void) {
+  const alq_rows_path *rp = alq_log_rows_path_taken();
+  if (!rp->recorded)
+    return;
+  if (rp->in_place)
+    fprintf(stderr, "candidate rows: float16 as stored, mapped from the pool file in place (no copy)\n");
+  else
+    fprintf(stderr, "candidate rows: float16, copied into candidate memory (not mapped: %s)\n", rp->why);
+}
+
 static void print_table(const alq_request *req, int size, phase_row *rows, int64_t items_min, int64_t items_max,
                         const overlap_row *overlap) {
   fprintf(stderr, "\n---------------------------------- alq log view ----------------------------------\n");
@@ -93,6 +104,7 @@ static void print_table(const alq_request *req, int size, phase_row *rows, int64
     fprintf(stderr, "\n");
   }
   print_overlap(overlap);
+  print_rows_path();
   fprintf(stderr, "%-8s %11s %11s %6s %13s %9s %13s %9s\n", "phase", "max time(s)", "min time(s)", "ratio",
           "bytes read", "messages", "msg bytes", "GFLOP/s");
   phase_row total = {0};

@@ -236,7 +236,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   alq_range shard = alq_partition_rows(req->meta.n_items, align, size, rank);
   ALQ_CHECK(check_memory(comm, req, s, anchoral, diverse, align));
   alq_stream_request whole = {comm,       &req->meta, src, shard, align, req->chunk_rows, 0, labeled->ids,
-                              labeled->n, !req->quiet};
+                              labeled->n, !req->quiet, NULL};
   alq_ood_rejection ood = {0};
   alq_rank_facts ood_outcome = {0};
   if (req->ood.kind != ALQ_OOD_NONE)
@@ -263,7 +263,7 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
       err = alq_agree(comm, alq_source_memory(&sub_meta, &sub, &sub_src));
     }
     alq_stream_request sr = {comm, &sub_meta, sub_src, {0, sub.n_items}, 1, sub.n_items > 0 ? sub.n_items : 1, 0,
-                             NULL, 0, 0};
+                             NULL, 0, 0, NULL};
     stream = sr;
   }
 
@@ -322,7 +322,8 @@ alq_err alq_select_pool(MPI_Comm comm, const alq_request *req, alq_source *src, 
   if (!err && relabels)
     err = alq_activelab_merge(&relabel, req->budget, batch);
   alq_relabel_free(&relabel);
-  *facts = (alq_rank_facts){shard.lo, shard.hi, scan.stream.n_unlabeled, scan.candidates.n,
+  *facts = (alq_rank_facts){shard.lo, shard.hi, scan.stream.n_unlabeled,
+                            scan.candidates.n - scan.candidates.n_skipped,
                             anchoral ? pool_checksum : scan.stream.ids_checksum, ood_outcome.ood_rejected,
                             ood_outcome.ood_rejected_total, ood_outcome.ood_calibration, ood_outcome.ood_threshold,
                             ood.rejected_per_rank /* the caller's */};

@@ -16,6 +16,7 @@ static _Thread_local int open_phases[16];
 static _Thread_local double opened_at[16];
 static _Thread_local int depth;
 static _Thread_local alq_overlap_stats overlap;
+static _Thread_local alq_rows_path rows_path;
 
 static const char *const phase_names[ALQ_PHASE_COUNT] = {"read", "score", "retrieve", "select", "reduce", "write"};
 
@@ -92,8 +93,13 @@ void alq_log_overlap_add(const alq_overlap_stats *pass) {
 
 const alq_overlap_stats *alq_log_overlap(void) { return &overlap; }
 
+void alq_log_rows_path(int in_place, const char *why) { rows_path = (alq_rows_path){1, in_place, why}; }
+
+const alq_rows_path *alq_log_rows_path_taken(void) { return &rows_path; }
+
 void alq_log_reset(void) {
   memset(stats, 0, sizeof stats);
   memset(&overlap, 0, sizeof overlap);
+  memset(&rows_path, 0, sizeof rows_path);
   depth = 0;
 }

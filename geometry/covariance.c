@@ -50,7 +50,7 @@ static alq_err take_rows(void *p, const alq_chunk_view *chunk) {
 
 static alq_err stream_range(MPI_Comm comm, alq_source *src, int64_t chunk_rows, alq_range shard, block_ctx *b,
                             uint64_t *checksum) {
-  alq_stream_request req = {comm, &src->meta, src, shard, 1, chunk_rows, ALQ_FIELD_EMBEDDINGS, NULL, 0, 0};
+  alq_stream_request req = {comm, &src->meta, src, shard, 1, chunk_rows, ALQ_FIELD_EMBEDDINGS, NULL, 0, 0, NULL};
   alq_stream_result res;
   ALQ_CHECK(alq_worker_stream(&req, take_rows, b, &res));
   free(res.labeled_found);

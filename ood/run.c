@@ -166,7 +166,7 @@ static alq_err score_pool(MPI_Comm comm, const alq_ood_run_options *o, const alq
   alq_range shard = alq_partition_rows(meta->n_items, align, size, rank);
   int64_t rows = shard.hi - shard.lo, chunk = o->chunk_rows > 0 ? o->chunk_rows : alq_default_chunk_rows(meta);
   alq_stream_request sr = {comm,       &m->source->meta, m->source, shard, align, chunk, alq_ood_fields(m),
-                           labeled->ids, labeled->n, !o->quiet};
+                           labeled->ids, labeled->n, !o->quiet, NULL};
   shard_scores st = {.m = m};
   alq_err err = alq_ood_work_init(m, &st.work);
   if (!err)

@@ -2,6 +2,8 @@
 #ifndef ALQ_POOL_HDF5_H
 #define ALQ_POOL_HDF5_H
 #include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
 #include "alq/error.h"
 
 /* "float32", "int64", ... for messages. */
@@ -33,4 +35,18 @@ alq_err alq_h5_check_stored(hid_t file, const char *path, const char *name, int 
 void alq_h5_contents(hid_t file, char *out, size_t size);
 /* The error for a dataset `name` missing from `path`, listing the contents. */
 alq_err alq_h5_missing(hid_t file, const char *path, const char *name, const char *why);
+/* A read-only mapping of part of a file (pool/h5_map.c). */
+typedef struct {
+  void *base; /* NULL: nothing mapped */
+  size_t length;
+} alq_file_map;
+/* Maps rows [lo, lo+count) of the 2-D dataset `ds` of `file` (opened from
+ * `path`), `row_bytes` stored bytes each, read-only from the file itself:
+ * *rows points at row lo as stored, valid until alq_file_unmap.  Returns NULL
+ * on success (count 0 maps nothing and leaves *rows NULL), else why the rows
+ * cannot be mapped (a chunked, filtered or unallocated dataset, ...): the
+ * caller then reads them.  The caller checks the stored type. */
+const char *alq_h5_map_rows(const char *path, hid_t file, hid_t ds, int64_t row_bytes, int64_t lo, int64_t count,
+                            alq_file_map *map, const void **rows);
+void alq_file_unmap(alq_file_map *map);
 #endif

@@ -7,7 +7,8 @@
  * converted per chunk in memory: IEEE half rows (numpy's float16) by
  * alq_half_to_float (alq/half.h; HDF5's own conversion of halves is a
  * software loop several times slower than the read), the rest by H5Tconvert.  Fetching rows by id uses the distributed id index (alq/id_index.h),
- * built on the first fetch. */
+ * built on the first fetch.  Contiguous float16 embeddings can also be
+ * mapped from the file in place (map_halves, pool/h5_map.c). */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ typedef struct {
   int64_t mc_cap;
   float *mc_pass;
   double *mc_sum;
+  alq_file_map map; /* rows of /embeddings mapped in place (hdf5_map_halves) */
 } hdf5_reader;
 
 static void open_set(hdf5_reader *r, int present, unsigned field, stored_set *set) {
@@ -399,6 +401,19 @@ static alq_err hdf5_fetch(alq_source *s, const int64_t *ids, int64_t n, unsigned
   return alq_fetch_by_rows(((hdf5_reader *)s->impl)->comm, &steps, s->impl, ids, n, fields, dst);
 }
 
+/* The rows as stored, from the file's own pages (alq_source_ops.map_halves). */
+static const char *hdf5_map_halves(alq_source *s, int64_t lo, int64_t count, const uint16_t **rows) {
+  hdf5_reader *r = s->impl;
+  *rows = NULL;
+  if (!r->embeddings.ieee_half)
+    return "not stored as little-endian float16";
+  alq_file_unmap(&r->map);
+  const void *at = NULL;
+  const char *why = alq_h5_map_rows(r->meta.path, r->file, r->embeddings.ds, 2 * r->meta.dim, lo, count, &r->map, &at);
+  *rows = at;
+  return why;
+}
+
 static void hdf5_close(alq_source *s) {
   hdf5_reader *r = s->impl;
   stored_set *sets[] = {&r->embeddings, &r->probs, &r->ids, &r->labels};
@@ -411,6 +426,7 @@ static void hdf5_close(alq_source *s) {
   if (r->mc_probs >= 0)
     H5Dclose(r->mc_probs);
   alq_id_index_free(&r->index);
+  alq_file_unmap(&r->map);
   free(r->stage);
   free(r->mc_pass);
   free(r->mc_sum);
@@ -420,7 +436,11 @@ static void hdf5_close(alq_source *s) {
   free(s);
 }
 
-static const alq_source_ops hdf5_ops = {.kind = "hdf5", .read = hdf5_read, .fetch = hdf5_fetch, .close = hdf5_close};
+static const alq_source_ops hdf5_ops = {.kind = "hdf5",
+                                        .read = hdf5_read,
+                                        .fetch = hdf5_fetch,
+                                        .close = hdf5_close,
+                                        .map_halves = hdf5_map_halves};
 
 alq_err alq_hdf5_source_open(MPI_Comm comm, const alq_pool_meta *meta, alq_source **out) {
   alq_source *s = NULL;

@@ -97,7 +97,7 @@ static alq_err sample_in_id_order(MPI_Comm comm, sample *s, alq_ordered_candidat
       ids[i] = order[2 * i];
       memcpy(x + i * s->d, s->x + order[2 * i + 1] * s->d, sizeof(float) * s->d);
     }
-    alq_candidates sorted = {s->n, s->d, ids, zero, x, NULL};
+    alq_candidates sorted = {s->n, s->d, ids, zero, x, NULL, 0, NULL, 0};
     err = alq_candidates_id_order(comm, &sorted, NULL, 0, oc);
     if (!err && !oc->owned) { /* a view of the sorted copy: keep it alive with the view */
       oc->owned = 1;

@@ -62,7 +62,10 @@
  * Rows from a float16 pool stay binary16 (alq_candidates.half): each pass
  * over them moves half the bytes, and a row is widened (exactly, alq/half.h)
  * into a scratch row as it is read, so every value is the one its float32
- * copy gives.
+ * copy gives.  When they are the pool file's own rows, mapped in place, the
+ * labeled rows among them stay too (alq_candidates.skip): they start as
+ * selected, so no path ever proposes one, and no value depends on a row's
+ * place, so the batch is the one the copied candidates give.
  */
 #include <float.h>
 #include <math.h>
@@ -137,6 +140,7 @@ static void proposal_max(void *in, void *inout, int *len, MPI_Datatype *type) {
 
 typedef struct {
   int64_t n, d;
+  int64_t skipped;     /* rows that are no candidates (alq_candidates.skip), selected from the start */
   const float *x;      /* n x d candidate rows, or NULL and: */
   const uint16_t *xh;  /* the same as IEEE binary16 */
   float *xrow;         /* d: one row of xh widened */
@@ -313,6 +317,7 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
                           int lazy) {
   memset(s, 0, sizeof *s);
   s->n = cand->n;
+  s->skipped = cand->n_skipped;
   s->d = cand->dim;
   s->x = cand->embeddings;
   s->xh = cand->embeddings ? NULL : cand->half;
@@ -345,9 +350,14 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
    * for the first center's pass (first_pass): one read of every row instead
    * of two. */
   s->norms_pending = lazy && labeled->n == 0;
+  int64_t awake = 0;
   for (int64_t i = 0; i < s->n; i++) {
     s->exact[i] = INFINITY;
     s->seen[i] = 0;
+    if (cand->skip && cand->skip[i]) {
+      s->exact[i] = -1.0f; /* no candidate: treated as selected from the start */
+      continue;
+    }
     if (s->norms_pending)
       continue; /* the rest in first_pass */
     const float *xi = row(s, i, s->xrow);
@@ -355,10 +365,10 @@ static alq_err state_init(kstate *s, const alq_candidates *cand, const alq_cente
     if (lazy) {
       s->bound[i] = s->refreshed[i] = INFINITY;
       s->folded[i] = 0;
-      s->heap[i] = i; /* all awake (the first refresh orders them) */
+      s->heap[awake++] = i; /* all awake (the first refresh orders them) */
     }
   }
-  s->heap_n = lazy ? s->n : 0;
+  s->heap_n = !lazy ? 0 : s->norms_pending ? s->n : awake;
   return ALQ_OK;
 }
 
@@ -895,7 +905,7 @@ typedef struct {
 static alq_err print_stats(const kstats *st, const kstate *s, MPI_Comm comm) {
   int rank;
   MPI_Comm_rank(comm, &rank);
-  int64_t local[4] = {s->evaluations, s->distances, st->eager_bytes, s->n}, sum[4];
+  int64_t local[4] = {s->evaluations, s->distances, st->eager_bytes, s->n - s->skipped}, sum[4];
   double t[2] = {st->seconds, st->eager_seconds}, tmax[2];
   ALQ_CHECK(alq_reduce(local, sum, 4, MPI_INT64_T, MPI_SUM, 0, comm));
   ALQ_CHECK(alq_reduce(t, tmax, 2, MPI_DOUBLE, MPI_MAX, 0, comm));

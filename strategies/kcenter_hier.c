@@ -215,7 +215,7 @@ static alq_err redistribute(MPI_Comm comm, const tree *t, const item_set *mine, 
  * greedy's batch. */
 static alq_err reduce_to_set(const alq_select_ctx *ctx, const alq_centers *labeled, const item_set *items,
                              int64_t keep, item_set *out, alq_batch *order) {
-  alq_candidates cand = {items->n, items->dim, items->ids, NULL, items->emb, NULL};
+  alq_candidates cand = {items->n, items->dim, items->ids, NULL, items->emb, NULL, 0, NULL, 0};
   alq_select_ctx local = *ctx;
   local.comm = MPI_COMM_SELF;
   local.budget = keep < items->n ? keep : items->n;

@@ -11,7 +11,8 @@ against numpy's float64 distance to its nearest center (labeled items, then
 the earlier picks), and each pick against numpy's farthest unselected item.
 --log-view's kcenter line says the rows stayed halves, and its unpruned
 bytes that the steps read half as much.  A NaN or an infinity in a float16
-pool is refused with one line naming the file, dataset and row.
+pool is refused with one line naming the file, dataset and row, whether
+kcenter's rows are mapped from the file (tests/pool_mapped.py) or copied.
 """
 import os
 import re
@@ -128,14 +129,15 @@ for what, value, row in (("nan", np.nan, 1234), ("-inf", -np.inf, 2777)):
     bad = emb.copy()
     bad[row, 9] = value
     write_pool(f"bad{what}.h5", bad)
-    for strategy in ("kcenter", "margin-kcenter"):
+    # kcenter twice: its rows mapped in place from the file, and copied (ALQ_MAP=0)
+    for strategy, mapped in (("kcenter", "1"), ("kcenter", "0"), ("margin-kcenter", "1")):
         cmd = [args.mpiexec, "-n", "2", args.alq, "select", "--pool", path(f"bad{what}.h5"), "--strategy", strategy,
                "--budget", str(B), "--out", path("bad-out.h5"), "--quiet"]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, ALQ_MAP=mapped))
         errors = [line for line in r.stderr.splitlines() if line.startswith("alq: error:")]
         want = f"bad{what}.h5: /embeddings row {row} (id {row}) column 9 is {what}"
         check(r.returncode == 3 and len(errors) == 1 and want in errors[0],
-              f"{strategy} on a float16 pool with {what}: exit {r.returncode}, {errors or r.stderr.strip()}, "
+              f"{strategy} (ALQ_MAP={mapped}) on a float16 pool with {what}: exit {r.returncode}, {errors or r.stderr.strip()}, "
               f"want exit 3 and one line with '{want}'")
 
 finish("pool-half")

@@ -19,4 +19,13 @@ add_test(NAME pool-half
                  --workdir ${CMAKE_CURRENT_BINARY_DIR}/pool_half)
 set_tests_properties(pool-half PROPERTIES TIMEOUT 300 LABELS pool-layout
                      ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+# The exact k-center's float16 rows taken in place from the file (mmap): the
+# copy path's batch (ALQ_MAP=0) at 1-4 ranks with labeled rows inside the
+# mapped shards; chunked and compressed pools fall back; bad rows refused.
+add_test(NAME pool-half-mapped
+         COMMAND ${ALQ_STREAM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/pool_mapped.py
+                 --alq $<TARGET_FILE:alq> --mpiexec ${MPIEXEC_EXECUTABLE}
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/pool_mapped)
+set_tests_properties(pool-half-mapped PROPERTIES TIMEOUT 300 LABELS pool-layout
+                     ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
 # --- end float16 pools ---

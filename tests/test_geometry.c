@@ -278,7 +278,7 @@ static int run_maha(const char *pool, const char *grid, const char *out) {
     die("alq_mahalanobis_fit_labeled");
   alq_range shard = alq_partition_rows(meta.n_items, 1, size, rank);
   score_ctx sc = {&m, malloc(sizeof(double) * 2 * meta.dim), malloc(sizeof(double) * (shard.hi - shard.lo + 1)), 0};
-  alq_stream_request req = {MPI_COMM_WORLD, &meta, src, shard, 1, 997, ALQ_FIELD_EMBEDDINGS, NULL, 0, 0};
+  alq_stream_request req = {MPI_COMM_WORLD, &meta, src, shard, 1, 997, ALQ_FIELD_EMBEDDINGS, NULL, 0, 0, NULL};
   alq_stream_result res;
   if (alq_worker_stream(&req, score_chunk, &sc, &res))
     die("stream");

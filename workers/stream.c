@@ -82,7 +82,15 @@ typedef struct {
 static alq_err process_chunk(const alq_stream_request *req, alq_stream_result *res, chunk_buffers *b, int64_t lo,
                              int64_t count, id_order *order, alq_chunk_consumer consume, void *ctx) {
   const alq_pool_meta *m = req->meta;
-  ALQ_CHECK(alq_rows_validate(m, &b->rows, lo, count, req->fields));
+  alq_rows rows = b->rows;
+  if (req->mapped_half) {
+    /* The chunk's rows as the file stores them.  Nothing writes through
+     * alq_rows.half here (validation and consumers only read), so the
+     * read-only mapping may stand in for a buffer. */
+    rows.half = (uint16_t *)(req->mapped_half + (lo - req->shard.lo) * m->dim);
+    rows.half_filled = 1;
+  }
+  ALQ_CHECK(alq_rows_validate(m, &rows, lo, count, req->fields));
   for (int64_t i = 0; i < count; i++) {
     if (b->rows.ids[i] <= order->last)
       order->increasing = 0;
@@ -92,7 +100,7 @@ static alq_err process_chunk(const alq_stream_request *req, alq_stream_result *r
   mark_labeled(req, b->rows.ids, count, b->is_labeled, res->labeled_found);
   for (int64_t i = 0; i < count; i++)
     res->n_unlabeled += !b->is_labeled[i];
-  alq_chunk_view view = {&b->rows, b->is_labeled, count, lo};
+  alq_chunk_view view = {&rows, b->is_labeled, count, lo};
   return consume(ctx, &view);
 }
 
@@ -224,6 +232,20 @@ static const char *serial_reason(const alq_stream_request *req, int64_t n_chunks
   return NULL;
 }
 
+/* The read step of rows [lo, lo+count) into `into`: the source's read of
+ * the fields it reads (every field but mapped rows), and the mapped rows'
+ * stored bytes charged to the READ phase as if read: the compute thread
+ * reads them from the mapping. */
+static alq_err read_chunk(const pass *p, int64_t lo, int64_t count, alq_rows *into) {
+  alq_err err = alq_source_read(p->req->source, lo, count, p->fields, into);
+  if (p->req->mapped_half && count > 0) {
+    alq_phase_begin(ALQ_PHASE_READ);
+    alq_log_bytes_read(count * p->req->meta->dim * (int64_t)sizeof(uint16_t));
+    alq_phase_end(ALQ_PHASE_READ);
+  }
+  return err;
+}
+
 /* One chunk after the other: read, compute, sync, on this thread. */
 static alq_err stream_serial(pass *p, chunk_buffers *b, alq_progress *progress) {
   alq_err local = ALQ_OK;
@@ -231,7 +253,7 @@ static alq_err stream_serial(pass *p, chunk_buffers *b, alq_progress *progress) 
     int64_t lo = p->req->shard.lo + c * p->chunk_rows;
     /* a failed rank keeps joining the collective reads, with nothing to read */
     int64_t count = local ? 0 : chunk_count(p->req, c, p->chunk_rows, p->my_chunks);
-    alq_err e = alq_source_read(p->req->source, lo, count, p->fields, &b->rows);
+    alq_err e = read_chunk(p, lo, count, &b->rows);
     local = local ? local : e;
     if (!local && count > 0) {
       if (p->res->rows_read == 0)
@@ -261,7 +283,7 @@ static alq_err stream_overlapped(pass *p, chunk_buffers b[2], alq_compute_thread
   const alq_stream_request *req = p->req;
   double t0 = alq_log_clock();
   int64_t count = chunk_count(req, 0, p->chunk_rows, p->my_chunks);
-  alq_err local = alq_source_read(req->source, req->shard.lo, count, p->fields, &b[0].rows);
+  alq_err local = read_chunk(p, req->shard.lo, count, &b[0].rows);
   ov->compute_waited += alq_log_clock() - t0; /* nothing to compute before the first chunk */
   for (int64_t c = 0, cur = 0; c < p->n_chunks; c++, cur = 1 - cur) {
     int computing = !local && count > 0;
@@ -279,7 +301,7 @@ static alq_err stream_overlapped(pass *p, chunk_buffers b[2], alq_compute_thread
       /* next > 0 means this rank has two chunks or more, so b[1] exists; an
        * empty read writes nothing, so it may name the buffer in use. */
       alq_rows *into = next > 0 ? &b[1 - cur].rows : &b[cur].rows;
-      read_err = alq_source_read(req->source, req->shard.lo + (c + 1) * p->chunk_rows, next, p->fields, into);
+      read_err = read_chunk(p, req->shard.lo + (c + 1) * p->chunk_rows, next, into);
       read_end = alq_log_clock();
     }
     if (computing) {
@@ -362,6 +384,8 @@ alq_err alq_worker_stream_synced(const alq_stream_request *req, alq_chunk_consum
                                  void *ctx, alq_stream_result *res) {
   memset(res, 0, sizeof *res);
   unsigned fields = req->fields | ALQ_FIELD_IDS;
+  if (req->mapped_half) /* the rows are there already: the source reads the rest */
+    fields &= ~(unsigned)(ALQ_FIELD_EMBEDDINGS | ALQ_FIELD_HALF_EMBEDDINGS | ALQ_FIELD_HALVES_ONLY);
   int64_t shard_rows = req->shard.hi - req->shard.lo;
   int64_t chunk_rows = req->chunk_rows < shard_rows ? req->chunk_rows : shard_rows;
   chunk_buffers b[2];

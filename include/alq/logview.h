@@ -73,4 +73,16 @@ typedef struct {
 void alq_log_overlap_add(const alq_overlap_stats *pass);
 const alq_overlap_stats *alq_log_overlap(void);
 
+/* Where a scan that keeps every row as stored halves took them
+ * (workers/scan.c): in place from the pool file's mapping (in_place 1), or
+ * copied into candidate memory because of `why` (a static string). */
+typedef struct {
+  int recorded; /* 0: no such scan ran */
+  int in_place;
+  const char *why;
+} alq_rows_path;
+
+void alq_log_rows_path(int in_place, const char *why);
+const alq_rows_path *alq_log_rows_path_taken(void);
+
 #endif

@@ -33,6 +33,15 @@ typedef struct {
    * rows it keeps (subpool/retrieval.c); for a file that would be a second,
    * scattered read, so file sources leave it 0. */
   int fetch_is_cheap;
+  /* Optional (NULL: never).  This rank alone, no I/O: points *rows at the
+   * embeddings of rows [lo, lo+count) as the pool stores them, IEEE binary16,
+   * mapped read-only from the file (the page cache's own pages: nothing is
+   * copied), valid until the source closes; a later call replaces the mapping.
+   * Returns NULL then (count 0: *rows NULL), else why the rows cannot be
+   * mapped (not binary16, a chunked or filtered dataset, ...), and the caller
+   * reads them with `read` as usual.  Only the stored source has it: a
+   * wrapper's rows are not the file's. */
+  const char *(*map_halves)(alq_source *s, int64_t lo, int64_t count, const uint16_t **rows);
 } alq_source_ops;
 
 struct alq_source {

@@ -54,7 +54,16 @@ typedef struct {
   /* n * dim IEEE binary16 rows instead of embeddings (alq/half.h), when the
    * pool stores them so and the stage is the exact k-center (the only one
    * that reads them: alq_request_half_candidates); NULL otherwise. */
-  uint16_t *half;
+  const uint16_t *half;
+  /* 1 when half points at the pool file's own rows (alq_source_ops.map_halves),
+   * which the candidates do not own; 0 when it is theirs to free. */
+  int half_mapped;
+  /* n flags, or NULL (none set): 1 for a row the arrays hold that is no
+   * candidate (a labeled row among rows used in place, which cannot be
+   * squeezed out without a copy).  A select stage never picks one;
+   * n_skipped counts them.  Only the exact k-center gets such rows. */
+  unsigned char *skip;
+  int64_t n_skipped;
 } alq_candidates;
 
 /* The labeled items' embeddings, identical on every rank, sorted by id. */

@@ -39,6 +39,12 @@ typedef struct alq_stream_request {
   const int64_t *labeled_ids; /* sorted, identical on every rank */
   int64_t n_labeled;
   int progress;               /* rank 0 prints progress with an ETA on stderr */
+  /* The shard's embeddings as stored, IEEE binary16, mapped in place
+   * (alq_source_ops.map_halves), or NULL.  Then the source reads the other
+   * fields only, and each chunk's rows.half points into these rows (validated
+   * there, half_filled set; no floats): fields must hold EMBEDDINGS,
+   * HALF_EMBEDDINGS and HALVES_ONLY. */
+  const uint16_t *mapped_half;
 } alq_stream_request;
 
 /* One validated chunk as a consumer sees it. */
@@ -74,7 +80,15 @@ alq_err alq_worker_stream_synced(const alq_stream_request *req, alq_chunk_consum
 /* The score-and-keep pass: scores unlabeled items with the strategy and keeps
  * this rank's best `keep` (< 0: all) as candidates, with their embeddings when
  * keep_embeddings, as IEEE binary16 (candidates.half) when keep_half too:
- * exact only for rows that came from binary16 (a float16 pool). */
+ * exact only for rows that came from binary16 (a float16 pool).
+ *
+ * A pass that keeps the halves of every row of its shard with no score stage
+ * (the exact k-center) takes them in place when the stored source can map
+ * them (alq_source_ops.map_halves) on every rank and ALQ_MAP is not "0": the
+ * candidates are then the shard's rows in row order, the pool file's own
+ * pages (candidates.half_mapped), with the labeled ones flagged in
+ * candidates.skip; otherwise they are copied, in alq's order.  The two give
+ * the same batch. --log-view says which ran (alq_log_rows_path). */
 typedef struct {
   alq_stream_request stream;
   const alq_strategy *strategy;

@@ -25,6 +25,8 @@ static void usage(void) {
          "options:\n"
          "  --labeled FILE     labeled set to exclude (/labeled/ids) instead of the pool's own\n"
          "  --chunk-rows R     rows per worker read (default: about 8 MiB, whole HDF5 chunks)\n"
+         "  --log-view         print a per-phase table on rank 0: time (max and min over ranks, their\n"
+         "                     ratio: the imbalance), bytes read, messages and their bytes (summed)\n"
          "  --quiet            no progress or summary on stderr\n"
          "  --help             this text\n\n"
          "exit codes: 0 success, 2 usage, 3 bad input, 4 cannot write output, 5 memory, 6 MPI\n");
@@ -37,8 +39,8 @@ static int parse(int argc, char **argv, void *out) {
       {"pool", required_argument, 0, 'p'},      {"anchors", required_argument, 0, 'a'},
       {"neighbors", required_argument, 0, 'k'}, {"out", required_argument, 0, 'o'},
       {"labeled", required_argument, 0, 'l'},   {"chunk-rows", required_argument, 0, 'r'},
-      {"quiet", no_argument, 0, 'q'},           {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+      {"log-view", no_argument, 0, 'L'},        {"quiet", no_argument, 0, 'q'},
+      {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   memset(o, 0, sizeof *o);
   opterr = 0;
   optind = 1;
@@ -51,6 +53,7 @@ static int parse(int argc, char **argv, void *out) {
     case 'o': ALQ_CHECK(alq_arg_path("--out", optarg, o->out, sizeof o->out)); break;
     case 'l': ALQ_CHECK(alq_arg_path("--labeled", optarg, o->labeled, sizeof o->labeled)); break;
     case 'r': ALQ_CHECK(alq_arg_int("--chunk-rows", optarg, 1, INT32_MAX, &o->chunk_rows)); break;
+    case 'L': o->log_view = 1; break;
     case 'q': o->quiet = 1; break;
     case 'h': return -1;
     default: return alq_arg_unknown("retrieve", optopt, argv[optind - 1]);

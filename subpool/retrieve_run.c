@@ -1,6 +1,7 @@
 /* subpool/retrieve_run.c: `alq retrieve` end to end (alq/retrieve.h): rank 0
  * checks the inputs, every rank streams its shard through
- * alq_anchoral_retrieve, rank 0 writes the lists. */
+ * alq_anchoral_retrieve, rank 0 writes the lists, and with --log-view the
+ * per-phase table (coordinator/report.c). */
 #include <errno.h>
 #include <hdf5.h>
 #include <math.h>
@@ -9,9 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../coordinator/coordinator.h"
 #include "alq/anchoral.h"
 #include "alq/comm.h"
 #include "alq/h5_records.h"
+#include "alq/logview.h"
 #include "alq/partition.h"
 #include "alq/retrieve.h"
 #include "alq/source.h"
@@ -22,7 +25,7 @@
 typedef struct {
   alq_pool_meta meta;
   int64_t n_anchors, k, chunk_rows, n_labeled;
-  int quiet;
+  int quiet, log_view;
 } retrieve_plan;
 
 /* Rank 0: validates the pool, the labeled set and the anchors. */
@@ -39,6 +42,7 @@ static alq_err prepare(const alq_retrieve_options *o, retrieve_plan *plan, alq_l
   plan->n_labeled = labeled->n;
   plan->chunk_rows = o->chunk_rows > 0 ? o->chunk_rows : alq_default_chunk_rows(&plan->meta);
   plan->quiet = o->quiet;
+  plan->log_view = o->log_view;
   return ALQ_OK;
 }
 
@@ -61,9 +65,9 @@ static alq_err share(MPI_Comm comm, int rank, retrieve_plan *plan, alq_labeled *
 }
 
 /* Collective: opens the pool and streams this rank's shard; every rank gets
- * the lists. */
+ * the lists.  facts->row_lo/row_hi: the shard, for the report. */
 static alq_err retrieve(MPI_Comm comm, const retrieve_plan *plan, const alq_labeled *labeled, const float *anchors,
-                        alq_scored **lists, double *sgemm_s) {
+                        alq_scored **lists, double *sgemm_s, alq_rank_facts *facts) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -74,6 +78,8 @@ static alq_err retrieve(MPI_Comm comm, const retrieve_plan *plan, const alq_labe
     alq_range shard = alq_partition_rows(plan->meta.n_items, align, size, rank);
     alq_stream_request stream = {comm,        &plan->meta, src, shard, align, plan->chunk_rows, 0, labeled->ids,
                                  labeled->n,  !plan->quiet};
+    facts->row_lo = shard.lo;
+    facts->row_hi = shard.hi;
     err = alq_anchoral_retrieve(&stream, anchors, plan->n_anchors, plan->k, lists, sgemm_s);
   }
   alq_source_close(src);
@@ -146,17 +152,39 @@ static alq_err write_lists(const alq_retrieve_options *o, const retrieve_plan *p
   return err;
 }
 
-/* Rank 0: the lists under a temporary name, renamed when complete. */
-static alq_err write_and_commit(const alq_retrieve_options *o, const retrieve_plan *plan, int nranks,
-                                const alq_scored *lists) {
-  char tmp[ALQ_PATH_MAX + 32];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", o->out, (long)getpid());
-  ALQ_CHECK(write_lists(o, plan, nranks, lists, tmp));
-  if (rename(tmp, o->out) == 0)
+/* Rank 0: the complete lists under their final name. */
+static alq_err commit(const char *tmp, const char *out) {
+  if (rename(tmp, out) == 0)
     return ALQ_OK;
-  alq_err err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp, o->out, strerror(errno));
+  alq_err err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp, out, strerror(errno));
   unlink(tmp);
   return err;
+}
+
+/* Collective: rank 0 writes the lists under a temporary name; the report
+ * (--log-view), the last collective step, runs before the rename, so a
+ * failure in it leaves no output. */
+static alq_err write_and_report(MPI_Comm comm, const alq_retrieve_options *o, const retrieve_plan *plan,
+                                const alq_scored *lists, const alq_rank_facts *facts) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  char tmp[ALQ_PATH_MAX + 32] = ""; /* rank 0's */
+  if (rank == 0)
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", o->out, (long)getpid());
+  alq_phase_begin(ALQ_PHASE_WRITE);
+  alq_err err = alq_agree(comm, rank == 0 ? write_lists(o, plan, size, lists, tmp) : ALQ_OK);
+  alq_phase_end(ALQ_PHASE_WRITE);
+  if (err)
+    return err;
+  alq_log_view_head head = {"", &plan->meta, NULL, NULL};
+  snprintf(head.title, sizeof head.title, "retrieve: %lld anchor(s), %lld neighbor(s) each",
+           (long long)plan->n_anchors, (long long)plan->k);
+  if (plan->log_view)
+    err = alq_log_view_gather(comm, &head, facts);
+  if (err && rank == 0)
+    unlink(tmp);
+  return err ? err : alq_agree(comm, rank == 0 ? commit(tmp, o->out) : ALQ_OK);
 }
 
 static void summary(const alq_retrieve_options *o, const retrieve_plan *plan, int size, double seconds,
@@ -173,6 +201,7 @@ alq_err alq_retrieve_run(MPI_Comm comm, const alq_retrieve_options *o) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
+  alq_log_reset();
   retrieve_plan plan;
   memset(&plan, 0, sizeof plan);
   alq_labeled labeled = {0};
@@ -181,12 +210,13 @@ alq_err alq_retrieve_run(MPI_Comm comm, const alq_retrieve_options *o) {
   if (!err)
     err = share(comm, rank, &plan, &labeled, &anchors);
   alq_scored *lists = NULL;
+  alq_rank_facts facts = {0};
   double sgemm_s = 0, t0 = MPI_Wtime();
   if (!err)
-    err = retrieve(comm, &plan, &labeled, anchors, &lists, &sgemm_s);
+    err = retrieve(comm, &plan, &labeled, anchors, &lists, &sgemm_s, &facts);
   double seconds = MPI_Wtime() - t0;
   if (!err)
-    err = alq_agree(comm, rank == 0 ? write_and_commit(o, &plan, size, lists) : ALQ_OK);
+    err = write_and_report(comm, o, &plan, lists, &facts);
   if (!err && rank == 0 && !plan.quiet)
     summary(o, &plan, size, seconds, sgemm_s);
   free(lists);

@@ -25,6 +25,7 @@ typedef struct {
   char labeled[ALQ_PATH_MAX]; /* "" = the pool's own /labeled group */
   int64_t neighbors;          /* K, kept per anchor (>= 1) */
   int64_t chunk_rows;         /* 0 = default */
+  int log_view;               /* rank 0 prints the per-phase table (docs/design.md, "--log-view") */
   int quiet;                  /* no progress or summary on stderr */
 } alq_retrieve_options;
 

@@ -86,18 +86,6 @@ static alq_err retrieve(MPI_Comm comm, const retrieve_plan *plan, const alq_labe
   return err;
 }
 
-static herr_t write_2d(hid_t group, const char *name, hid_t file_type, hid_t mem_type, int64_t rows, int64_t cols,
-                       const void *data) {
-  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
-  hid_t space = H5Screate_simple(2, dims, NULL);
-  hid_t ds = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-  if (ds >= 0)
-    H5Dclose(ds);
-  H5Sclose(space);
-  return rc;
-}
-
 /* The lists' file: /neighbors/ids and /neighbors/similarities, and the
  * attributes that say how they were made.  Negative on an HDF5 failure. */
 static herr_t write_file(hid_t file, const alq_retrieve_options *o, const retrieve_plan *plan, int nranks,
@@ -106,8 +94,8 @@ static herr_t write_file(hid_t file, const alq_retrieve_options *o, const retrie
   hid_t g = H5Gcreate2(file, "/neighbors", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   rc |= g < 0 ? -1 : 0;
   if (g >= 0) {
-    rc |= write_2d(g, "ids", H5T_STD_I64LE, H5T_NATIVE_INT64, plan->n_anchors, plan->k, ids);
-    rc |= write_2d(g, "similarities", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, plan->n_anchors, plan->k, sims);
+    rc |= alq_h5w_2d(g, "ids", H5T_STD_I64LE, H5T_NATIVE_INT64, plan->n_anchors, plan->k, ids);
+    rc |= alq_h5w_2d(g, "similarities", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, plan->n_anchors, plan->k, sims);
     H5Gclose(g);
   }
   rc |= alq_h5w_attr_string(file, "pool", o->pool);

@@ -67,7 +67,7 @@ typedef struct {
 /* The options' files and the pool the batch records, when that is the one read. */
 static alq_err check_paths(const export_options *o, const char *pool) {
   const alq_path_use paths[] = {{"--batch", o->batch, ALQ_PATH_INPUT},
-                                {o->pool[0] ? "--pool" : "the batch's pool", alq_arg_pool_file(pool), ALQ_PATH_INPUT},
+                                {o->pool[0] ? "--pool" : "the batch's pool", alq_paths_pool_file(pool), ALQ_PATH_INPUT},
                                 {"--state", o->state, ALQ_PATH_INPUT},
                                 {"--csv", o->csv, ALQ_PATH_OUTPUT},
                                 {"--json", o->json, ALQ_PATH_OUTPUT},

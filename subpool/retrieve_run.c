@@ -76,8 +76,9 @@ static alq_err retrieve(MPI_Comm comm, const retrieve_plan *plan, const alq_labe
   if (!err) {
     int64_t align = alq_partition_align(plan->meta.n_items, plan->meta.chunk_rows, size);
     alq_range shard = alq_partition_rows(plan->meta.n_items, align, size, rank);
-    alq_stream_request stream = {comm,        &plan->meta, src, shard, align, plan->chunk_rows, 0, labeled->ids,
-                                 labeled->n,  !plan->quiet};
+    alq_stream_request stream = {.comm = comm, .meta = &plan->meta, .source = src, .shard = shard,
+                                 .chunk_align = align, .chunk_rows = plan->chunk_rows,
+                                 .labeled_ids = labeled->ids, .n_labeled = labeled->n, .progress = !plan->quiet};
     facts->row_lo = shard.lo;
     facts->row_hi = shard.hi;
     err = alq_anchoral_retrieve(&stream, anchors, plan->n_anchors, plan->k, lists, sgemm_s);

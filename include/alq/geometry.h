@@ -130,6 +130,20 @@ alq_err alq_mahalanobis_fit_labeled(MPI_Comm comm, alq_source *src, const alq_la
 double alq_mahalanobis_distance(const alq_mahalanobis *m, const float *x, double *work);
 void alq_mahalanobis_free(alq_mahalanobis *m);
 
+/* `alq project` (geometry/project_run.c). */
+typedef struct {
+  char pool[ALQ_PATH_MAX];
+  char project[64];       /* pca:K or pca-whiten:K (alq_projection_parse) */
+  char out[ALQ_PATH_MAX]; /* the projection file (alq_projection_write) */
+  alq_fit_options fit;    /* sample, seed, eigensolver grid, rows per read */
+  int quiet;              /* no summary on stderr */
+} alq_project_options;
+
+/* Collective over `comm`: fits the projection (alq_projection_fit; the
+ * phase log is reset first) and rank 0 writes it.  Only rank 0's `o` is
+ * read; it is broadcast over every rank's `o`. */
+alq_err alq_project_run(MPI_Comm comm, alq_project_options *o);
+
 /* `alq score` (geometry/score_run.c). */
 typedef struct {
   char pool[ALQ_PATH_MAX];

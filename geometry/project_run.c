@@ -9,10 +9,13 @@
 #include "alq/geometry.h"
 #include "alq/logview.h"
 #include "alq/source.h"
+#include "geometry_impl.h"
 
 /* Rank 0: the one line on stderr: the variance the K axes keep, and where
  * the time went. */
-static void summary(const alq_project_options *o, const alq_projection *p, int64_t k, int size, double seconds) {
+static void summary(MPI_Comm comm, const alq_project_options *o, const alq_projection *p, int64_t k, double seconds) {
+  int size;
+  MPI_Comm_size(comm, &size);
   double top = 0, all = 0;
   for (int64_t i = 0; i < p->dim; i++)
     all += p->eigenvalues[i] > 0 ? p->eigenvalues[i] : 0, top += i < k && p->eigenvalues[i] > 0 ? p->eigenvalues[i] : 0;
@@ -25,14 +28,11 @@ static void summary(const alq_project_options *o, const alq_projection *p, int64
 }
 
 alq_err alq_project_run(MPI_Comm comm, alq_project_options *o) {
-  int rank, size;
+  int rank;
   MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
   alq_pool_meta meta;
   memset(&meta, 0, sizeof meta);
-  ALQ_CHECK(alq_agree(comm, rank == 0 ? alq_source_describe(o->pool, &meta) : ALQ_OK));
-  ALQ_CHECK(alq_bcast(o, sizeof *o, 0, comm));
-  ALQ_CHECK(alq_bcast(&meta, sizeof meta, 0, comm));
+  ALQ_CHECK(geo_share_options(comm, rank == 0 ? alq_source_describe(o->pool, &meta) : ALQ_OK, o, sizeof *o, &meta));
   int whiten = 0;
   int64_t k = 0;
   ALQ_CHECK(alq_projection_parse(o->project, &whiten, &k));
@@ -43,7 +43,7 @@ alq_err alq_project_run(MPI_Comm comm, alq_project_options *o) {
   double seconds = MPI_Wtime() - t0;
   alq_err err = alq_agree(comm, rank == 0 ? alq_projection_write(o->out, &p) : ALQ_OK);
   if (!err && rank == 0 && !o->quiet)
-    summary(o, &p, k, size, seconds);
+    summary(comm, o, &p, k, seconds);
   alq_projection_free(&p);
   return err;
 }

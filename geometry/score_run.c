@@ -17,6 +17,7 @@
 #include "alq/partition.h"
 #include "alq/version.h"
 #include "alq/worker.h"
+#include "geometry_impl.h"
 
 /* Rank 0: the pool's shape and the labeled set (required). */
 static alq_err prepare(const alq_score_options *o, alq_pool_meta *meta, alq_labeled *labeled) {
@@ -127,11 +128,7 @@ alq_err alq_score_run(MPI_Comm comm, alq_score_options *o) {
   alq_pool_meta meta;
   memset(&meta, 0, sizeof meta);
   alq_labeled labeled = {0};
-  alq_err err = alq_agree(comm, rank == 0 ? prepare(o, &meta, &labeled) : ALQ_OK);
-  if (!err)
-    err = alq_bcast(o, sizeof *o, 0, comm);
-  if (!err)
-    err = alq_bcast(&meta, sizeof meta, 0, comm);
+  alq_err err = geo_share_options(comm, rank == 0 ? prepare(o, &meta, &labeled) : ALQ_OK, o, sizeof *o, &meta);
   if (!err)
     err = alq_labeled_share(comm, &labeled);
   meta.has_probs = 0; /* embeddings only */

@@ -28,6 +28,10 @@ alq_err alq_answer_list_add(const char *name, alq_answer_list *out, int64_t *cap
 alq_err alq_label_text_error(const char *name, int64_t line, const char *text, int64_t id,
                              const alq_class_names *classes);
 
+/* Item i's value of payload column c, as CSV (json = 0: a field, quoted when
+ * needed) or JSON (a NaN or infinity is null); negative on a write error. */
+int alq_payload_value_write(FILE *f, const alq_payload_column *c, int64_t i, int json);
+
 /* Everything the task files of an export are written from (labels/export_run.c). */
 typedef struct {
   const alq_batch_file *b;

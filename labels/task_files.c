@@ -10,7 +10,7 @@
 #include "alq/paths.h"
 #include "labels_internal.h"
 
-static int write_value(FILE *f, const alq_payload_column *c, int64_t i, int json) {
+int alq_payload_value_write(FILE *f, const alq_payload_column *c, int64_t i, int json) {
   char number[64];
   switch (c->kind) {
   case ALQ_PAYLOAD_INT: return fprintf(f, "%lld", (long long)c->ints[i]);
@@ -46,7 +46,7 @@ static int write_csv(FILE *f, const alq_export_tasks *t) {
   for (int64_t i = 0; rc >= 0 && i < t->b->n; i++) {
     rc = fprintf(f, "%lld", (long long)t->b->ids[i]);
     for (int64_t c = 0; rc >= 0 && c < t->n_cols; c++)
-      rc = fputc(',', f) < 0 ? -1 : write_value(f, &t->cols[c], i, 0);
+      rc = fputc(',', f) < 0 ? -1 : alq_payload_value_write(f, &t->cols[c], i, 0);
     if (rc >= 0 && t->relabel)
       rc = fprintf(f, ",%d", t->relabel[i] != 0);
     if (rc >= 0 && t->answered->n)
@@ -62,7 +62,7 @@ static int write_json(FILE *f, const alq_export_tasks *t) {
     rc = fprintf(f, "%s\n  {\"id\": %lld", i ? "," : "", (long long)t->b->ids[i]);
     for (int64_t c = 0; rc >= 0 && c < t->n_cols; c++) {
       rc = fputs(", ", f) < 0 ? -1 : alq_json_write_string(f, t->cols[c].name);
-      rc = rc < 0 ? rc : fputs(": ", f) < 0 ? -1 : write_value(f, &t->cols[c], i, 1);
+      rc = rc < 0 ? rc : fputs(": ", f) < 0 ? -1 : alq_payload_value_write(f, &t->cols[c], i, 1);
     }
     rc = rc < 0 ? rc : fputs("}", f);
   }

@@ -54,8 +54,6 @@ alq_err alq_arg_path(const char *option, const char *text, char *dst, size_t siz
   return ALQ_OK;
 }
 
-const char *alq_arg_pool_file(const char *pool) { return strncmp(pool, "gen:", 4) == 0 ? NULL : pool; }
-
 alq_err alq_arg_unknown(const char *command, int optopt_value, const char *arg) {
   if (optopt_value)
     return alq_error_set(ALQ_ERR_USAGE, "alq %s: option -%c is unknown or needs a value (see alq %s --help)", command,

@@ -14,9 +14,6 @@ alq_err alq_arg_size(const char *option, const char *text, int64_t *out);
 alq_err alq_arg_choice(const char *option, const char *text, const char *const *names, int n, int *out);
 /* Copies a path, rejecting one that does not fit. */
 alq_err alq_arg_path(const char *option, const char *text, char *dst, size_t size);
-/* The pool's file for alq_paths_check_distinct: NULL for a generated pool
- * ("gen:..."), which is not a file. */
-const char *alq_arg_pool_file(const char *pool);
 /* The pool layout options every command that reads a pool accepts
  * (docs/format.md, "Pools in your layout"): --embeddings NAME, --probs NAME,
  * --ids NAME, --labels NAME and --layout key=NAME,...  (also as --opt=VALUE).

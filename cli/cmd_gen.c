@@ -1,8 +1,8 @@
-/* cli/cmd_gen.c: `alq gen`, a synthetic pool file from the model in alq/gen.h. */
+/* cli/cmd_gen.c: `alq gen`: the arguments of alq_gen_write (alq/gen.h), a
+ * synthetic pool file. */
 #include <float.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "alq/gen.h"
@@ -32,9 +32,6 @@ static const char usage[] =
     "\n"
     "Memory: the whole pool is built in memory before it is written, about\n"
     "N * (4 D + 4 C + 4) bytes (5.5 GB for N = 10^7, D = 128, C = 10).\n";
-
-/* Rows generated per alq_gen_rows call: amortises the class means per call. */
-#define GEN_BLOCK_ROWS 65536
 
 typedef struct {
   char out[ALQ_PATH_MAX];
@@ -84,28 +81,6 @@ static int parse_options(int argc, char **argv, gen_options *o) {
   return alq_gen_params_check(&o->params);
 }
 
-static alq_err build_pool(const gen_options *o, alq_pool_data *pool) {
-  const alq_gen_params *p = &o->params;
-  int64_t N = p->n_items, d = p->dim, C = p->n_classes;
-  if ((uint64_t)N > SIZE_MAX / sizeof(float) / (uint64_t)(d + C + 1))
-    return alq_error_set(ALQ_ERR_MEMORY, "alq gen: a pool of %lld x %lld does not fit in memory",
-                         (long long)N, (long long)d);
-  *pool = (alq_pool_data){.n_items = N, .dim = d, .n_classes = C};
-  ALQ_CHECK(alq_malloc(&pool->embeddings, sizeof(float) * (size_t)(N * d), "/embeddings"));
-  ALQ_CHECK(alq_malloc(&pool->labels, sizeof(int32_t) * (size_t)N, "/labels"));
-  if (o->probs)
-    ALQ_CHECK(alq_malloc(&pool->probs, sizeof(float) * (size_t)(N * C), "/probs"));
-  for (int64_t lo = 0; lo < N; lo += GEN_BLOCK_ROWS) {
-    int64_t count = N - lo < GEN_BLOCK_ROWS ? N - lo : GEN_BLOCK_ROWS;
-    ALQ_CHECK(alq_gen_rows(p, lo, count, pool->embeddings + lo * d,
-                           pool->probs ? pool->probs + lo * C : NULL, pool->labels + lo));
-  }
-  if (o->n_labeled > 0)
-    ALQ_CHECK(alq_labeled_draw_stratified(pool->labels, NULL, N, C, o->n_labeled, p->seed,
-                                          &pool->labeled));
-  return ALQ_OK;
-}
-
 int alq_cmd_gen(int argc, char **argv) {
   gen_options o;
   int status = parse_options(argc, argv, &o);
@@ -115,14 +90,7 @@ int alq_cmd_gen(int argc, char **argv) {
   }
   if (status)
     return alq_cli_fail(status);
-  alq_pool_data pool = {0};
-  alq_err err = build_pool(&o, &pool);
-  if (!err)
-    err = alq_pool_write(o.out, &pool);
-  free(pool.embeddings);
-  free(pool.probs);
-  free(pool.labels);
-  alq_labeled_free(&pool.labeled);
+  alq_err err = alq_gen_write(o.out, &o.params, o.probs, o.n_labeled);
   if (err)
     return alq_cli_fail(err);
   printf("wrote %s: %lld items, dim %lld, %lld classes, %lld labeled%s\n", o.out,

@@ -1,15 +1,11 @@
-/* cli/cmd_ingest.c: `alq ingest`: annotators' answers into the round state,
- * all or nothing. */
+/* cli/cmd_ingest.c: `alq ingest`: the arguments of alq_ingest_run
+ * (alq/ingest.h), annotators' answers into the round state. */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "alq/labels.h"
+#include "alq/ingest.h"
 #include "alq/paths.h"
-#include "alq/state.h"
-#include "alq/state_lock.h"
 #include "args.h"
 #include "commands.h"
 
@@ -51,18 +47,8 @@ static const char usage[] =
     "without --replace), a malformed file.  Repeating an earlier answer changes\n"
     "nothing.\n";
 
-typedef struct {
-  char state[ALQ_PATH_MAX];
-  char labels[ALQ_PATH_MAX];
-  char pool[ALQ_PATH_MAX];
-  char annotator[ALQ_ANNOTATOR_MAX];
-  char choices_name[256];
-  alq_answers_format format;
-  int replace, quiet;
-} ingest_options;
-
 /* Returns -1 for --help, else an alq_err. */
-static int parse(int argc, char **argv, ingest_options *o) {
+static int parse(int argc, char **argv, alq_ingest_options *o) {
   static const struct option longopts[] = {{"state", required_argument, 0, 's'},
                                            {"labels", required_argument, 0, 'l'},
                                            {"annotator", required_argument, 0, 'a'},
@@ -116,70 +102,8 @@ static int parse(int argc, char **argv, ingest_options *o) {
   return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
-/* The pool's class names: --pool's, else those of the pool the state
- * records when that file is there (a generated or moved pool has none). */
-static alq_err class_names(const ingest_options *o, const alq_state *st, alq_class_names *out) {
-  const char *pool = o->pool[0] ? o->pool : st->pool.path;
-  memset(out, 0, sizeof *out);
-  if (!o->pool[0] && (strncmp(pool, "gen:", 4) == 0 || !alq_state_exists(pool)))
-    return ALQ_OK;
-  return alq_class_names_read(pool, st->pool.n_classes, out);
-}
-
-static alq_err ingest_locked(const ingest_options *o) {
-  alq_state st;
-  ALQ_CHECK(alq_state_read(o->state, &st));
-  alq_answer_list answers = {0};
-  alq_class_names classes = {0};
-  alq_ingest_counts counts = {0};
-  alq_err err = class_names(o, &st, &classes);
-  const alq_answers_options format = {.format = o->format,
-                                      .default_annotator = o->annotator,
-                                      .classes = &classes,
-                                      .choices_name = o->choices_name[0] ? o->choices_name : NULL};
-  if (!err)
-    err = alq_answers_read(o->labels, &format, &answers);
-  if (!err) {
-    err = alq_state_ingest(&st, o->labels, answers.rows, answers.n, (int64_t)time(NULL), o->replace, &counts);
-    /* Nothing new: leave the file alone rather than rewrite it identically. */
-    if (!err && counts.added + counts.replaced > 0)
-      err = alq_state_write(o->state, &st);
-  }
-  alq_labeled labeled = {0};
-  int64_t *pending = NULL, n_pending = 0;
-  if (!err && !o->quiet)
-    err = alq_state_labeled(&st, &labeled);
-  if (!err && !o->quiet)
-    err = alq_state_pending(&st, &pending, &n_pending);
-  if (!err && !o->quiet)
-    fprintf(stderr,
-            "alq: ingested %lld answer(s) from %s, corrected %lld (%lld repeat(s) of known answers, %lld task(s) "
-            "without a label, %lld cancelled): %lld item(s) labeled, %lld pending\n",
-            (long long)counts.added, o->labels, (long long)counts.replaced,
-            (long long)(answers.n - counts.added - counts.replaced), (long long)answers.skipped,
-            (long long)answers.cancelled, (long long)labeled.n, (long long)n_pending);
-  alq_labeled_free(&labeled);
-  free(pending);
-  alq_state_free(&st); /* zeroed when the read failed */
-  alq_answer_list_free(&answers);
-  alq_class_names_free(&classes);
-  return err;
-}
-
-/* Held from the read to the rename: a concurrent ingest waits, so no
- * update is lost (alq/state_lock.h). */
-static alq_err ingest(const ingest_options *o) {
-  if (!alq_state_exists(o->state))
-    return ingest_locked(o); /* fails on the read, naming the file: no lock for a state that is not there */
-  alq_state_lock lock;
-  ALQ_CHECK(alq_state_lock_take(o->state, o->quiet, &lock));
-  alq_err err = ingest_locked(o);
-  alq_state_lock_release(&lock);
-  return err;
-}
-
 int alq_cmd_ingest(int argc, char **argv) {
-  ingest_options o;
+  alq_ingest_options o;
   int action = parse(argc, argv, &o);
   if (action == -1) {
     fputs(usage, stdout);
@@ -187,6 +111,6 @@ int alq_cmd_ingest(int argc, char **argv) {
   }
   if (action)
     return alq_cli_fail(action);
-  alq_err err = ingest(&o);
+  alq_err err = alq_ingest_run(&o);
   return err ? alq_cli_fail(err) : ALQ_OK;
 }

@@ -1,14 +1,9 @@
-/* cli/cmd_manifest.c: `alq manifest FILE`: how a batch was made, readably.
- * A batch file has one manifest; a state file keeps one per round.  Each is
- * checked against the ids it describes. */
+/* cli/cmd_manifest.c: `alq manifest FILE`: the argument of alq_manifest_show
+ * (alq/manifest.h), how a batch was made, readably. */
 #include <getopt.h>
-#include <hdf5.h>
 #include <stdio.h>
-#include <string.h>
-#include <time.h>
 
-#include "alq/batch.h"
-#include "alq/state.h"
+#include "alq/manifest.h"
 #include "args.h"
 #include "commands.h"
 
@@ -21,67 +16,6 @@ static const char usage[] =
     "(alq select --out) or a state file (alq select --state), whose rounds are\n"
     "printed in order.  The batch checksum is recomputed from the ids: a mismatch\n"
     "is an input error (exit 3).  Formats: docs/format.md.\n";
-
-static alq_err check_checksum(const char *path, const char *what, const int64_t *ids, int64_t n, uint64_t recorded) {
-  uint64_t actual = alq_ids_checksum(ids, n, 0);
-  if (actual != recorded)
-    return alq_error_set(ALQ_ERR_INPUT, "%s: %s has checksum %016llx, but its manifest records %016llx", path, what,
-                         (unsigned long long)actual, (unsigned long long)recorded);
-  printf("  (batch checksum matches %s)\n", what);
-  return ALQ_OK;
-}
-
-static alq_err print_batch(const char *path) {
-  alq_batch_file b;
-  ALQ_CHECK(alq_batch_file_read(path, &b));
-  alq_err err = ALQ_OK;
-  uint64_t recorded = 0;
-  if (b.manifest.len == 0)
-    err = alq_error_set(ALQ_ERR_INPUT, "%s has no /manifest (written by an alq without manifests?)", path);
-  if (!err) {
-    printf("%s: batch of %lld item(s)\n", path, (long long)b.n);
-    err = alq_manifest_print(stdout, b.manifest.data, b.manifest.len, "  ", &recorded);
-  }
-  if (!err)
-    err = check_checksum(path, "/selected/ids", b.ids, b.n, recorded);
-  alq_batch_file_free(&b);
-  return err;
-}
-
-static alq_err print_state(const char *path) {
-  alq_state st;
-  ALQ_CHECK(alq_state_read(path, &st));
-  printf("%s: state of pool %s, %lld round(s)\n", path, st.pool.path, (long long)st.n_rounds);
-  alq_err err = ALQ_OK;
-  for (int64_t r = 0; !err && r < st.n_rounds; r++) {
-    const alq_state_round *round = &st.rounds[r];
-    char when[64] = "?", what[64];
-    time_t t = (time_t)round->selected_at;
-    struct tm tm;
-    if (gmtime_r(&t, &tm))
-      strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    printf("\nround %lld: %lld item(s) selected %s into %s\n", (long long)round->round, (long long)round->n, when,
-           round->batch);
-    uint64_t recorded = 0;
-    err = alq_manifest_print(stdout, round->manifest.data, round->manifest.len, "  ", &recorded);
-    snprintf(what, sizeof what, "round %lld's ids", (long long)round->round);
-    if (!err)
-      err = check_checksum(path, what, round->ids, round->n, recorded);
-  }
-  alq_state_free(&st);
-  return err;
-}
-
-/* A state file says so in its format attribute; anything else is read as a batch. */
-static int is_state_file(const char *path) {
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0)
-    return 0;
-  int yes = H5Aexists(file, "format") > 0;
-  H5Fclose(file);
-  return yes;
-}
 
 int alq_cmd_manifest(int argc, char **argv) {
   static const struct option longopts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
@@ -98,7 +32,6 @@ int alq_cmd_manifest(int argc, char **argv) {
     return alq_cli_fail(alq_error_set(ALQ_ERR_USAGE, "alq manifest: expects one FILE argument, got %d (see alq "
                                                      "manifest --help)",
                                       argc - optind));
-  const char *path = argv[optind];
-  alq_err err = is_state_file(path) ? print_state(path) : print_batch(path);
+  alq_err err = alq_manifest_show(stdout, argv[optind]);
   return err ? alq_cli_fail(err) : ALQ_OK;
 }

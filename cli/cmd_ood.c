@@ -78,7 +78,7 @@ static int parse(int argc, char **argv, void *out) {
   ALQ_CHECK(alq_ood_check_options(&o->ood, given));
   if (!o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq ood needs --out FILE");
-  const alq_path_use paths[] = {{"POOL", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT},
+  const alq_path_use paths[] = {{"POOL", alq_paths_pool_file(o->pool), ALQ_PATH_INPUT},
                                 {"--labeled", o->labeled, ALQ_PATH_INPUT},
                                 {"--model", o->model, ALQ_PATH_INPUT},
                                 {"--out", o->out, ALQ_PATH_OUTPUT},

@@ -1,27 +1,16 @@
-/* cli/cmd_project.c: `alq project`: fits a PCA projection of a pool's
- * embeddings across ranks (covariance pass, PDSYEVD) and writes it, for
- * `alq select --projection` in every later round (AnchorAL and k-center need
- * one fixed embedding space across rounds). */
+/* cli/cmd_project.c: `alq project`: the arguments of alq_project_run
+ * (alq/geometry.h), which fits a PCA projection of a pool's embeddings across
+ * ranks and writes it, for `alq select --projection` in every later round
+ * (AnchorAL and k-center need one fixed embedding space across rounds). */
 #include <getopt.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "alq/comm.h"
 #include "alq/geometry.h"
-#include "alq/logview.h"
 #include "alq/paths.h"
-#include "alq/source.h"
 #include "args.h"
 #include "commands.h"
-
-typedef struct {
-  char pool[ALQ_PATH_MAX];
-  char project[64];
-  char out[ALQ_PATH_MAX];
-  alq_fit_options fit;
-  int quiet;
-} project_options;
 
 static void usage(void) {
   printf("usage: mpiexec -n P alq project --pool POOL.h5 --project pca:K --out PROJ.h5 [options]\n\n"
@@ -48,7 +37,7 @@ static void usage(void) {
 
 /* Returns -1 for --help, else an alq_err. */
 static int parse(int argc, char **argv, void *out) {
-  project_options *o = out;
+  alq_project_options *o = out;
   static const struct option longopts[] = {
       {"pool", required_argument, 0, 'p'},       {"project", required_argument, 0, 'j'},
       {"out", required_argument, 0, 'o'},        {"fit-sample", required_argument, 0, 'f'},
@@ -85,51 +74,18 @@ static int parse(int argc, char **argv, void *out) {
     return alq_error_set(ALQ_ERR_USAGE, "alq project needs --project pca:K");
   if (!o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq project needs --out FILE");
-  const alq_path_use paths[] = {{"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT},
+  const alq_path_use paths[] = {{"--pool", alq_paths_pool_file(o->pool), ALQ_PATH_INPUT},
                                 {"--out", o->out, ALQ_PATH_OUTPUT}};
   return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);
 }
 
-static alq_err run(MPI_Comm comm, project_options *o) {
-  int rank, size;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
-  alq_pool_meta meta;
-  memset(&meta, 0, sizeof meta);
-  ALQ_CHECK(alq_agree(comm, rank == 0 ? alq_source_describe(o->pool, &meta) : ALQ_OK));
-  ALQ_CHECK(alq_bcast(o, sizeof *o, 0, comm));
-  ALQ_CHECK(alq_bcast(&meta, sizeof meta, 0, comm));
-  int whiten = 0;
-  int64_t k = 0;
-  ALQ_CHECK(alq_projection_parse(o->project, &whiten, &k));
-  alq_log_reset();
-  double t0 = MPI_Wtime();
-  alq_projection p;
-  ALQ_CHECK(alq_projection_fit(comm, &meta, &o->fit, whiten, k, &p));
-  double seconds = MPI_Wtime() - t0;
-  alq_err err = alq_agree(comm, rank == 0 ? alq_projection_write(o->out, &p) : ALQ_OK);
-  if (!err && rank == 0 && !o->quiet) {
-    double top = 0, all = 0;
-    for (int64_t i = 0; i < p.dim; i++)
-      all += p.eigenvalues[i] > 0 ? p.eigenvalues[i] : 0, top += i < k && p.eigenvalues[i] > 0 ? p.eigenvalues[i] : 0;
-    /* rank 0 is in every step: its eigensolver phase is the decomposition's time */
-    double eigen = alq_log_stats()[ALQ_PHASE_SELECT].seconds;
-    fprintf(stderr, "alq: projected %lld -> %lld columns (%.1f%% of the variance) from %lld rows on %d rank(s), "
-            "grid %dx%d, in %.2f s (covariance pass %.2f s, PDSYEVD %.2f s): %s\n", (long long)p.dim, (long long)k,
-            all > 0 ? 100 * top / all : 0.0, (long long)p.fit_rows, size, p.grid_rows, p.grid_cols, seconds,
-            seconds - eigen, eigen, o->out);
-  }
-  alq_projection_free(&p);
-  return err;
-}
-
 int alq_cmd_project(int argc, char **argv) {
   if (alq_arg_layout_take(&argc, argv)) return alq_cli_fail(ALQ_ERR_USAGE);
-  project_options opt;
+  alq_project_options opt;
   int code;
   memset(&opt, 0, sizeof opt);
   if (!alq_cli_parse_on_root(argc, argv, parse, usage, &opt, &code))
     return code;
-  alq_err err = run(MPI_COMM_WORLD, &opt);
+  alq_err err = alq_project_run(MPI_COMM_WORLD, &opt);
   return err ? alq_cli_fail(err) : 0;
 }

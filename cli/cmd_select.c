@@ -169,7 +169,7 @@ static int parse(int argc, char **argv, void *out) {
   if (o->mc_samples && !o->model[0])
     return alq_error_set(ALQ_ERR_USAGE, "--mc-samples applies with --model FILE");
   const alq_path_use paths[] = {
-      {"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT}, {"--labeled", o->labeled, ALQ_PATH_INPUT},
+      {"--pool", alq_paths_pool_file(o->pool), ALQ_PATH_INPUT}, {"--labeled", o->labeled, ALQ_PATH_INPUT},
       {"--model", o->model, ALQ_PATH_INPUT},                  {"--state", o->state, ALQ_PATH_UPDATE},
       {"--projection", o->projection, ALQ_PATH_INPUT},
       {"--out", o->out, ALQ_PATH_OUTPUT},                     {"--csv", o->csv, ALQ_PATH_OUTPUT}};

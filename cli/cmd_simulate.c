@@ -120,7 +120,7 @@ static int parse(int argc, char **argv, void *out) {
     o->subpools[k] = ALQ_SUBPOOL_ANCHORAL;
   ALQ_CHECK(alq_ood_check_options(&o->ood, ood_given));
   ALQ_CHECK(alq_simulate_check(o));
-  const alq_path_use paths[] = {{"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT},
+  const alq_path_use paths[] = {{"--pool", alq_paths_pool_file(o->pool), ALQ_PATH_INPUT},
                                 {"--out", o->out, ALQ_PATH_OUTPUT},
                                 {"--plot", o->plot, ALQ_PATH_OUTPUT},
                                 {"--confusion", o->confusion, ALQ_PATH_INPUT}};

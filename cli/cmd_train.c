@@ -73,7 +73,7 @@ static int parse(int argc, char **argv, void *out) {
     return alq_error_set(ALQ_ERR_USAGE, "alq train: unexpected argument '%s'", argv[optind]);
   if (!o->pool[0] || !o->out[0])
     return alq_error_set(ALQ_ERR_USAGE, "alq train needs --pool FILE and --out FILE");
-  const alq_path_use paths[] = {{"--pool", alq_arg_pool_file(o->pool), ALQ_PATH_INPUT},
+  const alq_path_use paths[] = {{"--pool", alq_paths_pool_file(o->pool), ALQ_PATH_INPUT},
                                 {"--labeled", o->labeled, ALQ_PATH_INPUT},
                                 {"--out", o->out, ALQ_PATH_OUTPUT}};
   return alq_paths_check_distinct(paths, sizeof paths / sizeof paths[0]);

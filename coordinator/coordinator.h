@@ -1,4 +1,5 @@
-/* coordinator/coordinator.h: rank 0's side of a selection (internal). */
+/* coordinator/coordinator.h: rank 0's side of a selection, and the --log-view
+ * table (internal). */
 #ifndef ALQ_COORDINATOR_H
 #define ALQ_COORDINATOR_H
 #include <mpi.h>
@@ -65,8 +66,26 @@ alq_err alq_state_clusters_broadcast(MPI_Comm comm, const alq_select_options *op
 alq_err alq_state_record_batch(const alq_select_options *opt, const alq_request *req, const alq_labeled *initial,
                                const alq_batch *batch, const alq_manifest_bytes *manifest, alq_staged_outputs *st);
 
-/* Collective: every rank's RankReport reaches rank 0, which prints the
- * --log-view table when asked. */
+/* What the --log-view table says above its phase rows (docs/design.md,
+ * "--log-view"): `title` starts its first line (the command and its
+ * parameters; the rank count and the pool's shape and path follow), `meta` is
+ * the pool, and notes(ctx, nranks), when not NULL, prints the command's own
+ * lines after the arithmetic line. */
+typedef struct {
+  char title[256];
+  const alq_pool_meta *meta;
+  void (*notes)(const void *ctx, int nranks);
+  const void *ctx;
+} alq_log_view_head;
+
+/* Collective: every rank's RankReport (its phase counters, alq/logview.h,
+ * and facts->row_lo/row_hi) reaches rank 0, which prints the table when
+ * `head` is not NULL (only rank 0's is read).  The table code of every
+ * command with --log-view (select, retrieve). */
+alq_err alq_log_view_gather(MPI_Comm comm, const alq_log_view_head *head, const alq_rank_facts *facts);
+
+/* Collective: alq_log_view_gather for a selection, with the table when
+ * req->log_view. */
 alq_err alq_report_gather(MPI_Comm comm, const alq_request *req, const alq_rank_facts *facts);
 
 #endif

@@ -84,25 +84,20 @@ static void print_rows_path(void) {
     fprintf(stderr, "candidate rows: float16, copied into candidate memory (not mapped: %s)\n", rp->why);
 }
 
-static void print_table(const alq_request *req, int size, phase_row *rows, int64_t items_min, int64_t items_max,
-                        const overlap_row *overlap) {
+static void print_table(const alq_log_view_head *head, int size, phase_row *rows, int64_t items_min,
+                        int64_t items_max, const overlap_row *overlap) {
+  const alq_pool_meta *meta = head->meta;
   fprintf(stderr, "\n---------------------------------- alq log view ----------------------------------\n");
-  fprintf(stderr, "select: strategy %s, budget %lld, %d rank(s), pool %lld x %lld, %s\n", req->strategy,
-          (long long)req->budget, size, (long long)req->meta.n_items, (long long)req->meta.dim, req->meta.path);
+  fprintf(stderr, "%s, %d rank(s), pool %lld x %lld, %s\n", head->title, size, (long long)meta->n_items,
+          (long long)meta->dim, meta->path);
   fprintf(stderr, "rows per rank: min %lld, max %lld\n", (long long)items_min, (long long)items_max);
   /* Which fast paths ran: alq_dot decides every value, BLAS only bounds. */
   fprintf(stderr, "arithmetic: alq_dot path %s (decides values), OpenBLAS %s kernel (bounds only)\n",
           alq_dot_path(), openblas_get_corename());
-  if (req->meta.embeddings_width == 2) /* kcenter's own line says whether its rows stayed halves */
+  if (meta->embeddings_width == 2) /* kcenter's own line says whether its rows stayed halves */
     fprintf(stderr, "float16 rows: widened by alq_half_to_float path %s (exact)\n", alq_half_path());
-  if (req->ood.kind != ALQ_OOD_NONE) {
-    fprintf(stderr, "ood: %s rejected %lld unlabeled item(s) above threshold %.6g (calibrated on %lld labeled, q = %g); "
-            "per rank:", alq_ood_kind_name(req->ood.kind), (long long)req->ood_rejected, req->ood_threshold,
-            (long long)req->ood_calibration, req->ood.reject);
-    for (int r = 0; r < size; r++)
-      fprintf(stderr, " %lld", (long long)req->ood_rejected_per_rank[r]);
-    fprintf(stderr, "\n");
-  }
+  if (head->notes)
+    head->notes(head->ctx, size);
   print_overlap(overlap);
   print_rows_path();
   fprintf(stderr, "%-8s %11s %11s %6s %13s %9s %13s %9s\n", "phase", "max time(s)", "min time(s)", "ratio",
@@ -126,7 +121,51 @@ static void print_table(const alq_request *req, int size, phase_row *rows, int64
   fprintf(stderr, "-----------------------------------------------------------------------------------\n");
 }
 
-alq_err alq_report_gather(MPI_Comm comm, const alq_request *req, const alq_rank_facts *facts) {
+/* Adds rank report m to the phase rows, the rows-per-rank range and the
+ * overlap row (max over ranks). */
+static void accumulate(const Alq__RankReport *m, phase_row *rows, int64_t *items_min, int64_t *items_max,
+                       overlap_row *overlap) {
+  int64_t items = m->row_hi - m->row_lo;
+  *items_min = items < *items_min ? items : *items_min;
+  *items_max = items > *items_max ? items : *items_max;
+  for (size_t p = 0; p < m->n_phases && p < ALQ_PHASE_COUNT; p++) {
+    const Alq__PhaseStats *s = m->phases[p];
+    rows[p].tmax = s->seconds > rows[p].tmax ? s->seconds : rows[p].tmax;
+    rows[p].tmin = s->seconds < rows[p].tmin ? s->seconds : rows[p].tmin;
+    rows[p].bytes_read += s->bytes_read;
+    rows[p].messages += s->messages;
+    rows[p].message_bytes += s->message_bytes;
+    rows[p].flops += s->flops;
+  }
+  overlap->overlapped_passes = m->overlapped_passes > overlap->overlapped_passes ? m->overlapped_passes
+                                                                                : overlap->overlapped_passes;
+  overlap->serial_passes = m->serial_passes > overlap->serial_passes ? m->serial_passes : overlap->serial_passes;
+  overlap->chunks = m->overlapped_chunks > overlap->chunks ? m->overlapped_chunks : overlap->chunks;
+  overlap->read_waited = m->read_waited > overlap->read_waited ? m->read_waited : overlap->read_waited;
+  overlap->compute_waited = m->compute_waited > overlap->compute_waited ? m->compute_waited : overlap->compute_waited;
+  overlap->seconds = m->stream_seconds > overlap->seconds ? m->stream_seconds : overlap->seconds;
+}
+
+/* Rank 0: the table from the gathered reports (counts[r] bytes at all + displs[r]). */
+static alq_err print_reports(const alq_log_view_head *head, int size, const unsigned char *all, const int *counts,
+                             const int *displs) {
+  phase_row rows[ALQ_PHASE_COUNT];
+  for (int p = 0; p < ALQ_PHASE_COUNT; p++)
+    rows[p] = (phase_row){0, 1e300, 0, 0, 0, 0};
+  int64_t items_min = INT64_MAX, items_max = 0;
+  overlap_row overlap = {0};
+  for (int r = 0; r < size; r++) {
+    Alq__RankReport *m = alq__rank_report__unpack(NULL, counts[r], all + displs[r]);
+    if (!m)
+      return alq_error_set(ALQ_ERR_MPI, "rank %d sent a malformed RankReport", r);
+    accumulate(m, rows, &items_min, &items_max, &overlap);
+    alq__rank_report__free_unpacked(m, NULL);
+  }
+  print_table(head, size, rows, items_min, items_max, &overlap);
+  return ALQ_OK;
+}
+
+alq_err alq_log_view_gather(MPI_Comm comm, const alq_log_view_head *head, const alq_rank_facts *facts) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -144,46 +183,29 @@ alq_err alq_report_gather(MPI_Comm comm, const alq_request *req, const alq_rank_
   int *counts = NULL, *displs = NULL;
   alq_err err = alq_gatherv_bytes(mine, len, 0, comm, &all, &counts, &displs);
   free(mine);
-  if (err)
-    return err;
-  if (rank == 0 && req->log_view) {
-    phase_row rows[ALQ_PHASE_COUNT];
-    for (int p = 0; p < ALQ_PHASE_COUNT; p++)
-      rows[p] = (phase_row){0, 1e300, 0, 0, 0, 0};
-    int64_t items_min = INT64_MAX, items_max = 0;
-    overlap_row overlap = {0};
-    for (int r = 0; r < size && !err; r++) {
-      Alq__RankReport *m = alq__rank_report__unpack(NULL, counts[r], all + displs[r]);
-      if (!m) {
-        err = alq_error_set(ALQ_ERR_MPI, "rank %d sent a malformed RankReport", r);
-        break;
-      }
-      int64_t items = m->row_hi - m->row_lo;
-      items_min = items < items_min ? items : items_min;
-      items_max = items > items_max ? items : items_max;
-      for (size_t p = 0; p < m->n_phases && p < ALQ_PHASE_COUNT; p++) {
-        const Alq__PhaseStats *s = m->phases[p];
-        rows[p].tmax = s->seconds > rows[p].tmax ? s->seconds : rows[p].tmax;
-        rows[p].tmin = s->seconds < rows[p].tmin ? s->seconds : rows[p].tmin;
-        rows[p].bytes_read += s->bytes_read;
-        rows[p].messages += s->messages;
-        rows[p].message_bytes += s->message_bytes;
-        rows[p].flops += s->flops;
-      }
-      overlap.overlapped_passes = m->overlapped_passes > overlap.overlapped_passes ? m->overlapped_passes
-                                                                                  : overlap.overlapped_passes;
-      overlap.serial_passes = m->serial_passes > overlap.serial_passes ? m->serial_passes : overlap.serial_passes;
-      overlap.chunks = m->overlapped_chunks > overlap.chunks ? m->overlapped_chunks : overlap.chunks;
-      overlap.read_waited = m->read_waited > overlap.read_waited ? m->read_waited : overlap.read_waited;
-      overlap.compute_waited = m->compute_waited > overlap.compute_waited ? m->compute_waited : overlap.compute_waited;
-      overlap.seconds = m->stream_seconds > overlap.seconds ? m->stream_seconds : overlap.seconds;
-      alq__rank_report__free_unpacked(m, NULL);
-    }
-    if (!err)
-      print_table(req, size, rows, items_min, items_max, &overlap);
-  }
+  if (!err && rank == 0 && head)
+    err = print_reports(head, size, all, counts, displs);
   free(all);
   free(counts);
   free(displs);
   return err;
+}
+
+/* select's own line of the table: the --ood stage's outcome. */
+static void select_notes(const void *ctx, int size) {
+  const alq_request *req = ctx;
+  if (req->ood.kind == ALQ_OOD_NONE)
+    return;
+  fprintf(stderr, "ood: %s rejected %lld unlabeled item(s) above threshold %.6g (calibrated on %lld labeled, q = %g); "
+          "per rank:", alq_ood_kind_name(req->ood.kind), (long long)req->ood_rejected, req->ood_threshold,
+          (long long)req->ood_calibration, req->ood.reject);
+  for (int r = 0; r < size; r++)
+    fprintf(stderr, " %lld", (long long)req->ood_rejected_per_rank[r]);
+  fprintf(stderr, "\n");
+}
+
+alq_err alq_report_gather(MPI_Comm comm, const alq_request *req, const alq_rank_facts *facts) {
+  alq_log_view_head head = {"", &req->meta, select_notes, req};
+  snprintf(head.title, sizeof head.title, "select: strategy %s, budget %lld", req->strategy, (long long)req->budget);
+  return alq_log_view_gather(comm, req->log_view ? &head : NULL, facts);
 }

@@ -19,6 +19,18 @@ herr_t alq_h5w_1d(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, 
   return rc;
 }
 
+herr_t alq_h5w_2d(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int64_t rows, int64_t cols,
+                  const void *data) {
+  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+  hid_t space = H5Screate_simple(2, dims, NULL);
+  hid_t ds = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  if (ds >= 0)
+    H5Dclose(ds);
+  H5Sclose(space);
+  return rc;
+}
+
 herr_t alq_h5w_strings(hid_t loc, const char *name, int64_t n, size_t width, const char *data) {
   hid_t type = H5Tcopy(H5T_C_S1);
   herr_t rc = type < 0 ? -1 : H5Tset_size(type, width);

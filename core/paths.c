@@ -88,6 +88,8 @@ alq_err alq_paths_check_distinct(const alq_path_use *uses, int n) {
   return ALQ_OK;
 }
 
+const char *alq_paths_pool_file(const char *pool) { return strncmp(pool, "gen:", 4) == 0 ? NULL : pool; }
+
 alq_err alq_paths_temp(const char *final_path, char *tmp, size_t size) {
   if (snprintf(tmp, size, "%s.tmp.%ld", final_path, (long)getpid()) >= (int)size)
     return alq_error_set(ALQ_ERR_OUTPUT, "output path too long: %s", final_path);

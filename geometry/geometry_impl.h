@@ -79,4 +79,10 @@ void geo_covariance_free(geo_covariance *c);
 alq_err geo_pca_solve(MPI_Comm comm, alq_source *src, const alq_fit_options *opt, int64_t k, geo_covariance *cov,
                       double **w, double **top);
 
+/* Collective: after rank 0 checked its options and described the pool
+ * (`prepared`, rank 0's status, agreed here), its options (`size` bytes at
+ * `opts`) and pool shape `meta` on every rank: the start of alq project and
+ * alq score (geometry/project_run.c, score_run.c). */
+alq_err geo_share_options(MPI_Comm comm, alq_err prepared, void *opts, size_t size, alq_pool_meta *meta);
+
 #endif

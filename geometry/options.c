@@ -1,9 +1,12 @@
-/* geometry/options.c: the option values of the geometry commands. */
+/* geometry/options.c: the option values of the geometry commands, and how
+ * rank 0's options reach the other ranks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alq/comm.h"
 #include "alq/geometry.h"
+#include "geometry_impl.h"
 
 alq_err alq_projection_parse(const char *spec, int *whiten, int64_t *k) {
   const char *num = NULL;
@@ -26,4 +29,10 @@ alq_err alq_fit_grid_parse(const char *option, const char *text, int *rows, int 
   *rows = r;
   *cols = c;
   return ALQ_OK;
+}
+
+alq_err geo_share_options(MPI_Comm comm, alq_err prepared, void *opts, size_t size, alq_pool_meta *meta) {
+  ALQ_CHECK(alq_agree(comm, prepared));
+  ALQ_CHECK(alq_bcast(opts, size, 0, comm));
+  return alq_bcast(meta, sizeof *meta, 0, comm);
 }

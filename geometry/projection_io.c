@@ -18,17 +18,6 @@
 #include "alq/version.h"
 #include "geometry_impl.h"
 
-static herr_t write_2d_float(hid_t g, const char *name, int64_t rows, int64_t cols, const float *data) {
-  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
-  hid_t space = H5Screate_simple(2, dims, NULL);
-  hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-  if (ds >= 0)
-    H5Dclose(ds);
-  H5Sclose(space);
-  return rc;
-}
-
 static alq_err write_contents(hid_t file, const char *path, const void *ctx) {
   const alq_projection *p = ctx;
   hid_t g = H5Gcreate2(file, "/projection", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -36,7 +25,7 @@ static alq_err write_contents(hid_t file, const char *path, const void *ctx) {
     return alq_error_set(ALQ_ERR_OUTPUT, "cannot write %s: cannot create group /projection", path);
   char grid[32];
   snprintf(grid, sizeof grid, "%dx%d", p->grid_rows, p->grid_cols);
-  herr_t rc = write_2d_float(g, "matrix", p->k, p->dim, p->matrix);
+  herr_t rc = alq_h5w_2d(g, "matrix", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, p->k, p->dim, p->matrix);
   rc |= alq_h5w_1d(g, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, p->dim, p->mean);
   rc |= alq_h5w_1d(g, "eigenvalues", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, p->dim, p->eigenvalues);
   rc |= alq_h5w_attr_string(g, "kind", p->whiten ? "pca-whiten" : "pca");

@@ -1,25 +1,11 @@
 /* labels/label_studio_tasks.c: a batch as a Label Studio task list
  * (alq/label_studio.h). */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "alq/csv_records.h"
 #include "alq/label_studio.h"
-
-static int write_value(FILE *f, const alq_payload_column *c, int64_t i) {
-  char number[64];
-  switch (c->kind) {
-  case ALQ_PAYLOAD_INT: return fprintf(f, "%lld", (long long)c->ints[i]);
-  case ALQ_PAYLOAD_FLOAT:
-    if (!isfinite(c->floats[i]))
-      return fputs("null", f); /* JSON has no NaN or infinity */
-    snprintf(number, sizeof number, "%.17g", c->floats[i]);
-    return fputs(number, f);
-  case ALQ_PAYLOAD_TEXT: return alq_json_write_string(f, c->texts[i]);
-  }
-  return -1;
-}
+#include "labels_internal.h"
 
 /* The choice name of class k. */
 static int write_class(FILE *f, const alq_class_names *classes, int32_t k) {
@@ -33,7 +19,7 @@ static int write_data(FILE *f, const alq_label_studio_tasks *t, int64_t i) {
   for (int64_t c = 0; rc >= 0 && c < t->n_columns; c++) {
     rc = alq_json_write_string(f, t->columns[c].name);
     rc = rc < 0 ? rc : fputs(": ", f);
-    rc = rc < 0 ? rc : write_value(f, &t->columns[c], i);
+    rc = rc < 0 ? rc : alq_payload_value_write(f, &t->columns[c], i, 1);
     rc = rc < 0 ? rc : fputs(", ", f);
   }
   return rc < 0 ? rc : fprintf(f, "\"alq_id\": %lld}", (long long)t->ids[i]);

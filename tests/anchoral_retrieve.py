@@ -92,6 +92,42 @@ def run_retrieve(R, wd, tag, pool, anchors_file, k, ranks=(1, 2, 3, 4), chunk=37
     return i0, s0
 
 
+LOG_VIEW_PHASES = ("read", "score", "retrieve", "select", "reduce", "write", "total")
+
+
+def check_log_view(R, wd, pool, anchors_file):
+    """--log-view prints the table with every phase once, and changes nothing in the output; a
+    failure in its report gather (the last collective step) leaves no output."""
+    lists = {}
+    for tag, extra in (("plain", ()), ("log-view", ("--log-view",))):
+        out = os.path.join(wd, f"logview-{tag}.h5")
+        p = R.mpi(2, "retrieve", "--pool", pool, "--anchors", anchors_file, "--neighbors", 7, "--out", out,
+                  "--chunk-rows", 37, *extra)
+        if not U.check(p.returncode == 0, f"log-view {tag}: exit {p.returncode}: {p.stderr.strip()[-2000:]}"):
+            return
+        with h5py.File(out, "r") as f:
+            lists[tag] = (f["neighbors/ids"][:], f["neighbors/similarities"][:],
+                          {k: f.attrs[k] for k in f.attrs})
+        rows = [l.split()[0] for l in p.stderr.splitlines() if l.split() and l.split()[0] in LOG_VIEW_PHASES]
+        table = "alq log view" in p.stderr and "phase    max time(s) min time(s)  ratio" in p.stderr
+        if tag == "plain":
+            U.check(not table and not rows, f"log-view plain: a table without --log-view: {p.stderr[-800:]}")
+            continue
+        U.check(table and rows == list(LOG_VIEW_PHASES), f"log-view: phase rows {rows}: {p.stderr[-2000:]}")
+        U.check("retrieve: 10 anchor(s), 7 neighbor(s) each, 2 rank(s), pool 4000 x 24" in p.stderr
+                and "rows per rank: min 2000, max 2000" in p.stderr, f"log-view: heading: {p.stderr[-2000:]}")
+        read = [l.split() for l in p.stderr.splitlines() if l.startswith("read ")][0]
+        U.check(int(read[4]) == 4000 * 24 * 4, f"log-view: bytes read {read[4]}, expected the pool's embeddings")
+    (i0, s0, a0), (i1, s1, a1) = lists["plain"], lists["log-view"]
+    U.check(np.array_equal(i0, i1) and np.array_equal(s0, s1) and a0 == a1, "log-view: the lists changed")
+    out = os.path.join(wd, "logview-fail.h5")
+    R.env["ALQ_FAIL_AT"] = "report:1"
+    p = R.mpi(2, "retrieve", "--pool", pool, "--anchors", anchors_file, "--neighbors", 7, "--out", out, "--log-view")
+    del R.env["ALQ_FAIL_AT"]
+    U.check(p.returncode == 1 and not os.path.exists(out) and not [x for x in os.listdir(wd) if ".tmp." in x],
+            f"log-view: a failed report left output or exit {p.returncode}: {p.stderr.strip()[-500:]}")
+
+
 def write_anchors(path, rows):
     with h5py.File(path, "w") as f:
         f["anchors"] = np.asarray(rows, dtype=np.float32)
@@ -166,7 +202,10 @@ def main():
     if res:
         check_lists("tiny", res[0], res[1], TP["emb"], TP["ids"], TP["lids"], anchors, 4)
 
-    # 5. errors
+    # 5. --log-view: the per-phase table on rank 0, the same lists with and without it
+    check_log_view(R, wd, gen, af)
+
+    # 6. errors
     def expect(tag, rc, frag, *argv):
         out = os.path.join(wd, f"err-{tag}.h5")
         p = R.mpi(2, "retrieve", *argv, "--out", out)

@@ -49,4 +49,10 @@ alq_err alq_gen_normals(uint64_t key, uint32_t first_pair, int64_t n, float *out
 alq_err alq_gen_rows(const alq_gen_params *p, int64_t lo, int64_t count, float *emb, float *probs,
                      int32_t *labels);
 
+/* `alq gen`: the pool of `p` (with /probs when `probs`, and a stratified
+ * labeled set of n_labeled items drawn with p->seed) built whole in memory,
+ * about N * (4 D + 4 C + 4) bytes, and written atomically to `path`
+ * (alq_pool_write).  Memory error when it cannot be held. */
+alq_err alq_gen_write(const char *path, const alq_gen_params *p, int probs, int64_t n_labeled);
+
 #endif

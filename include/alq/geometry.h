@@ -130,4 +130,34 @@ alq_err alq_mahalanobis_fit_labeled(MPI_Comm comm, alq_source *src, const alq_la
 double alq_mahalanobis_distance(const alq_mahalanobis *m, const float *x, double *work);
 void alq_mahalanobis_free(alq_mahalanobis *m);
 
+/* `alq project` (geometry/project_run.c). */
+typedef struct {
+  char pool[ALQ_PATH_MAX];
+  char project[64];       /* pca:K or pca-whiten:K (alq_projection_parse) */
+  char out[ALQ_PATH_MAX]; /* the projection file (alq_projection_write) */
+  alq_fit_options fit;    /* sample, seed, eigensolver grid, rows per read */
+  int quiet;              /* no summary on stderr */
+} alq_project_options;
+
+/* Collective over `comm`: fits the projection (alq_projection_fit; the
+ * phase log is reset first) and rank 0 writes it.  Only rank 0's `o` is
+ * read; it is broadcast over every rank's `o`. */
+alq_err alq_project_run(MPI_Comm comm, alq_project_options *o);
+
+/* `alq score` (geometry/score_run.c). */
+typedef struct {
+  char pool[ALQ_PATH_MAX];
+  char labeled[ALQ_PATH_MAX]; /* "" = the pool's own /labeled group (required for a gen: pool) */
+  char out[ALQ_PATH_MAX];     /* HDF5: /scores/ids int64 [N], /scores/mahalanobis float64 [N], row order */
+  int mahalanobis;            /* the score to compute (the only one so far) */
+  alq_fit_options fit;        /* the Cholesky's grid and the rows per read */
+  int quiet;                  /* no summary on stderr */
+} alq_score_options;
+
+/* Collective over `comm`: fits alq_mahalanobis on the labeled set, streams
+ * every rank's shard, and rank 0 writes every item's distance atomically
+ * (the same, bit for bit, at any rank count for one grid).  Only rank 0's
+ * `o` is read; it is broadcast over every rank's `o`. */
+alq_err alq_score_run(MPI_Comm comm, alq_score_options *o);
+
 #endif

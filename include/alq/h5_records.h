@@ -1,5 +1,6 @@
 /* alq/h5_records.h: whole small HDF5 records (1-D datasets, scalar
- * attributes) for the batch, state, manifest and neighbor-list files.
+ * attributes, 2-D datasets) for the batch, state, manifest, projection and
+ * neighbor-list files.
  *
  * Writers return negative on failure (callers name the file in their error);
  * readers record an input error naming the file and the object.
@@ -11,6 +12,9 @@
 #include "alq/error.h"
 
 herr_t alq_h5w_1d(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int64_t n, const void *data);
+/* A rows x cols dataset, written whole. */
+herr_t alq_h5w_2d(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int64_t rows, int64_t cols,
+                  const void *data);
 /* n strings of `width` bytes each (each NUL-padded), stored as fixed-length strings. */
 herr_t alq_h5w_strings(hid_t loc, const char *name, int64_t n, size_t width, const char *data);
 herr_t alq_h5w_attr_string(hid_t loc, const char *name, const char *value);

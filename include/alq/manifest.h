@@ -45,6 +45,13 @@ alq_err alq_manifest_build(MPI_Comm comm, const alq_select_options *opt, const a
 alq_err alq_manifest_print(FILE *out, const uint8_t *data, int64_t len, const char *indent,
                            uint64_t *batch_checksum);
 
+/* `alq manifest FILE`: prints on `out` the manifest of a batch file (alq
+ * select --out) or every round's of a state file (its `format` attribute
+ * says which), each followed by a line saying that the ids' checksum matches
+ * the one it records.  Input error naming the file when it has no manifest or
+ * a checksum differs. */
+alq_err alq_manifest_show(FILE *out, const char *path);
+
 void alq_manifest_bytes_free(alq_manifest_bytes *m);
 
 #endif

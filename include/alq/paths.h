@@ -38,6 +38,10 @@ typedef struct {
  * `f` match before f exists).  Touches no file. */
 alq_err alq_paths_check_distinct(const alq_path_use *uses, int n);
 
+/* The pool's file for alq_paths_check_distinct: NULL for a generated pool
+ * ("gen:..."), which is not a file. */
+const char *alq_paths_pool_file(const char *pool);
+
 /* The temporary name an output is written under before alq_paths_commit:
  * "<final>.tmp.<pid>", in the final file's folder so the rename cannot cross
  * file systems.  Usage error when it does not fit in `size` bytes. */

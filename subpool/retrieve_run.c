@@ -16,6 +16,7 @@
 #include "alq/h5_records.h"
 #include "alq/logview.h"
 #include "alq/partition.h"
+#include "alq/paths.h"
 #include "alq/retrieve.h"
 #include "alq/source.h"
 #include "alq/version.h"
@@ -141,13 +142,11 @@ static alq_err write_lists(const alq_retrieve_options *o, const retrieve_plan *p
   return err;
 }
 
-/* Rank 0: the complete lists under their final name. */
+/* Rank 0: the complete lists under their final name, durably and whole
+ * (alq_paths_commit: an existing output stays as it was if this fails). */
 static alq_err commit(const char *tmp, const char *out) {
-  if (rename(tmp, out) == 0)
-    return ALQ_OK;
-  alq_err err = alq_error_set(ALQ_ERR_OUTPUT, "cannot rename %s to %s: %s", tmp, out, strerror(errno));
-  unlink(tmp);
-  return err;
+  const char *tmps[1] = {tmp}, *finals[1] = {out};
+  return alq_paths_commit(tmps, finals, 1);
 }
 
 /* Collective: rank 0 writes the lists under a temporary name; the report
@@ -159,10 +158,11 @@ static alq_err write_and_report(MPI_Comm comm, const alq_retrieve_options *o, co
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   char tmp[ALQ_PATH_MAX + 32] = ""; /* rank 0's */
-  if (rank == 0)
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", o->out, (long)getpid());
+  alq_err err = alq_agree(comm, rank == 0 ? alq_paths_temp(o->out, tmp, sizeof tmp) : ALQ_OK);
+  if (err)
+    return err;
   alq_phase_begin(ALQ_PHASE_WRITE);
-  alq_err err = alq_agree(comm, rank == 0 ? write_lists(o, plan, size, lists, tmp) : ALQ_OK);
+  err = alq_agree(comm, rank == 0 ? write_lists(o, plan, size, lists, tmp) : ALQ_OK);
   alq_phase_end(ALQ_PHASE_WRITE);
   if (err)
     return err;

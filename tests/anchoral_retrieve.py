@@ -126,6 +126,19 @@ def check_log_view(R, wd, pool, anchors_file):
     del R.env["ALQ_FAIL_AT"]
     U.check(p.returncode == 1 and not os.path.exists(out) and not [x for x in os.listdir(wd) if ".tmp." in x],
             f"log-view: a failed report left output or exit {p.returncode}: {p.stderr.strip()[-500:]}")
+    # The lists are committed as select's outputs are (alq_paths_commit: fsync'd,
+    # all or nothing): a failure after the sync leaves an existing output as it was.
+    with open(out, "wb") as f:
+        f.write(b"an earlier output")
+    R.env["ALQ_FAIL_AT"] = "commit-synced:0"  # rank 0 commits
+    p = R.mpi(2, "retrieve", "--pool", pool, "--anchors", anchors_file, "--neighbors", 7, "--out", out)
+    del R.env["ALQ_FAIL_AT"]
+    with open(out, "rb") as f:
+        kept = f.read()
+    U.check(p.returncode != 0 and kept == b"an earlier output"
+            and not [x for x in os.listdir(wd) if ".tmp." in x or ".old." in x],
+            f"commit: a failed commit changed the existing output or left files, exit {p.returncode}: "
+            f"{p.stderr.strip()[-500:]}")
 
 
 def write_anchors(path, rows):

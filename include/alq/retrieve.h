@@ -6,9 +6,11 @@
  * broadcasts them; every rank streams its shard; rank 0 writes
  * /neighbors/ids int64 [A][K] and /neighbors/similarities float64 [A][K]
  * (most similar first, padded with -1 / -inf when the pool has fewer than K
- * unlabeled items) under a temporary name and renames it when complete.
+ * unlabeled items) under a temporary name and commits it when complete
+ * (alq_paths_commit: fsync'd; an existing output stays as it was when
+ * the run fails).
  * Every rank returns the same status; on failure rank 0's error buffer holds
- * the one-line reason and no output file exists.  `alq retrieve` is a thin
+ * the one-line reason and no output file is created.  `alq retrieve` is a thin
  * CLI over this module.
  */
 #ifndef ALQ_RETRIEVE_H

@@ -21,7 +21,7 @@ import subprocess
 import h5py
 import numpy as np
 
-from pool_cli_util import check, finish, parse_args
+from pool_cli_util import Result, check, expect_error, finish, parse_args
 
 args = parse_args(extra=("--mpiexec",))
 
@@ -134,10 +134,8 @@ for what, value, row in (("nan", np.nan, 1234), ("-inf", -np.inf, 2777)):
         cmd = [args.mpiexec, "-n", "2", args.alq, "select", "--pool", path(f"bad{what}.h5"), "--strategy", strategy,
                "--budget", str(B), "--out", path("bad-out.h5"), "--quiet"]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, ALQ_MAP=mapped))
-        errors = [line for line in r.stderr.splitlines() if line.startswith("alq: error:")]
-        want = f"bad{what}.h5: /embeddings row {row} (id {row}) column 9 is {what}"
-        check(r.returncode == 3 and len(errors) == 1 and want in errors[0],
-              f"{strategy} (ALQ_MAP={mapped}) on a float16 pool with {what}: exit {r.returncode}, {errors or r.stderr.strip()}, "
-              f"want exit 3 and one line with '{want}'")
+        expect_error(Result(r.returncode, r.stdout, r.stderr), 3,
+                     f"bad{what}.h5: /embeddings row {row} (id {row}) column 9 is {what}",
+                     what=f"{strategy} (ALQ_MAP={mapped}) on a float16 pool with {what}")
 
 finish("pool-half")

@@ -25,7 +25,7 @@ import subprocess
 import h5py
 import numpy as np
 
-from pool_cli_util import check, finish, parse_args
+from pool_cli_util import Result, check, expect_error, finish, parse_args
 
 args = parse_args(extra=("--mpiexec",))
 
@@ -192,10 +192,8 @@ for what, value, row in (("nan", np.nan, 4321), ("inf", np.inf, 5999), ("-inf", 
                    "--labeled", path("labeled.h5"), "--budget", str(B), "--chunk-rows", chunk,
                    "--out", path("bad-out.h5"), "--quiet"]
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, ALQ_MAP="1"))
-            errors = [line for line in r.stderr.splitlines() if line.startswith("alq: error:")]
-            want = f"bad{what}.h5: /embeddings row {row} (id {ids[row]}) column 5 is {what}"
-            check(r.returncode == 3 and len(errors) == 1 and want in errors[0],
-                  f"a float16 pool with {what} in a mapped row at {ranks} rank(s), --chunk-rows {chunk}: exit "
-                  f"{r.returncode}, {errors or r.stderr.strip()}, want exit 3 and one line with '{want}'")
+            expect_error(Result(r.returncode, r.stdout, r.stderr), 3,
+                         f"bad{what}.h5: /embeddings row {row} (id {ids[row]}) column 5 is {what}",
+                         what=f"a float16 pool with {what} in a mapped row at {ranks} rank(s), --chunk-rows {chunk}")
 
 finish("pool-half-mapped")
